@@ -1,0 +1,187 @@
+"""Command line: ``python -m indoor {demo,build,info} ...`` (``--help`` on each explains every option)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+DEFAULT_DEMO_OUT = Path("runs/demo")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), got {text}")
+    return value
+
+
+def _add_build_options(parser: argparse.ArgumentParser, *, image_size: int) -> None:
+    group = parser.add_argument_group("model and training")
+    group.add_argument("--backbone", default="efficientnet_lite0",
+                       help="backbone: efficientnet_lite0 (offline ImageNet weights, default), any timm model name, "
+                            "or tv:<torchvision name>; anything but the default downloads weights (needs internet)")
+    group.add_argument("--image-size", type=_positive_int, default=image_size,
+                       help=f"model input size in pixels: shorter side resized, centre crop (default {image_size})")
+    group.add_argument("--folds", type=_positive_int, default=5,
+                       help="k for the k-fold out-of-fold probabilities of the train split (default 5)")
+    group.add_argument("--seed", type=int, default=0, help="random seed for splits, folds, head and UMAP (default 0)")
+    group.add_argument("--head-c", type=float, default=None,
+                       help="inverse L2 regularisation strength of the logistic-regression head (default 0.05)")
+    group.add_argument("--batch-size", type=_positive_int, default=32, help="images per forward pass (default 32)")
+    group.add_argument("--workers", type=int, default=2, help="image-decoding worker processes (default 2; 0 = in-process)")
+    group.add_argument("--thumb-size", type=_positive_int, default=128, help="thumbnail size in pixels (default 128)")
+    group.add_argument("--finetune-epochs", type=int, default=0,
+                       help="fine-tune the backbone end to end for N epochs first (CUDA if present; slow on CPU; default 0)")
+    group.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    group.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _options(args: argparse.Namespace):
+    from .build import BuildOptions
+    from .train import DEFAULT_HEAD_C
+
+    return BuildOptions(
+        backbone=args.backbone, image_size=args.image_size, folds=args.folds, seed=args.seed,
+        batch_size=args.batch_size, workers=max(0, args.workers), head_c=args.head_c or DEFAULT_HEAD_C,
+        thumb_size=args.thumb_size, finetune_epochs=max(0, args.finetune_epochs), device=args.device,
+        progress=not args.quiet,
+    )
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m indoor",
+        description="Build and inspect inference caches for the indoor error-analysis dashboard.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo", help="render the offline demo data set and build its cache",
+        description="Render procedurally drawn indoor scenes (with planted label errors, multi-class scenes, "
+                    "brightness/colour shortcuts and near-duplicates; truth in <data>/truth.csv) and build a cache.",
+    )
+    demo.add_argument("--out", type=Path, default=DEFAULT_DEMO_OUT, help="cache folder to write (default runs/demo)")
+    demo.add_argument("--data", type=Path, default=None,
+                      help="where to render the images and truth.csv (default: <out>-data beside the cache)")
+    demo.add_argument("--classes", type=int, default=12, help="number of classes, 10..67 (default 12)")
+    demo.add_argument("--per-class", type=_positive_int, default=130, help="images per class (default 130)")
+    demo.add_argument("--render-size", type=_positive_int, default=256, help="rendered image size in pixels (default 256)")
+    demo.add_argument("--test-fraction", type=_fraction, default=0.2, help="share of each class in test (default 0.2)")
+    _add_build_options(demo, image_size=160)
+
+    build = commands.add_parser(
+        "build", help="build a cache from MIT Indoor 67, a folder of images or a CSV manifest",
+        description="Embed every image with a frozen backbone, compute out-of-sample probabilities (k-fold for "
+                    "train, full-train head for val/test), UMAP, image properties and thumbnails, and write the "
+                    "cache atomically. Layouts: ROOT/Images + TrainImages.txt/TestImages.txt (MIT Indoor 67), "
+                    "ROOT/train|val|test/<class>/..., ROOT/<class>/... (seeded stratified split), or --manifest.",
+    )
+    build.add_argument("--data", type=Path, required=True, help="data root folder")
+    build.add_argument("--out", type=Path, required=True, help="cache folder to write (replaced atomically)")
+    build.add_argument("--manifest", type=Path, default=None,
+                       help="CSV with columns path,label[,split] (paths relative to --data)")
+    build.add_argument("--test-fraction", type=_fraction, default=0.2,
+                       help="test share per class when the layout has no split (default 0.2)")
+    _add_build_options(build, image_size=224)
+
+    info = commands.add_parser("info", help="validate a cache and print a summary",
+                               description="Validate a cache folder and print a summary (or its metadata as JSON).")
+    info.add_argument("cache", type=Path, help="cache folder, e.g. runs/demo")
+    info.add_argument("--json", action="store_true", help="print the run metadata as JSON")
+    return parser
+
+
+def _summary_line(cache) -> str:
+    metrics = cache.meta["metrics"]
+    parts = []
+    for split in ("train", "val", "test"):
+        if split in metrics and metrics[split]["top1"] is not None:
+            label = "train (out-of-fold)" if split == "train" else split
+            parts.append(f"{label} top-1 {metrics[split]['top1']:.1%}")
+    skipped = len(cache.meta["skipped"])
+    return (f"{cache.path}: {len(cache.samples)} images, {len(cache.classes)} classes; " + ", ".join(parts)
+            + (f"; {skipped} file(s) skipped" if skipped else ""))
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .build import build_cache
+    from .datasets import discover
+    from .demo import render_demo
+
+    started = time.perf_counter()
+    data_dir = args.data or args.out.parent / f"{args.out.name}-data"
+    summary = render_demo(data_dir, n_classes=args.classes, per_class=args.per_class, seed=args.seed,
+                          size=args.render_size, test_fraction=args.test_fraction, workers=max(1, args.workers),
+                          progress=not args.quiet)
+    print(f"rendered {summary.n_images} images of {len(summary.classes)} classes into {summary.images_dir} "
+          f"(truth: {summary.truth_path})")
+    index = discover(summary.images_dir, seed=args.seed)
+    cache = build_cache(index, args.out, _options(args))
+    print(f"built {_summary_line(cache)} in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from .build import build_cache
+    from .datasets import discover
+
+    started = time.perf_counter()
+    index = discover(args.data, manifest=args.manifest, test_fraction=args.test_fraction, seed=args.seed)
+    print(index.summary())
+    for note in index.notes:
+        print(f"note: {note}")
+    cache = build_cache(index, args.out, _options(args))
+    print(f"built {_summary_line(cache)} in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from .cache import load_cache
+
+    cache = load_cache(args.cache)
+    if args.json:
+        print(json.dumps(cache.meta, indent=2))
+        return 0
+    meta = cache.meta
+    print(_summary_line(cache))
+    print(f"  data: {meta['data_root']} ({meta['layout']} layout)")
+    print(f"  backbone: {meta['backbone']['name']} [{meta['backbone']['weights']}], {meta['image_size']} px, "
+          f"{meta['folds']}-fold out-of-fold head, seed {meta['seed']}")
+    for split, values in meta["metrics"].items():
+        if split != "all" and values["top1"] is not None:
+            print(f"  {split:5s}: n={values['n']:6d}  top-1 {values['top1']:.1%}  top-5 {values['top5']:.1%}")
+    for item in meta["skipped"][:20]:
+        print(f"  skipped {item['sample_id']}: {item['reason']}")
+    if len(meta["skipped"]) > 20:
+        print(f"  ... and {len(meta['skipped']) - 20} more skipped (see --json)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .backbones import BackboneError
+    from .cache import CacheError
+    from .datasets import DataError
+
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    handlers = {"demo": _cmd_demo, "build": _cmd_build, "info": _cmd_info}
+    try:
+        from .build import BuildError
+
+        return handlers[args.command](args)
+    except (DataError, CacheError, BackboneError, BuildError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; any earlier cache at the output path is untouched", file=sys.stderr)
+        return 130

@@ -1,0 +1,65 @@
+"""Per-image properties (for shortcut analysis) and thumbnails. Pure functions of a PIL image."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+PROPERTY_COLUMNS = (
+    "width",
+    "height",
+    "brightness",
+    "contrast",
+    "colourfulness",
+    "hue",
+    "saturation",
+    "sharpness",
+)
+_ANALYSIS_SIDE = 128  # properties are computed on a copy of this shorter side, so they do not depend on resolution
+
+
+def image_properties(image: Image.Image, *, width: int | None = None, height: int | None = None) -> dict[str, float]:
+    """Brightness and contrast (mean / std of luma, 0..1), colourfulness (Hasler-Suesstrunk, 0..~1),
+    mean hue (circular, degrees 0..360, weighted by saturation), mean saturation (0..1) and sharpness
+    (variance of the Laplacian of luma at a fixed scale). ``width``/``height`` default to the image's own
+    (pass the original size when ``image`` is a reduced decode)."""
+    rgb = image.convert("RGB")
+    w, h = rgb.size
+    scale = _ANALYSIS_SIDE / min(w, h)
+    if scale < 1:
+        rgb = rgb.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.BILINEAR)
+    pixels = np.asarray(rgb, dtype=np.float32) / 255.0
+    red, green, blue = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+    luma = 0.299 * red + 0.587 * green + 0.114 * blue
+    rg = red - green
+    yb = 0.5 * (red + green) - blue
+    colourfulness = float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+    hsv = np.asarray(rgb.convert("HSV"), dtype=np.float32)
+    hue_rad = hsv[..., 0] / 255.0 * 2 * np.pi
+    saturation = hsv[..., 1] / 255.0
+    weight = saturation + 1e-6
+    hue = float(np.degrees(np.arctan2((np.sin(hue_rad) * weight).sum(), (np.cos(hue_rad) * weight).sum())) % 360)
+    laplacian = (
+        -4 * luma[1:-1, 1:-1] + luma[:-2, 1:-1] + luma[2:, 1:-1] + luma[1:-1, :-2] + luma[1:-1, 2:]
+    )
+    return {
+        "width": float(width if width is not None else w),
+        "height": float(height if height is not None else h),
+        "brightness": float(luma.mean()),
+        "contrast": float(luma.std()),
+        "colourfulness": colourfulness,
+        "hue": hue,
+        "saturation": float(saturation.mean()),
+        "sharpness": float(laplacian.var() * 1000.0) if laplacian.size else 0.0,
+    }
+
+
+def make_thumbnail(image: Image.Image, *, size: int = 128, quality: int = 82) -> bytes:
+    """JPEG bytes of the image shrunk to fit ``size`` x ``size`` (aspect kept)."""
+    thumb = image.convert("RGB")
+    thumb.thumbnail((size, size), Image.BILINEAR, reducing_gap=2.0)
+    buffer = io.BytesIO()
+    thumb.save(buffer, format="JPEG", quality=quality, optimize=False)
+    return buffer.getvalue()

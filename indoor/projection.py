@@ -1,0 +1,42 @@
+"""2-D map of the embeddings (UMAP after PCA), computed at cache build time only."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+
+def umap_2d(embeddings: np.ndarray, *, seed: int = 0, n_neighbors: int = 15, min_dist: float = 0.1) -> np.ndarray:
+    """(N, 2) float32 UMAP coordinates (cosine metric, after PCA to at most 50 dims), scaled to [0, 1].
+
+    Seeded, hence single-threaded and reproducible. Fewer than 8 rows fall back to PCA.
+    """
+    from sklearn.decomposition import PCA
+
+    data = np.asarray(embeddings, dtype=np.float32)
+    n = len(data)
+    if n == 0:
+        return np.zeros((0, 2), dtype=np.float32)
+    n_components = max(1, min(50, n - 1, data.shape[1]))
+    reduced = PCA(n_components=n_components, random_state=seed).fit_transform(data) if n > 2 else data[:, :2]
+    if n < 8:
+        coords = np.zeros((n, 2), dtype=np.float32)
+        coords[:, : min(2, reduced.shape[1])] = reduced[:, :2]
+    else:
+        import umap
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # n_jobs overridden by random_state; spectral init notes
+            reducer = umap.UMAP(
+                n_components=2,
+                n_neighbors=min(n_neighbors, n - 1),
+                min_dist=min_dist,
+                metric="cosine",
+                random_state=seed,
+                init="spectral" if n > 30 else "random",
+            )
+            coords = reducer.fit_transform(reduced).astype(np.float32)
+    low, high = coords.min(axis=0), coords.max(axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    return ((coords - low) / span).astype(np.float32)

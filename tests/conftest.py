@@ -1,0 +1,41 @@
+"""Session-wide fixtures: one small demo data set and its cache, built once with the real backbone."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TQDM_DISABLE", "1")
+
+SMALL_DEMO = {"n_classes": 10, "per_class": 18, "size": 96}
+SMALL_BUILD = {"image_size": 96, "folds": 3, "thumb_size": 64, "workers": 2, "progress": False}
+
+
+@pytest.fixture(scope="session")
+def demo_data(tmp_path_factory) -> Path:
+    """A rendered 10-class demo data set (images/ + truth.csv)."""
+    from indoor.demo import render_demo
+
+    out = tmp_path_factory.mktemp("demo") / "demo-data"
+    render_demo(out, seed=0, workers=2, progress=False, **SMALL_DEMO)
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_cache_path(demo_data, tmp_path_factory) -> Path:
+    """The demo's cache, built with the real EfficientNet-Lite0 weights at a small size."""
+    from indoor.build import BuildOptions, build_cache
+    from indoor.datasets import discover
+
+    out = tmp_path_factory.mktemp("runs") / "demo"
+    build_cache(discover(demo_data / "images"), out, BuildOptions(**SMALL_BUILD), log=lambda _: None)
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_cache(demo_cache_path):
+    from indoor.cache import load_cache
+
+    return load_cache(demo_cache_path)
