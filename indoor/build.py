@@ -91,6 +91,7 @@ def build_cache(
     embeddings = features.embeddings[keep]
     properties = features.properties[keep]
     thumbnails = [t for t, k in zip(features.thumbnails, keep) if k]
+    hashes = [h for h, k in zip(features.hashes, keep) if k]
     labels = samples["label"].to_numpy()
     is_train = (samples["split"] == "train").to_numpy()
     missing_train = [c for i, c in enumerate(index.classes) if not (labels[is_train] == i).any()]
@@ -143,6 +144,7 @@ def build_cache(
     timings["umap"] = time.perf_counter() - t0
 
     table = _sample_table(samples, probs, fold, coords, properties)
+    table["pixel_hash"] = pd.Series(hashes, dtype=str)
     metrics = split_metrics(probs, labels, samples["split"].to_numpy(), index.classes)
     timings["total_before_write"] = time.perf_counter() - started
     meta = {

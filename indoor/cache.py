@@ -7,6 +7,7 @@ A cache is a folder::
     probs.npy          float32 (N, C): out-of-sample class probabilities, rows in samples.parquet order
     embeddings.npy     float32 (N, D): backbone embeddings
     thumbs/NNNNNN.jpg  a small thumbnail per image (so the dashboard works without the original images)
+    analysis/NAME.parquet  analysis tables computed at build time (label issues, duplicates, ...)
     head.pt            linear head state dict (torch.save of tensors only; load with weights_only=True)
     model.pt           fine-tuned backbone state dict (only when fine-tuned)
 
@@ -37,7 +38,8 @@ EMBEDDINGS_FILE = "embeddings.npy"
 THUMBS_DIR = "thumbs"
 HEAD_FILE = "head.pt"
 MODEL_FILE = "model.pt"
-CACHE_FILES = (META_FILE, SAMPLES_FILE, PROBS_FILE, EMBEDDINGS_FILE, THUMBS_DIR, HEAD_FILE, MODEL_FILE)
+TABLES_DIR = "analysis"
+CACHE_FILES = (META_FILE, SAMPLES_FILE, PROBS_FILE, EMBEDDINGS_FILE, THUMBS_DIR, HEAD_FILE, MODEL_FILE, TABLES_DIR)
 
 # column -> dtype kind ("s" string, "i" integer, "f" float, "l" list of integers)
 SAMPLE_COLUMNS: dict[str, str] = {
@@ -62,6 +64,7 @@ SAMPLE_COLUMNS: dict[str, str] = {
     "hue": "f",
     "saturation": "f",
     "sharpness": "f",
+    "pixel_hash": "s",  # blake2b of the decoded RGB pixels: equal hashes = exact duplicate images
     "thumb": "s",  # thumbnail path relative to the cache folder
 }
 META_KEYS = (
@@ -114,6 +117,19 @@ class Cache:
         original = Path(self.samples["path"].iat[row])
         return original if original.is_file() else self.thumb_path(row)
 
+    def table(self, name: str) -> pd.DataFrame:
+        """An analysis table written at build time (``analysis/<name>.parquet``); CacheError if absent."""
+        path = self.path / TABLES_DIR / f"{name}.parquet"
+        if not path.is_file():
+            raise CacheError(f"cache {self.path} has no analysis table {name!r}: rebuild it with this version of indoor")
+        try:
+            return pd.read_parquet(path)
+        except Exception as exc:
+            raise CacheError(f"{path} is unreadable: {exc}") from None
+
+    def has_table(self, name: str) -> bool:
+        return (self.path / TABLES_DIR / f"{name}.parquet").is_file()
+
     @property
     def decisions_path(self) -> Path:
         return self.path / "decisions.sqlite"
@@ -144,11 +160,12 @@ def write_cache(
     meta: dict[str, Any],
     thumbnails: list[bytes],
     tensors: dict[str, dict[str, Any]],
+    tables: dict[str, pd.DataFrame] | None = None,
 ) -> Path:
     """Write a complete cache to ``out`` atomically; ``tensors`` maps HEAD_FILE / MODEL_FILE to state dicts.
 
     ``samples`` must have every SAMPLE_COLUMNS column except ``thumb`` (filled here); ``thumbnails[i]`` are JPEG
-    bytes for row i. The new cache is written beside ``out`` and swapped in at the end; files in an earlier cache
+    bytes for row i; ``tables`` are analysis tables (name -> DataFrame). The new cache is written beside ``out`` and swapped in at the end; files in an earlier cache
     folder that are not cache files (e.g. ``decisions.sqlite``) are moved into the new one.
     """
     import torch
@@ -175,6 +192,12 @@ def write_cache(
             if file_name not in (HEAD_FILE, MODEL_FILE):
                 raise CacheError(f"unknown tensor file {file_name!r}")
             torch.save(state, staging / file_name)
+        if tables:
+            (staging / TABLES_DIR).mkdir()
+            for name, table in tables.items():
+                if not name.isidentifier():
+                    raise CacheError(f"analysis table name {name!r} must be an identifier")
+                table.to_parquet(staging / TABLES_DIR / f"{name}.parquet", index=False)
         samples.to_parquet(staging / SAMPLES_FILE, index=False)
         (staging / META_FILE).write_text(json.dumps(_jsonable(meta), indent=2), encoding="utf-8")
     except BaseException:

@@ -56,6 +56,16 @@ def image_properties(image: Image.Image, *, width: int | None = None, height: in
     }
 
 
+def pixel_hash(image: Image.Image) -> str:
+    """Hex digest of the decoded RGB pixels and size: identical images (whatever their file format) match."""
+    import hashlib
+
+    rgb = image.convert("RGB")
+    digest = hashlib.blake2b(rgb.tobytes(), digest_size=16)
+    digest.update(repr(rgb.size).encode())
+    return digest.hexdigest()
+
+
 def make_thumbnail(image: Image.Image, *, size: int = 128, quality: int = 82) -> bytes:
     """JPEG bytes of the image shrunk to fit ``size`` x ``size`` (aspect kept)."""
     thumb = image.convert("RGB")

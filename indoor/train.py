@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from .backbones import Backbone, preprocess_image
 from .datasets import ImageLoadError, load_rgb
-from .imagestats import PROPERTY_COLUMNS, image_properties, make_thumbnail
+from .imagestats import PROPERTY_COLUMNS, image_properties, make_thumbnail, pixel_hash
 
 DEFAULT_HEAD_C = 0.05
 
@@ -55,16 +55,16 @@ class _DecodeDataset(Dataset):
         try:
             image = load_rgb(self.paths[index], draft_size=max(self.image_size, self.thumb_size, 128))
         except ImageLoadError as exc:
-            return index, None, None, b"", exc.reason
+            return index, None, None, b"", "", exc.reason
         except Exception as exc:  # anything else a strange file throws must not kill the build
-            return index, None, None, b"", f"cannot decode image ({exc.__class__.__name__}: {exc})"
+            return index, None, None, b"", "", f"cannot decode image ({exc.__class__.__name__}: {exc})"
         tensor = preprocess_image(image, self.image_size, self.mean, self.std)
         if not self.extras:
-            return index, tensor, None, b"", ""
+            return index, tensor, None, b"", "", ""
         width, height = image.info.get("original_size", image.size)
         props = image_properties(image, width=width, height=height)
         vector = np.array([props[c] for c in PROPERTY_COLUMNS], dtype=np.float32)
-        return index, tensor, vector, make_thumbnail(image, size=self.thumb_size), ""
+        return index, tensor, vector, make_thumbnail(image, size=self.thumb_size), pixel_hash(image), ""
 
 
 def _collate(batch):
@@ -78,6 +78,7 @@ class Features:
     embeddings: np.ndarray
     properties: np.ndarray
     thumbnails: list[bytes]
+    hashes: list[str]
     errors: dict[int, str] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -112,13 +113,14 @@ def extract_features(
     embeddings = np.full((n, backbone.embedding_dim), np.nan, dtype=np.float32)
     properties = np.full((n, len(PROPERTY_COLUMNS)), np.nan, dtype=np.float32)
     thumbnails: list[bytes] = [b""] * n
+    hashes: list[str] = [""] * n
     errors: dict[int, str] = {}
     backbone.embedder.to(device).eval()
     start = time.perf_counter()
     with torch.inference_mode(), tqdm(total=n, desc=desc, unit="img", disable=not progress) as bar:
         for batch in loader:
             ok = [item for item in batch if item[1] is not None]
-            for index, _, _, _, reason in batch:
+            for index, *_, reason in batch:
                 if reason:
                     errors[index] = reason
             if ok:
@@ -130,8 +132,9 @@ def extract_features(
                     properties[rows] = np.stack([item[2] for item in ok])
                     for item in ok:
                         thumbnails[item[0]] = item[3]
+                        hashes[item[0]] = item[4]
             bar.update(len(batch))
-    return Features(embeddings, properties, thumbnails, errors, time.perf_counter() - start)
+    return Features(embeddings, properties, thumbnails, hashes, errors, time.perf_counter() - start)
 
 
 # ---------------------------------------------------------------------------------------------- linear head
@@ -293,7 +296,7 @@ def finetune(
             loss.backward()
             optimizer.step()
             scheduler.step()
-            total += float(loss) * len(targets)
+            total += float(loss.detach()) * len(targets)
             count += len(targets)
         history.append(total / max(count, 1))
     model.eval()

@@ -1,0 +1,233 @@
+"""Building, validating and reading the inference cache; the command line."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+from indoor.build import BuildOptions, build_cache
+from indoor.cache import SAMPLE_COLUMNS, SCHEMA_VERSION, CacheError, load_cache
+from indoor.datasets import discover
+from indoor.train import LinearHead, head_probs
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = BuildOptions(image_size=64, folds=3, thumb_size=48, workers=0, progress=False)
+
+
+def _run_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TQDM_DISABLE": "1"}
+    return subprocess.run([sys.executable, "-m", "indoor", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def _tiny_flat(root: Path, per_class: int = 8) -> Path:
+    rng = np.random.default_rng(0)
+    colours = {"red": (200, 40, 40), "green": (40, 180, 60), "blue": (40, 60, 200)}
+    for class_name, colour in colours.items():
+        (root / class_name).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            pixels = np.clip(np.array(colour) + rng.normal(0, 25, (48, 64, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(root / class_name / f"{i:02d}.jpg", quality=90)
+    return root
+
+
+# ------------------------------------------------------------------------------------------- the demo cache
+
+
+def test_demo_cache_is_complete_and_consistent(demo_cache):
+    samples, probs = demo_cache.samples, np.asarray(demo_cache.probs)
+    assert list(samples.columns) == list(SAMPLE_COLUMNS)
+    assert demo_cache.meta["schema_version"] == SCHEMA_VERSION
+    assert probs.shape == (len(samples), len(demo_cache.classes))
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-4)
+    assert (samples["pred"].to_numpy() == probs.argmax(axis=1)).all()
+    rows = np.arange(len(samples))
+    np.testing.assert_allclose(samples["self_confidence"], probs[rows, samples["label"]], rtol=1e-5)
+    np.testing.assert_allclose(samples["loss"], -np.log(np.clip(probs[rows, samples["label"]], 1e-12, 1)), rtol=1e-4)
+    assert all(len(top5) == 5 and top5[0] == pred for top5, pred in zip(samples["top5"], samples["pred"]))
+    train = samples["split"] == "train"
+    assert set(samples.loc[train, "fold"]) == {0, 1, 2} and set(samples.loc[~train, "fold"]) == {-1}
+    assert samples["umap_x"].between(0, 1).all() and samples["umap_y"].between(0, 1).all()
+    assert (samples["width"] == 96).all() and samples["brightness"].between(0, 1).all()
+    assert all(demo_cache.thumb_path(i).stat().st_size > 300 for i in range(0, len(samples), 17))
+    meta = demo_cache.meta
+    assert meta["backbone"]["name"] == "efficientnet_lite0" and "offline" in meta["backbone"]["weights"]
+    assert 0 <= meta["metrics"]["test"]["top1"] <= 1 and meta["metrics"]["test"]["top5"] >= meta["metrics"]["test"]["top1"]
+    assert meta["probs_out_of_sample"] == {"train": True, "val": True, "test": True}
+
+
+def test_saved_head_reproduces_test_probabilities(demo_cache):
+    head = LinearHead(demo_cache.embeddings.shape[1], len(demo_cache.classes))
+    head.load_state_dict(torch.load(demo_cache.head_path, weights_only=True))
+    test = (demo_cache.samples["split"] == "test").to_numpy()
+    np.testing.assert_allclose(head_probs(head, np.asarray(demo_cache.embeddings)[test]),
+                               np.asarray(demo_cache.probs)[test], atol=1e-4)
+
+
+def test_backbone_features_separate_the_demo_classes(demo_cache):
+    # the real ImageNet features must make the demo learnable, far above chance (10 classes -> 10 %)
+    assert demo_cache.meta["metrics"]["train"]["top1"] > 0.5
+
+
+# ---------------------------------------------------------------------------------------- bad images, reruns
+
+
+def test_build_skips_and_lists_bad_images_and_loads_odd_modes(tmp_path):
+    root = _tiny_flat(tmp_path / "data")
+    (root / "red" / "empty.jpg").write_bytes(b"")
+    (root / "red" / "text.jpg").write_text("not an image")
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (120, 120, 3), dtype=np.uint8)).save(buffer, "JPEG")
+    (root / "green" / "truncated.jpg").write_bytes(buffer.getvalue()[:600])
+    Image.new("L", (64, 48), 90).save(root / "blue" / "gray.jpg")
+    Image.new("CMYK", (64, 48), (200, 150, 0, 0)).save(root / "blue" / "cmyk.jpg")
+    Image.fromarray(np.full((48, 64), 30000, dtype=np.uint16)).save(root / "blue" / "sixteen.png")
+    Image.new("P", (64, 48), 7).save(root / "green" / "palette.gif")
+    Image.new("RGB", (64, 48), (40, 60, 200)).save(root / "blue" / "png_named.jpg", format="PNG")
+    cache = build_cache(discover(root), tmp_path / "cache", TINY, log=lambda _: None)
+    skipped = {item["sample_id"]: item["reason"] for item in cache.meta["skipped"]}
+    assert set(skipped) == {"red/empty.jpg", "red/text.jpg", "green/truncated.jpg"}
+    assert "empty" in skipped["red/empty.jpg"] and "truncated" in skipped["green/truncated.jpg"]
+    kept = set(cache.samples["sample_id"])
+    assert {"blue/gray.jpg", "blue/cmyk.jpg", "blue/sixteen.png", "green/palette.gif", "blue/png_named.jpg"} <= kept
+    info = _run_cli("info", str(tmp_path / "cache"))
+    assert info.returncode == 0 and "3 file(s) skipped" in info.stdout and "red/text.jpg" in info.stdout
+
+
+def test_build_is_reproducible_for_a_seed(tmp_path):
+    index = discover(_tiny_flat(tmp_path / "data"))
+    first = build_cache(index, tmp_path / "a", TINY, log=lambda _: None)
+    second = build_cache(index, tmp_path / "b", TINY, log=lambda _: None)
+    np.testing.assert_array_equal(np.asarray(first.probs), np.asarray(second.probs))
+    np.testing.assert_array_equal(first.samples["umap_x"], second.samples["umap_x"])
+    assert first.samples["sample_id"].tolist() == second.samples["sample_id"].tolist()
+
+
+def test_failed_write_leaves_the_earlier_cache_and_decisions_intact(tmp_path, monkeypatch):
+    index = discover(_tiny_flat(tmp_path / "data"))
+    out = tmp_path / "cache"
+    build_cache(index, out, TINY, log=lambda _: None)
+    (out / "decisions.sqlite").write_bytes(b"user data")
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+
+    def broken_save(*args, **kwargs):
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr("indoor.cache.np.save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        build_cache(index, out, TINY, log=lambda _: None)
+    monkeypatch.undo()
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".cache.")]  # staging cleaned up
+    load_cache(out)
+    # a successful rebuild keeps files that are not the cache's (the decisions store)
+    build_cache(index, out, TINY, log=lambda _: None)
+    assert (out / "decisions.sqlite").read_bytes() == b"user data"
+
+
+def test_killed_build_leaves_the_earlier_cache_intact(tmp_path):
+    data = _tiny_flat(tmp_path / "data", per_class=40)
+    out = tmp_path / "cache"
+    build_cache(discover(data), out, TINY, log=lambda _: None)
+    probs_before = np.load(out / "probs.npy")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "indoor", "build", "--data", str(data), "--out", str(out), "--image-size", "64",
+         "--workers", "0", "--folds", "3", "--quiet", "--seed", "5"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(tmp_path.glob(".cache.building-*")) and process.poll() is None:
+        time.sleep(0.05)  # wait until the new build has started writing beside the cache, then kill it
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    cache = load_cache(out)
+    np.testing.assert_array_equal(np.asarray(cache.probs), probs_before)
+
+
+# -------------------------------------------------------------------------------------------- validation
+
+
+def _copy(cache_path: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "copy"
+    shutil.copytree(cache_path, target)
+    return target
+
+
+def test_removed_column_is_named(demo_cache_path, tmp_path):
+    target = _copy(demo_cache_path, tmp_path)
+    samples = pd.read_parquet(target / "samples.parquet").drop(columns=["margin"])
+    samples.to_parquet(target / "samples.parquet")
+    with pytest.raises(CacheError, match=r"missing column\(s\): margin"):
+        load_cache(target)
+    result = _run_cli("info", str(target))
+    assert result.returncode == 2 and "missing column(s): margin" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda p: (p / "probs.npy").unlink(), r"probs.npy is missing"),
+        (lambda p: np.save(p / "probs.npy", np.ones((3, 2), np.float32)), r"probs.npy has shape"),
+        (lambda p: (p / "meta.json").write_text("{not json"), r"meta.json is unreadable"),
+        (lambda p: (p / "meta.json").write_text(json.dumps({**json.loads((p / "meta.json").read_text()), "schema_version": 0})),
+         r"schema version 0.*Rebuild"),
+        (lambda p: (p / "thumbs" / "000003.jpg").unlink(), r"thumbnail\(s\) missing"),
+        (lambda p: shutil.rmtree(p), r"no cache at"),
+    ],
+)
+def test_damaged_caches_fail_validation_with_a_message(demo_cache_path, tmp_path, damage, message):
+    target = _copy(demo_cache_path, tmp_path)
+    damage(target)
+    with pytest.raises(CacheError, match=message):
+        load_cache(target)
+
+
+# ------------------------------------------------------------------------------------------------- CLI
+
+
+def test_info_json_has_run_metadata(demo_cache_path):
+    result = _run_cli("info", str(demo_cache_path), "--json")
+    assert result.returncode == 0, result.stderr
+    meta = json.loads(result.stdout)
+    assert 0 < meta["metrics"]["test"]["top1"] <= 1
+    assert meta["skipped"] == [] and meta["layout"] == "split-folders" and meta["folds"] == 3
+
+
+def test_cli_errors_are_one_clear_line(tmp_path):
+    result = _run_cli("build", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: data root does not exist: {tmp_path / 'nowhere'}"
+    (tmp_path / "m.csv").write_text("path,label\n../escape.jpg,bar\n")
+    result = _run_cli("build", "--data", str(tmp_path), "--manifest", str(tmp_path / "m.csv"), "--out", str(tmp_path / "x"))
+    assert result.returncode == 2 and "line 2" in result.stderr and "escapes the data root" in result.stderr
+
+
+def test_every_command_has_help():
+    for command in ("demo", "build", "info"):
+        result = _run_cli(command, "--help")
+        assert result.returncode == 0 and "--" in result.stdout
+    assert "--finetune-epochs" in _run_cli("build", "--help").stdout
+
+
+def test_finetune_runs_on_cpu(tmp_path):
+    index = discover(_tiny_flat(tmp_path / "data", per_class=6))
+    options = BuildOptions(image_size=64, folds=2, thumb_size=48, workers=0, progress=False, finetune_epochs=1,
+                           batch_size=8, device="cpu")
+    cache = build_cache(index, tmp_path / "ft", options, log=lambda _: None)
+    assert cache.model_path is not None and cache.meta["finetune"]["epochs"] == 1
+    assert cache.meta["probs_out_of_sample"]["train"] is False
+    state = torch.load(cache.model_path, weights_only=True)
+    assert any(key.endswith("conv_stem.weight") for key in state)
