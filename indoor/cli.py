@@ -94,6 +94,23 @@ def make_parser() -> argparse.ArgumentParser:
                        help="test share per class when the layout has no split (default 0.2)")
     _add_build_options(build, image_size=224)
 
+    apply = commands.add_parser(
+        "apply", help="apply reviewed decisions (and merges) to a cache's data set: a cleaned CSV manifest",
+        description="Apply the decisions CSV downloaded from the dashboard (relabel, remove, multi-label; keep and "
+                    "unsure change nothing) and optional class merges to the images of a cache, and write a "
+                    "manifest (path,label,split,extra_labels) for `python -m indoor build --manifest`. Unknown "
+                    "sample ids or classes, and images that annotators decided differently, are refused with a "
+                    "list of every problem; nothing is written then.",
+    )
+    apply.add_argument("--cache", type=Path, required=True, help="cache folder the decisions were made on")
+    apply.add_argument("--decisions", type=Path, default=None,
+                       help="decisions CSV (the dashboard's download); default: the cache's decisions store")
+    apply.add_argument("--merges", type=Path, default=None,
+                       help="merges CSV (class_a,class_b,into); default: merges in the decisions store when "
+                            "--decisions is not given")
+    apply.add_argument("--annotator", default=None, help="use only this annotator's decisions (resolves conflicts)")
+    apply.add_argument("--out", type=Path, required=True, help="manifest CSV to write")
+
     info = commands.add_parser("info", help="validate a cache and print a summary",
                                description="Validate a cache folder and print a summary (or its metadata as JSON).")
     info.add_argument("cache", type=Path, help="cache folder, e.g. runs/demo")
@@ -145,6 +162,35 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_apply(args: argparse.Namespace) -> int:
+    from .apply import apply_decisions
+    from .cache import load_cache
+    from .decisions import DecisionStore, decisions_from_frame, import_csv, import_merges_csv
+
+    cache = load_cache(args.cache, check_thumbs=False)
+    known_ids = set(cache.samples["sample_id"])
+    merges = None
+    if args.decisions is not None:
+        if not args.decisions.is_file():
+            raise FileNotFoundError(f"decisions CSV not found: {args.decisions}")
+        decisions = import_csv(args.decisions.read_text(encoding="utf-8-sig"), classes=cache.classes, known_ids=known_ids)
+    else:
+        store = DecisionStore(cache.decisions_path, classes=cache.classes, known_ids=known_ids)
+        decisions = decisions_from_frame(store.current())
+        merges = store.merges()
+    if args.merges is not None:
+        if not args.merges.is_file():
+            raise FileNotFoundError(f"merges CSV not found: {args.merges}")
+        merges = import_merges_csv(args.merges.read_text(encoding="utf-8-sig"), classes=cache.classes)
+    manifest, report = apply_decisions(cache.samples, cache.classes, decisions, merges=merges, annotator=args.annotator)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    manifest.to_csv(args.out, index=False)
+    print(f"applied {len(decisions)} decision(s): {report.summary()}")
+    print(f"wrote {len(manifest)} rows to {args.out}; retrain with:")
+    print(f"  python -m indoor build --data {cache.meta['data_root']} --manifest {args.out} --out {args.cache}-cleaned")
+    return 0
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     from .cache import load_cache
 
@@ -171,15 +217,17 @@ def main(argv: list[str] | None = None) -> int:
     from .backbones import BackboneError
     from .cache import CacheError
     from .datasets import DataError
+    from .decisions import DecisionError
+    from .apply import ApplyError
 
     parser = make_parser()
     args = parser.parse_args(argv)
-    handlers = {"demo": _cmd_demo, "build": _cmd_build, "info": _cmd_info}
+    handlers = {"demo": _cmd_demo, "build": _cmd_build, "apply": _cmd_apply, "info": _cmd_info}
     try:
         from .build import BuildError
 
         return handlers[args.command](args)
-    except (DataError, CacheError, BackboneError, BuildError) as exc:
+    except (DataError, CacheError, BackboneError, BuildError, DecisionError, ApplyError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -54,6 +54,7 @@ __all__ = [
     "decisions_from_frame",
     "export_csv",
     "import_csv",
+    "import_merges_csv",
     "merges_csv",
 ]
 
@@ -1029,3 +1030,39 @@ def import_csv(
             problems,
         )
     return decisions
+
+
+def import_merges_csv(text: str, *, classes: Sequence[str]) -> pd.DataFrame:
+    """Parse a merges CSV (the :func:`merges_csv` format: class_a, class_b, into[, annotator, note, decided_at]).
+
+    ``class_a``/``class_b`` must be known classes or the ``into`` of an earlier row. Raises
+    :class:`DecisionError` listing every bad row with its line number.
+    """
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        raise DecisionError("merges CSV is empty (no header line)") from None
+    missing = [c for c in ("class_a", "class_b", "into") if c not in header]
+    if missing:
+        msg = f"line 1: missing required column(s): {', '.join(missing)}"
+        raise DecisionError(f"merges CSV import failed: {msg}", [msg])
+    known = set(str(c) for c in classes)
+    rows, problems = [], []
+    for line, cells in enumerate(reader, start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        record = {name: _unneutralise(cells[i]).strip() if i < len(cells) else "" for i, name in enumerate(header)}
+        row_problems = [f"unknown class {record[c]!r}" for c in ("class_a", "class_b") if record[c] not in known]
+        if not record["into"]:
+            row_problems.append("empty 'into'")
+        if row_problems:
+            problems.append(f"line {line}: " + "; ".join(row_problems))
+            continue
+        known.add(record["into"])
+        rows.append([record.get(c, "") for c in MERGE_COLUMNS])
+    if problems:
+        raise DecisionError(f"merges CSV import failed - {len(problems)} bad row(s):\n" + "\n".join(problems), problems)
+    return pd.DataFrame(rows, columns=MERGE_COLUMNS)

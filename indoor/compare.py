@@ -1,0 +1,98 @@
+"""Compare two runs (caches) of the same images: accuracy, per-class deltas, confusion delta, changed predictions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .metrics import confusion_matrix
+
+
+@dataclass
+class Comparison:
+    """Result of :func:`compare_runs`; class names are those of the reference labels."""
+
+    accuracy: pd.DataFrame  # split, n, top1_a, top1_b, delta
+    per_class: pd.DataFrame  # class, n, recall_a, recall_b, delta (on the chosen split)
+    confusion_delta: np.ndarray  # row-normalised confusion of b minus a, reference labels as rows
+    classes: list[str]
+    changed: pd.DataFrame  # sample_id, split, label, pred_a, pred_b, change ("fixed" / "broken" / "changed")
+    n_common: int
+    only_a: int
+    only_b: int
+
+
+def aligned(samples_a: pd.DataFrame, classes_a: Sequence[str], samples_b: pd.DataFrame, classes_b: Sequence[str]) -> pd.DataFrame:
+    """Images present in both runs (matched by sample_id) with class NAMES: label_a, pred_a, label_b, pred_b."""
+    names_a, names_b = np.asarray(classes_a, dtype=object), np.asarray(classes_b, dtype=object)
+    left = pd.DataFrame({"sample_id": samples_a["sample_id"].to_numpy(), "split": samples_a["split"].to_numpy(),
+                         "label_a": names_a[samples_a["label"].to_numpy()], "pred_a": names_a[samples_a["pred"].to_numpy()]})
+    right = pd.DataFrame({"sample_id": samples_b["sample_id"].to_numpy(), "split_b": samples_b["split"].to_numpy(),
+                          "label_b": names_b[samples_b["label"].to_numpy()], "pred_b": names_b[samples_b["pred"].to_numpy()]})
+    return left.merge(right, on="sample_id", how="inner")
+
+
+def compare_runs(
+    samples_a: pd.DataFrame,
+    classes_a: Sequence[str],
+    samples_b: pd.DataFrame,
+    classes_b: Sequence[str],
+    *,
+    reference: str | pd.Series = "b",
+    split: str = "test",
+) -> Comparison:
+    """Compare run A (before) and run B (after) on the images they share.
+
+    Accuracy of both runs is measured against ONE reference labelling: ``"a"`` (A's labels), ``"b"`` (B's labels,
+    e.g. after cleaning; default) or a Series of class names indexed by sample_id (e.g. a truth file). A
+    prediction counts as correct when it equals the reference label; when B merged classes, A's predictions
+    are mapped through B's labels only if the names match, so compare runs with the same classes for per-class
+    numbers. Per-class numbers and the confusion delta use ``split`` ("all" for every split).
+    """
+    frame = aligned(samples_a, classes_a, samples_b, classes_b)
+    if isinstance(reference, str):
+        if reference not in ("a", "b"):
+            raise ValueError("reference must be 'a', 'b' or a Series of labels indexed by sample_id")
+        frame["label"] = frame[f"label_{reference}"]
+    else:
+        frame["label"] = frame["sample_id"].map(reference)
+        frame = frame.dropna(subset=["label"])
+    frame["correct_a"] = frame["pred_a"] == frame["label"]
+    frame["correct_b"] = frame["pred_b"] == frame["label"]
+
+    rows = []
+    for name in [s for s in ("train", "val", "test") if (frame["split"] == s).any()] + ["all"]:
+        part = frame if name == "all" else frame[frame["split"] == name]
+        top1_a, top1_b = float(part["correct_a"].mean()), float(part["correct_b"].mean())
+        rows.append({"split": name, "n": len(part), "top1_a": top1_a, "top1_b": top1_b, "delta": top1_b - top1_a})
+    accuracy = pd.DataFrame(rows)
+
+    part = frame if split == "all" else frame[frame["split"] == split]
+    classes = sorted(set(part["label"]) | set(part["pred_a"]) | set(part["pred_b"]))
+    per_class = (
+        part.groupby("label").agg(n=("label", "size"), recall_a=("correct_a", "mean"), recall_b=("correct_b", "mean"))
+        .reset_index().rename(columns={"label": "class"})
+    )
+    per_class["delta"] = per_class["recall_b"] - per_class["recall_a"]
+    per_class = per_class.sort_values("delta", kind="stable").reset_index(drop=True)
+
+    lookup = {name: i for i, name in enumerate(classes)}
+    labels = part["label"].map(lookup).to_numpy()
+    matrix_a = confusion_matrix(labels, part["pred_a"].map(lookup).to_numpy(), len(classes)).astype(float)
+    matrix_b = confusion_matrix(labels, part["pred_b"].map(lookup).to_numpy(), len(classes)).astype(float)
+    support = np.maximum(matrix_a.sum(axis=1, keepdims=True), 1)
+    delta = matrix_b / support - matrix_a / support
+
+    changed = frame[frame["pred_a"] != frame["pred_b"]].copy()
+    changed["change"] = np.select(
+        [~changed["correct_a"] & changed["correct_b"], changed["correct_a"] & ~changed["correct_b"]],
+        ["fixed", "broken"], default="changed",
+    )
+    changed = changed[["sample_id", "split", "label", "pred_a", "pred_b", "change"]].reset_index(drop=True)
+    return Comparison(
+        accuracy=accuracy, per_class=per_class, confusion_delta=delta, classes=classes, changed=changed,
+        n_common=len(frame), only_a=int(len(samples_a) - len(frame)), only_b=int(len(samples_b) - len(frame)),
+    )
