@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 
 from . import __version__
+from .analysis import build_tables
 from .backbones import DEFAULT_BACKBONE, create_backbone
 from .cache import Cache, load_cache, write_cache
 from .datasets import DatasetIndex
@@ -145,6 +146,11 @@ def build_cache(
 
     table = _sample_table(samples, probs, fold, coords, properties)
     table["pixel_hash"] = pd.Series(hashes, dtype=str)
+
+    t0 = time.perf_counter()
+    tables = build_tables(table, probs, embeddings, index.classes, seed=options.seed,
+                          probs_out_of_sample=finetune_info is None, thumbnails=thumbnails)
+    timings["analyses"] = time.perf_counter() - t0
     metrics = split_metrics(probs, labels, samples["split"].to_numpy(), index.classes)
     timings["total_before_write"] = time.perf_counter() - started
     meta = {
@@ -170,7 +176,8 @@ def build_cache(
     tensors = {"head.pt": {k: v.detach().cpu() for k, v in head.state_dict().items()}}
     if model_state is not None:
         tensors["model.pt"] = model_state
-    write_cache(out, samples=table, probs=probs, embeddings=embeddings, meta=meta, thumbnails=thumbnails, tensors=tensors)
+    write_cache(out, samples=table, probs=probs, embeddings=embeddings, meta=meta, thumbnails=thumbnails, tensors=tensors,
+                tables=tables)
     return load_cache(out)
 
 

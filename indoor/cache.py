@@ -207,6 +207,30 @@ def write_cache(
     return out
 
 
+def write_tables(cache_path: str | Path, tables: dict[str, pd.DataFrame]) -> None:
+    """Replace the analysis tables of an existing cache (e.g. after an analysis improved), atomically."""
+    cache_path = Path(cache_path)
+    if not is_cache(cache_path):
+        raise CacheError(f"no cache at {cache_path}")
+    staging = cache_path / f".{TABLES_DIR}.building-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        for name, table in tables.items():
+            if not name.isidentifier():
+                raise CacheError(f"analysis table name {name!r} must be an identifier")
+            table.to_parquet(staging / f"{name}.parquet", index=False)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    target = cache_path / TABLES_DIR
+    retired = cache_path / f".{TABLES_DIR}.old-{os.getpid()}"
+    if target.exists():
+        target.rename(retired)
+    staging.rename(target)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
 def _swap_in(staging: Path, out: Path) -> None:
     if not out.exists():
         staging.rename(out)

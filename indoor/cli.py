@@ -111,6 +111,12 @@ def make_parser() -> argparse.ArgumentParser:
     apply.add_argument("--annotator", default=None, help="use only this annotator's decisions (resolves conflicts)")
     apply.add_argument("--out", type=Path, required=True, help="manifest CSV to write")
 
+    analyze = commands.add_parser(
+        "analyze", help="recompute a cache's analysis tables (label issues, merges, shortcuts, duplicates)",
+        description="Recompute the analysis tables of an existing cache from its stored probabilities, "
+                    "embeddings and image properties, without re-embedding any image.")
+    analyze.add_argument("cache", type=Path, help="cache folder, e.g. runs/demo")
+
     info = commands.add_parser("info", help="validate a cache and print a summary",
                                description="Validate a cache folder and print a summary (or its metadata as JSON).")
     info.add_argument("cache", type=Path, help="cache folder, e.g. runs/demo")
@@ -191,6 +197,23 @@ def _cmd_apply(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .analysis import build_tables
+    from .cache import load_cache, write_tables
+
+    started = time.perf_counter()
+    cache = load_cache(args.cache)
+    thumbnails = [cache.thumb_path(row).read_bytes() for row in range(len(cache.samples))]
+    tables = build_tables(cache.samples, np.asarray(cache.probs), np.asarray(cache.embeddings), cache.classes,
+                          seed=int(cache.meta["seed"]), probs_out_of_sample=bool(cache.meta["probs_out_of_sample"]["train"]),
+                          thumbnails=thumbnails)
+    write_tables(cache.path, tables)
+    print(f"wrote {len(tables)} analysis tables to {cache.path / 'analysis'} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     from .cache import load_cache
 
@@ -222,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = make_parser()
     args = parser.parse_args(argv)
-    handlers = {"demo": _cmd_demo, "build": _cmd_build, "apply": _cmd_apply, "info": _cmd_info}
+    handlers = {"demo": _cmd_demo, "build": _cmd_build, "apply": _cmd_apply, "analyze": _cmd_analyze, "info": _cmd_info}
     try:
         from .build import BuildError
 

@@ -67,6 +67,11 @@ def test_demo_cache_is_complete_and_consistent(demo_cache):
     assert meta["backbone"]["name"] == "efficientnet_lite0" and "offline" in meta["backbone"]["weights"]
     assert 0 <= meta["metrics"]["test"]["top1"] <= 1 and meta["metrics"]["test"]["top5"] >= meta["metrics"]["test"]["top1"]
     assert meta["probs_out_of_sample"] == {"train": True, "val": True, "test": True}
+    from indoor.analysis import TABLES
+
+    for name in TABLES:  # the analyses are computed at build time
+        assert demo_cache.has_table(name), name
+    assert len(demo_cache.table("label_issues")) == len(samples)
 
 
 def test_saved_head_reproduces_test_probabilities(demo_cache):

@@ -1,0 +1,259 @@
+"""AppTests of the Embedding map page (and its component's payload) on the session's demo cache."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from components.scatter_hover import XY_STEPS, map_payload
+from indoor.cache import load_cache
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+MAP = "pages/3_Embedding_map.py"
+COLOUR_OPTIONS = (
+    "true label", "predicted label", "correct / wrong", "confidence", "brightness", "contrast", "colourfulness",
+    "hue", "saturation", "sharpness", "width", "height",
+)
+
+
+@pytest.fixture(scope="module")
+def cache_copy(demo_cache_path, tmp_path_factory) -> Path:
+    """A copy of the demo cache (the page's image detail may create a decisions store beside it)."""
+    target = tmp_path_factory.mktemp("map") / "demo"
+    shutil.copytree(demo_cache_path, target)
+    return target
+
+
+@pytest.fixture
+def static_dir(tmp_path, monkeypatch) -> Path:
+    static = tmp_path / "static"
+    monkeypatch.setenv("INDOOR_STATIC_DIR", str(static))
+    return static
+
+
+def open_map(monkeypatch, cache_path: Path, **query) -> AppTest:
+    monkeypatch.setenv("INDOOR_CACHE", str(cache_path))
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    at.query_params = dict(query)
+    at.switch_page(MAP).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def raw_payload(at: AppTest) -> str:
+    components = at.get("bidi_component")
+    assert len(components) == 1
+    return components[0].proto.json
+
+
+def payload(at: AppTest) -> dict:
+    return json.loads(raw_payload(at))
+
+
+def shown_rows(data: dict) -> list[int]:
+    return list(range(len(data["x"]))) if data["rows"] is None else data["rows"]
+
+
+def test_renders_every_image_with_published_thumbnails(monkeypatch, cache_copy, static_dir):
+    cache = load_cache(cache_copy)
+    at = open_map(monkeypatch, cache_copy)
+    assert [t.value for t in at.title] == ["Embedding map"]
+    data = payload(at)
+    n = len(cache.samples)
+    assert len(data["x"]) == len(data["y"]) == len(data["label"]) == len(data["pred"]) == n
+    assert data["rows"] is None  # every row, in order: not sent
+    assert data["classes"] == cache.classes
+    assert data["label"] == cache.samples["label"].tolist()
+    assert all(0 <= v <= XY_STEPS for v in data["x"] + data["y"])
+    assert any(f"{n:,} of {n:,} images" in c.value for c in at.caption)
+
+    prefix = data["thumb_prefix"]
+    assert re.fullmatch(r"/app/static/thumbs/[0-9a-f]{12}/", prefix)
+    for row in (0, n - 1):
+        published = static_dir / f"{prefix.removeprefix('/app/static/')}{row:06d}.jpg"
+        assert published.read_bytes() == cache.thumb_path(row).read_bytes()
+    plotly_js = static_dir / data["plotly_url"].removeprefix("/app/static/")
+    assert data["plotly_url"].startswith("/app/static/vendor/") and plotly_js.stat().st_size > 1_000_000
+
+
+def test_payload_holds_urls_not_images(monkeypatch, cache_copy, static_dir):
+    at = open_map(monkeypatch, cache_copy)
+    raw = raw_payload(at)
+    assert "base64" not in raw and "data:image" not in raw
+    assert raw.count("/app/static/thumbs/") == 1  # the prefix once; per-point URLs are built in the browser
+    assert len(raw) < 60 * len(payload(at)["x"]) + 5_000  # a few integers per point
+    script = (ROOT / "components" / "scatter_hover" / "index.js").read_text()
+    code = "\n".join(line.split("//")[0] for line in script.splitlines())
+    assert "textContent" in code and not re.search(r"innerHTML|outerHTML|insertAdjacentHTML", code)
+
+
+@pytest.mark.parametrize(
+    "query, keep",
+    [
+        ({"split": "test"}, lambda s, classes: s["split"] == "test"),
+        ({"errors": "true"}, lambda s, classes: s["label"] != s["pred"]),
+        ({"classes": ["@first", "@second"]}, lambda s, classes: s["label"].isin([0, 1])),
+    ],
+    ids=["split", "errors", "classes"],
+)
+def test_filters_change_the_points_sent(monkeypatch, cache_copy, static_dir, query, keep):
+    cache = load_cache(cache_copy)
+    samples = cache.samples
+    if "classes" in query:
+        query = {"classes": cache.classes[:2]}
+    expected = np.flatnonzero(keep(samples, cache.classes).to_numpy())
+    assert 0 < len(expected) < len(samples), "the demo cache should make this filter meaningful"
+
+    at = open_map(monkeypatch, cache_copy, **query)  # a deep link: filters come from the URL
+    data = payload(at)
+    assert shown_rows(data) == expected.tolist()
+    assert data["label"] == samples["label"].to_numpy()[expected].tolist()
+    assert any(f"{len(expected):,} of {len(samples):,} images" in c.value for c in at.caption)
+
+
+def test_filter_widgets_change_the_points(monkeypatch, cache_copy, static_dir):
+    cache = load_cache(cache_copy)
+    samples = cache.samples
+    at = open_map(monkeypatch, cache_copy)
+    assert len(payload(at)["x"]) == len(samples)
+
+    at.selectbox(key="split").set_value("train").run()
+    train = samples["split"] == "train"
+    assert len(payload(at)["x"]) == int(train.sum())
+    at.toggle(key="errors").set_value(True).run()
+    wrong_train = train & (samples["label"] != samples["pred"])
+    assert shown_rows(payload(at)) == np.flatnonzero(wrong_train.to_numpy()).tolist()
+    chosen = cache.classes[0]
+    at.multiselect(key="classes").set_value([chosen]).run()
+    expected = wrong_train & (samples["label"] == 0)
+    assert len(payload(at)["x"]) == int(expected.sum())
+    if not expected.any():
+        assert any("No image matches" in i.value for i in at.info)
+    assert not at.exception  # (the browser writes bound widgets into the URL; the browser test checks that)
+
+
+def test_colour_by_options(monkeypatch, cache_copy, static_dir):
+    cache = load_cache(cache_copy)
+    at = open_map(monkeypatch, cache_copy, colour="hue")  # deep link
+    assert at.selectbox(key="colour").value == "hue"
+    assert at.selectbox(key="colour").options == list(COLOUR_OPTIONS)
+    categorical = {"true label": "label", "predicted label": "pred", "correct / wrong": "correct"}
+    for option in COLOUR_OPTIONS:
+        at.selectbox(key="colour").set_value(option).run()
+        assert not at.exception, (option, at.exception)
+        colour = payload(at)["colour"]
+        if option in categorical:
+            assert colour == {"mode": categorical[option]}
+            continue
+        values = cache.samples[option].to_numpy(dtype=float)
+        assert colour["mode"] == "value" and colour["name"] == option
+        stops = colour["scale"]  # explicit stops: plotly.js itself knows only a few scale names
+        assert stops[0][0] == 0 and stops[-1][0] == 1 and all(isinstance(c, str) for _, c in stops)
+        if option == "hue":  # a cyclic scale: 0° and 360° look the same
+            assert stops[0][1] == stops[-1][1]
+        assert len(colour["values"]) == len(values) and all(0 <= v <= 999 for v in colour["values"])
+        assert colour["min"] == pytest.approx(values.min(), abs=1e-3)
+        if values.max() > values.min():  # the scale spans the values: lowest at 0, highest at the top
+            assert colour["max"] == pytest.approx(values.max(), abs=1e-3)
+            assert colour["values"][int(values.argmax())] == 999 and colour["values"][int(values.argmin())] == 0
+
+
+def test_a_selection_shows_its_gallery_and_goes_to_relabel(monkeypatch, cache_copy, static_dir):
+    cache = load_cache(cache_copy)
+    at = open_map(monkeypatch, cache_copy)
+    assert not [s for s in at.subheader if s.value.startswith("Selection")]
+    key = payload(at)["view"]
+    chosen = [1, 4, 7, 9, 12]
+    at.session_state[key] = {"selected": chosen, "clicked": None}  # what a lasso in the browser sends
+    at.run()
+    assert not at.exception, at.exception
+    assert "Selection: 5 images" in [s.value for s in at.subheader]
+    captions = [text for element in at.get("image") for text in element.captions if re.match(r"\d+\. ", text)]
+    names = [cache.classes[cache.samples["label"].iat[row]] for row in chosen]
+    assert len(captions) == len(chosen), "a gallery of the 5 selected images"
+    assert all(name in text for name, text in zip(names, captions))
+    assert payload(at)["selected"] == chosen  # redrawn maps keep the selection highlighted
+
+    at.button(key="map_to_review").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["selection_rows"] == chosen
+
+
+def test_the_latest_interaction_comes_first(monkeypatch, cache_copy, static_dir):
+    at = open_map(monkeypatch, cache_copy)
+    key = payload(at)["view"]
+    at.session_state[key] = {"selected": [], "clicked": 2}
+    at.run()
+    at.session_state[key] = {"selected": [5, 6], "clicked": 2}  # a lasso after the click
+    at.run()
+    headings = [s.value for s in at.subheader]
+    assert headings.index("Selection: 2 images") < headings.index("Clicked image")
+    at.session_state[key] = {"selected": [5, 6], "clicked": 8}  # then a click
+    at.run()
+    headings = [s.value for s in at.subheader]
+    assert headings.index("Clicked image") < headings.index("Selection: 2 images")
+
+
+def test_a_selection_outside_the_filters_is_not_shown(monkeypatch, cache_copy, static_dir):
+    cache = load_cache(cache_copy)
+    samples = cache.samples
+    at = open_map(monkeypatch, cache_copy, split="test")
+    test_row = int(np.flatnonzero((samples["split"] == "test").to_numpy())[0])
+    train_row = int(np.flatnonzero((samples["split"] == "train").to_numpy())[0])
+    at.session_state[payload(at)["view"]] = {"selected": [train_row, test_row], "clicked": None}
+    at.run()
+    assert "Selection: 1 image" in [s.value for s in at.subheader]
+
+
+def test_a_click_shows_the_image_detail(monkeypatch, cache_copy, static_dir):
+    cache = load_cache(cache_copy)
+    at = open_map(monkeypatch, cache_copy)
+    row = 3
+    at.session_state[payload(at)["view"]] = {"selected": [], "clicked": row}
+    at.run()
+    assert not at.exception, at.exception
+    assert "Clicked image" in [s.value for s in at.subheader]
+    sample_id = cache.samples["sample_id"].iat[row]
+    assert any(sample_id.replace("/", "") in m.value.replace("\\", "").replace("/", "") for m in at.markdown)
+
+
+def test_map_payload_is_compact_and_checks_its_colour_mode():
+    n = 15_600
+    rng = np.random.default_rng(0)
+    classes = [f"class <{i}> & co" for i in range(67)]
+    data = map_payload(
+        x=rng.random(n), y=rng.random(n), rows=np.arange(n), label=rng.integers(0, 67, n),
+        pred=rng.integers(0, 67, n), confidence=rng.random(n), split=["train"] * n, classes=classes,
+        thumb_prefix="/app/static/thumbs/abc/", plotly_url="/app/static/vendor/plotly.min.js",
+        colour="value", values=rng.random(n), value_name="brightness", n_total=n,
+    )
+    assert data["rows"] is None and data["classes"] == classes  # names travel as data, escaped in the browser
+    assert len(data["palette"]) == 67 and len(set(data["palette"])) == 67
+    assert len(json.dumps(data)) < 700_000  # comfortably under the 1 MB page budget at MIT Indoor 67 size
+    subset = map_payload(
+        x=[0.5], y=[2.0], rows=[7], label=[0], pred=[1], confidence=[0.5], split=["test"], classes=classes,
+        thumb_prefix="p/", plotly_url="u", n_total=n,
+    )
+    assert subset["rows"] == [7] and subset["y"] == [XY_STEPS] and subset["split"] == [2]
+    with pytest.raises(ValueError, match="colour mode"):
+        map_payload(x=[0], y=[0], rows=[0], label=[0], pred=[0], confidence=[1], split=["test"], classes=["a"],
+                    thumb_prefix="p/", plotly_url="u", colour="rainbow")
+
+
+def test_an_unwritable_static_folder_is_a_clear_message(monkeypatch, cache_copy, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the static folder should be")
+    monkeypatch.setenv("INDOOR_STATIC_DIR", str(blocker))
+    at = open_map(monkeypatch, cache_copy)
+    assert any("needs to write into" in e.value for e in at.error)
+    assert not at.get("bidi_component")
