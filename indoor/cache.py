@@ -62,6 +62,7 @@ SAMPLE_COLUMNS: dict[str, str] = {
     "contrast": "f",
     "colourfulness": "f",
     "hue": "f",
+    "dominant_hue": "f",  # hue of the largest coloured area (degrees)
     "saturation": "f",
     "sharpness": "f",
     "pixel_hash": "s",  # blake2b of the decoded RGB pixels: equal hashes = exact duplicate images

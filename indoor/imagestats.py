@@ -14,6 +14,7 @@ PROPERTY_COLUMNS = (
     "contrast",
     "colourfulness",
     "hue",
+    "dominant_hue",
     "saturation",
     "sharpness",
 )
@@ -22,7 +23,8 @@ _ANALYSIS_SIDE = 128  # properties are computed on a copy of this shorter side, 
 
 def image_properties(image: Image.Image, *, width: int | None = None, height: int | None = None) -> dict[str, float]:
     """Brightness and contrast (mean / std of luma, 0..1), colourfulness (Hasler-Suesstrunk, 0..~1),
-    mean hue (circular, degrees 0..360, weighted by saturation), mean saturation (0..1) and sharpness
+    mean hue (circular, degrees 0..360, weighted by saturation), dominant hue (degrees: the hue of the largest
+    coloured area), mean saturation (0..1) and sharpness
     (variance of the Laplacian of luma at a fixed scale). ``width``/``height`` default to the image's own
     (pass the original size when ``image`` is a reduced decode)."""
     rgb = image.convert("RGB")
@@ -41,6 +43,7 @@ def image_properties(image: Image.Image, *, width: int | None = None, height: in
     saturation = hsv[..., 1] / 255.0
     weight = saturation + 1e-6
     hue = float(np.degrees(np.arctan2((np.sin(hue_rad) * weight).sum(), (np.cos(hue_rad) * weight).sum())) % 360)
+    dominant_hue = _dominant_hue(hsv, fallback=hue)
     laplacian = (
         -4 * luma[1:-1, 1:-1] + luma[:-2, 1:-1] + luma[2:, 1:-1] + luma[1:-1, :-2] + luma[1:-1, 2:]
     )
@@ -51,9 +54,25 @@ def image_properties(image: Image.Image, *, width: int | None = None, height: in
         "contrast": float(luma.std()),
         "colourfulness": colourfulness,
         "hue": hue,
+        "dominant_hue": dominant_hue,
         "saturation": float(saturation.mean()),
         "sharpness": float(laplacian.var() * 1000.0) if laplacian.size else 0.0,
     }
+
+
+def _dominant_hue(hsv: np.ndarray, *, fallback: float, bins: int = 24) -> float:
+    """Centre (degrees) of the most weighted hue bin among coloured pixels (weight = saturation x value),
+    smoothed over neighbouring bins on the circle: the colour of the largest coloured area (a teal wall),
+    which a mean hue over the whole picture dilutes."""
+    saturation = hsv[..., 1] / 255.0
+    value = hsv[..., 2] / 255.0
+    weight = saturation * value
+    coloured = saturation > 0.15
+    if not coloured.any():
+        return fallback
+    hist = np.bincount((hsv[..., 0][coloured].astype(np.int64) * bins) // 256, weights=weight[coloured], minlength=bins)
+    smoothed = hist + 0.5 * (np.roll(hist, 1) + np.roll(hist, -1))
+    return float((np.argmax(smoothed) + 0.5) * 360.0 / bins)
 
 
 def pixel_hash(image: Image.Image) -> str:

@@ -1,0 +1,181 @@
+"""Classes to merge: pairs of classes the model (and maybe the annotators) cannot tell apart.
+
+Three pieces of evidence per unordered class pair, each ranked, and their mean rank:
+
+- ``overlap``: cleanlab's ``find_overlapping_classes`` joint probability — the estimated share of the data set
+  whose given label is one class of the pair while the true label is the other (confident learning, so it needs
+  OUT-OF-SAMPLE probabilities);
+- ``confusion``: two-way confusion, (A predicted as B + B predicted as A) / (images of A + images of B);
+- ``centroid_distance``: cosine distance between the two classes' mean (normalised) embeddings — small when the
+  backbone sees the two classes as one.
+
+``top1`` / ``top1_merged``: top-1 accuracy (on the evaluation rows, by default all) now and if the two classes
+were one, recomputed with the two classes' probabilities summed.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+MERGE_COLUMNS = [
+    "rank", "class_a", "class_b", "index_a", "index_b", "n_a", "n_b", "a_as_b", "b_as_a", "confusion",
+    "overlap", "n_overlap", "centroid_distance", "rank_overlap", "rank_confusion", "rank_centroid", "score",
+    "top1", "top1_merged", "gain",
+]
+
+
+def class_centroids(embeddings: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """(C, D) mean of the L2-normalised embeddings of each class's images, re-normalised (zeros for an empty
+    class). Embeddings must be finite."""
+    emb = _normalise(np.asarray(embeddings, dtype=np.float32))
+    labels = np.asarray(labels, dtype=np.int64)
+    sums = np.zeros((n_classes, emb.shape[1]), dtype=np.float64)
+    np.add.at(sums, labels, emb)
+    return _normalise(sums)
+
+
+def merged_accuracy(probs: np.ndarray, labels: np.ndarray, a: int, b: int) -> float:
+    """Top-1 accuracy if classes ``a`` and ``b`` were one class: their probabilities summed, a label or
+    prediction of either counts as the merged class. NaN for no rows."""
+    probs = np.asarray(probs, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.int64)
+    if len(labels) == 0:
+        return float("nan")
+    merged = probs.copy()
+    merged[:, a] += merged[:, b]
+    merged[:, b] = -1.0
+    pred = merged.argmax(axis=1)
+    truth = np.where(labels == b, a, labels)
+    return float((pred == truth).mean())
+
+
+def merge_candidates(
+    labels: np.ndarray,
+    probs: np.ndarray,
+    embeddings: np.ndarray,
+    classes: Sequence[str],
+    *,
+    eval_rows: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Every unordered class pair, most mergeable first (``rank`` 1 = first), columns :data:`MERGE_COLUMNS`.
+
+    ``labels`` (N,) integer class indices, ``probs`` (N, C) OUT-OF-SAMPLE probabilities, ``embeddings`` (N, D).
+    ``score`` is the mean of the three per-criterion ranks (lower = more mergeable); ties go to the higher overlap.
+    ``eval_rows`` (boolean mask or indices; default all rows) are the images on which ``top1`` / ``top1_merged``
+    are measured (e.g. the test split); ``gain`` = top1_merged - top1.
+    """
+    from cleanlab.dataset import find_overlapping_classes
+
+    labels = np.asarray(labels, dtype=np.int64)
+    probs = np.asarray(probs, dtype=np.float64)
+    n_classes = probs.shape[1]
+    if len(classes) != n_classes:
+        raise ValueError(f"{len(classes)} class names for {n_classes} probability columns")
+    if len(labels) != len(probs) or len(embeddings) != len(probs):
+        raise ValueError("labels, probs and embeddings must have one row per image")
+    ia, ib = np.triu_indices(n_classes, k=1)
+    if len(ia) == 0:
+        return pd.DataFrame(columns=MERGE_COLUMNS)
+
+    counts = np.bincount(labels, minlength=n_classes)
+    pred = probs.argmax(axis=1)
+    matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(matrix, (labels, pred), 1)
+    a_as_b, b_as_a = matrix[ia, ib], matrix[ib, ia]
+    both = counts[ia] + counts[ib]
+    confusion = np.divide(a_as_b + b_as_a, both, out=np.zeros(len(ia)), where=both > 0)
+
+    overlap = np.zeros((n_classes, n_classes))
+    n_overlap = np.zeros((n_classes, n_classes))
+    if len(np.unique(labels)) >= 2:
+        found = find_overlapping_classes(labels, probs)
+        for x, y, n_ex, joint in found[
+            ["Class Index A", "Class Index B", "Num Overlapping Examples", "Joint Probability"]
+        ].itertuples(index=False):
+            lo, hi = min(x, y), max(x, y)
+            overlap[lo, hi] = joint
+            n_overlap[lo, hi] = n_ex
+    overlap_pair, n_overlap_pair = overlap[ia, ib], n_overlap[ia, ib]
+
+    centroids = class_centroids(embeddings, labels, n_classes)
+    distance = 1.0 - (centroids[ia] * centroids[ib]).sum(axis=1)
+    empty = (counts[ia] == 0) | (counts[ib] == 0)
+    distance[empty] = np.nan
+
+    rank_overlap = _rank(-overlap_pair)
+    rank_confusion = _rank(-confusion)
+    rank_centroid = _rank(np.where(np.isnan(distance), np.inf, distance))
+    score = (rank_overlap + rank_confusion + rank_centroid) / 3.0
+
+    rows = np.arange(len(labels)) if eval_rows is None else np.asarray(eval_rows)
+    if rows.dtype == bool:
+        rows = np.flatnonzero(rows)
+    top1, top1_merged = _merged_accuracies(probs[rows], labels[rows], ia, ib)
+
+    frame = pd.DataFrame(
+        {
+            "class_a": [classes[i] for i in ia],
+            "class_b": [classes[i] for i in ib],
+            "index_a": ia.astype(np.int64),
+            "index_b": ib.astype(np.int64),
+            "n_a": counts[ia].astype(np.int64),
+            "n_b": counts[ib].astype(np.int64),
+            "a_as_b": a_as_b.astype(np.int64),
+            "b_as_a": b_as_a.astype(np.int64),
+            "confusion": confusion,
+            "overlap": overlap_pair,
+            "n_overlap": n_overlap_pair.astype(np.int64),
+            "centroid_distance": distance,
+            "rank_overlap": rank_overlap,
+            "rank_confusion": rank_confusion,
+            "rank_centroid": rank_centroid,
+            "score": score,
+            "top1": top1,
+            "top1_merged": top1_merged,
+        }
+    )
+    frame["gain"] = frame["top1_merged"] - frame["top1"]
+    frame = frame.sort_values(["score", "overlap", "confusion"], ascending=[True, False, False], kind="stable")
+    frame.insert(0, "rank", np.arange(1, len(frame) + 1, dtype=np.int64))
+    return frame[MERGE_COLUMNS].reset_index(drop=True)
+
+
+def _merged_accuracies(
+    probs: np.ndarray, labels: np.ndarray, ia: np.ndarray, ib: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """Top-1 accuracy now and, for every pair (ia[k], ib[k]), with that pair merged — O(N) per pair using each
+    row's three most probable classes (the best class outside a pair is among them)."""
+    n = len(labels)
+    if n == 0:
+        return float("nan"), np.full(len(ia), np.nan)
+    k = min(3, probs.shape[1])
+    top = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+    top_p = np.take_along_axis(probs, top, axis=1)
+    base = float((top[:, 0] == labels).mean())
+    out = np.empty(len(ia))
+    rows = np.arange(n)
+    for j, (a, b) in enumerate(zip(ia, ib)):
+        p_ab = probs[:, a] + probs[:, b]
+        # best class outside {a, b}: the first of the row's top-3 that is neither
+        outside = (top != a) & (top != b)
+        first = outside.argmax(axis=1)
+        best_c = top[rows, first]
+        best_p = np.where(outside.any(axis=1), top_p[rows, first], -1.0)
+        in_pair = (labels == a) | (labels == b)
+        pred_pair = p_ab >= best_p
+        correct = np.where(in_pair, pred_pair, ~pred_pair & (best_c == labels))
+        out[j] = correct.mean()
+    return base, out
+
+
+def _rank(values: np.ndarray) -> np.ndarray:
+    """1-based average ranks, smallest value first."""
+    return pd.Series(values).rank(method="average").to_numpy()
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)

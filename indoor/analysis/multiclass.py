@@ -1,0 +1,90 @@
+"""Multi-class images: scenes that show two classes at once (a pool table in a bar), found where the two most
+probable classes are both high or nearly equal.
+
+A whole PAIR of classes that is often near-equal (two look-alike classes, e.g. bookstore / videostore) is class
+overlap — a merge question (see :mod:`indoor.analysis.merges`) — not a property of one image, so each candidate
+also carries ``pair_share``: how common near-equal top-2 probabilities are for its class pair. Candidates from
+frequent pairs sink in the ranking.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+CANDIDATE_COLUMNS = ["row", "label", "class_a", "class_b", "p_a", "p_b", "ratio", "pair_share", "score"]
+
+
+def top2(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(class_a, class_b, p_a, p_b): the most and second most probable class of each row and their
+    probabilities (ties broken by the lower class index)."""
+    probs = np.asarray(probs, dtype=np.float64)
+    if probs.ndim != 2 or probs.shape[1] < 2:
+        raise ValueError(f"probs must be (N, C) with C >= 2, got shape {probs.shape}")
+    order = np.argsort(-probs, axis=1, kind="stable")[:, :2]
+    rows = np.arange(len(probs))
+    return order[:, 0], order[:, 1], probs[rows, order[:, 0]], probs[rows, order[:, 1]]
+
+
+def multiclass_scores(probs: np.ndarray, *, pair_weight: float = 3.0) -> pd.DataFrame:
+    """Per image (input order): its top-2 classes and a multi-class score.
+
+    ``probs`` (N, C) are class probabilities (out-of-sample, so that a training label does not inflate one class).
+    ``ratio`` = p_b / p_a (1 = a tie); ``score`` = the geometric mean of ``p_b`` and ``ratio`` (high only when the
+    second class is both probable and close to the first), divided by ``(1 + pair_weight * pair_share)`` where
+    ``pair_share`` is the share of the pair's images (those whose top-2 is that unordered pair) with ratio >= 0.5:
+    a pair that is near-equal for most of its images is overlapping classes, not multi-class scenes.
+    """
+    a, b, pa, pb = top2(probs)
+    ratio = np.divide(pb, pa, out=np.zeros_like(pb), where=pa > 0)
+    n_classes = np.asarray(probs).shape[1]
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    pair = lo * n_classes + hi
+    n_pair = np.bincount(pair, minlength=n_classes * n_classes)
+    n_close = np.bincount(pair, weights=(ratio >= 0.5).astype(float), minlength=n_classes * n_classes)
+    share = np.divide(n_close, n_pair, out=np.zeros(len(n_pair)), where=n_pair > 0)[pair]
+    score = np.sqrt(pb * ratio) / (1.0 + pair_weight * share)
+    return pd.DataFrame(
+        {
+            "row": np.arange(len(a), dtype=np.int64),
+            "class_a": a.astype(np.int64),
+            "class_b": b.astype(np.int64),
+            "p_a": pa,
+            "p_b": pb,
+            "ratio": ratio,
+            "pair_share": share,
+            "score": score,
+        }
+    )
+
+
+def multiclass_candidates(
+    labels: np.ndarray,
+    probs: np.ndarray,
+    *,
+    min_second: float = 0.15,
+    min_ratio: float = 0.3,
+    pair_weight: float = 3.0,
+    class_groups: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Images whose top-2 probabilities are both high or near-equal, best candidate first.
+
+    ``labels`` (N,) integer class indices, ``probs`` (N, C) out-of-sample probabilities. A candidate has
+    p_b >= ``min_second`` AND p_b / p_a >= ``min_ratio``; ranked by :func:`multiclass_scores`' ``score``.
+    ``class_groups`` (C,) group ids of overlapping classes (e.g. from
+    :func:`indoor.analysis.label_issues.overlapping_class_groups`): a pair inside one group is look-alike classes,
+    not a two-class scene, and is left out.
+    Columns :data:`CANDIDATE_COLUMNS` (``class_a``/``class_b`` the two classes, most probable first, ``label`` the
+    given label).
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    scores = multiclass_scores(probs, pair_weight=pair_weight)
+    if len(labels) != len(scores):
+        raise ValueError(f"{len(labels)} labels for {len(scores)} probability rows")
+    scores.insert(1, "label", labels)
+    keep = (scores["p_b"] >= min_second) & (scores["ratio"] >= min_ratio)
+    if class_groups is not None:
+        groups = np.asarray(class_groups)
+        keep &= groups[scores["class_a"].to_numpy()] != groups[scores["class_b"].to_numpy()]
+    out = scores.loc[keep].sort_values(["score", "row"], ascending=[False, True], kind="stable")
+    return out[CANDIDATE_COLUMNS].reset_index(drop=True)
