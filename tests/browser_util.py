@@ -1,0 +1,205 @@
+"""Helpers for driving the dashboard in a real browser: a `streamlit run` server and Debian Chromium via Playwright.
+
+Used by tests/test_browser.py and bench/bench_dashboard.py. Nothing here imports streamlit or the app: the server
+is a subprocess, the browser another one, and both are always stopped by :meth:`Server.stop` / the context
+managers (also on failure).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+VIEWPORT = {"width": 1440, "height": 900}
+
+# url path (Streamlit derives it from the file name: "pages/3_Embedding_map.py" -> "Embedding_map") -> file
+PAGES = {
+    "": "app.py",
+    "Confusion": "pages/1_Confusion.py",
+    "Gallery": "pages/2_Gallery.py",
+    "Embedding_map": "pages/3_Embedding_map.py",
+    "Relabel": "pages/4_Relabel.py",
+    "Label_issues": "pages/5_Label_issues.py",
+    "Class_merges": "pages/6_Class_merges.py",
+    "Shortcuts": "pages/7_Shortcuts.py",
+    "Duplicates": "pages/8_Duplicates.py",
+    "Explain": "pages/9_Explain.py",
+    "Review": "pages/10_Review.py",
+    "Compare": "pages/11_Compare.py",
+}
+
+# What "the page finished running" looks like in Streamlit 1.67's DOM: the app root carries
+# data-test-script-state ("running" while the script runs, "notRunning" after), and the status widget
+# (top right "Running…") is absent. Stale elements of the previous run are marked data-stale="true".
+IDLE_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app) return false;
+  if (app.getAttribute('data-test-script-state') === 'running') return false;
+  if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
+  if (document.querySelector('[data-testid="stSkeleton"]')) return false;
+  if (document.querySelector('[data-stale="true"]')) return false;
+  return app.getAttribute('data-test-script-state') === 'notRunning'
+    && !!document.querySelector('[data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]');
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def have_chromium() -> bool:
+    return Path(CHROMIUM).is_file()
+
+
+class Server:
+    """``streamlit run app.py`` on a free port, on a given cache (INDOOR_CACHE), as its own process group."""
+
+    def __init__(self, cache: Path | str, *, port: int | None = None, env: dict[str, str] | None = None,
+                 log: Path | None = None) -> None:
+        self.cache = Path(cache)
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._env = env or {}
+        self._log_path = log
+        self.process: subprocess.Popen | None = None
+        self.started_at: float | None = None  # time.perf_counter() just before the process was spawned
+
+    def start(self) -> Server:
+        env = {**os.environ, "INDOOR_CACHE": str(self.cache), "PYTHONUNBUFFERED": "1", **self._env}
+        env.pop("INDOOR_STATIC_DIR", None)  # the page must publish into static/ beside app.py: that is what's served
+        if self._log_path is None:
+            handle = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
+            self._log_path = Path(handle.name)
+            handle.close()
+        self._log = open(self._log_path, "wb")
+        command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                   "--server.port", str(self.port), "--server.address", "127.0.0.1",
+                   "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+        self.started_at = time.perf_counter()
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        return self
+
+    def wait_healthy(self, timeout: float = 90.0) -> float:
+        """Poll /_stcore/health until it answers "ok"; returns seconds since start."""
+        assert self.process is not None and self.started_at is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"streamlit exited with {self.process.returncode}:\n{self.log_text()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200 and response.read().strip() == b"ok":
+                        return time.perf_counter() - self.started_at
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                pass
+            time.sleep(0.05)
+        raise TimeoutError(f"streamlit did not become healthy in {timeout:.0f} s:\n{self.log_text()}")
+
+    def log_text(self) -> str:
+        try:
+            return self._log_path.read_text(errors="replace")[-4000:] if self._log_path else ""
+        except OSError:
+            return ""
+
+    def peak_rss_kib(self) -> int | None:
+        """Peak resident memory (VmHWM) of the server process, in KiB."""
+        if self.process is None:
+            return None
+        try:
+            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+        except OSError:
+            return None
+        return None
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self._log.close()
+        self.process = None
+
+
+@contextlib.contextmanager
+def running_server(cache: Path | str, **kwargs) -> Iterator[Server]:
+    server = Server(cache, **kwargs)
+    try:
+        server.start()
+        server.wait_healthy()
+        yield server
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[object]:
+    """A Playwright Chromium (Debian's /usr/bin/chromium) with a fresh profile; closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="chromium-profile-")
+    with sync_playwright() as playwright:
+        # a persistent context is the way to give Chromium its own --user-data-dir
+        context = playwright.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, viewport=VIEWPORT,
+            accept_downloads=True,
+        )
+        try:
+            yield context
+        finally:
+            with contextlib.suppress(Exception):
+                context.close()
+            shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait_idle(page, timeout: float = 60.0) -> None:
+    """Wait until the app's script run is over and the page shows content (see IDLE_JS)."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout * 1000)
+    page.wait_for_function(IDLE_JS, timeout=timeout * 1000, polling=50)
+
+
+def exceptions(page) -> list[str]:
+    return [text.strip()[:2000] for text in page.locator('[data-testid="stException"]').all_inner_texts()]
+
+
+def assert_no_exception(page, where: str = "") -> None:
+    found = exceptions(page)
+    assert not found, f"exception shown{' on ' + where if where else ''}:\n" + "\n---\n".join(found)
+
+
+def published_thumbs(cache_path: Path | str) -> Path:
+    """The folder the Embedding map page publishes ``cache_path``'s thumbnails into (static/thumbs/<key>)."""
+    import json
+
+    from indoor.thumbs import THUMBS_FOLDER, cache_key
+
+    created_at = str(json.loads((Path(cache_path) / "meta.json").read_text()).get("created_at", ""))
+    return ROOT / "static" / THUMBS_FOLDER / cache_key(cache_path, created_at)

@@ -1,0 +1,467 @@
+"""AppTests of the dashboard's Overview, Confusion, Gallery and Relabel pages on the session's demo cache."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from indoor import explore
+from indoor.cache import load_cache
+from indoor.decisions import DecisionStore
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+CONFUSION, GALLERY, RELABEL = "pages/1_Confusion.py", "pages/2_Gallery.py", "pages/4_Relabel.py"
+
+
+@pytest.fixture(scope="module")
+def shared_copy(demo_cache_path, tmp_path_factory) -> Path:
+    """A copy of the demo cache for tests that only read (pages may create an empty decisions store)."""
+    target = tmp_path_factory.mktemp("app") / "demo"
+    shutil.copytree(demo_cache_path, target)
+    return target
+
+
+@pytest.fixture
+def own_copy(demo_cache_path, tmp_path) -> Path:
+    """A private copy for a test that writes decisions."""
+    target = tmp_path / "demo"
+    shutil.copytree(demo_cache_path, target)
+    return target
+
+
+def open_app(monkeypatch, cache_path: Path, page: str | None = None, **query: str) -> AppTest:
+    """The app on ``cache_path`` (via INDOOR_CACHE), optionally switched to ``page`` with a query string."""
+    monkeypatch.setenv("INDOOR_CACHE", str(cache_path))
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    if page:
+        at.query_params = dict(query)
+        at.switch_page(page).run()
+        assert not at.exception, at.exception
+    return at
+
+
+def caption_texts(at: AppTest) -> list[str]:
+    """Captions of the gallery grid's thumbnails ("12. given → predicted 93%\ntop-3")."""
+    return [text for element in at.get("image") for text in element.captions if re.match(r"\d+\. ", text)]
+
+
+def plotly_spec(at: AppTest, index: int = 0) -> dict:
+    return json.loads(at.get("plotly_chart")[index].proto.spec)
+
+
+def plotly_array(value) -> np.ndarray:
+    """A plotly JSON array: a plain list or a typed array {"dtype", "bdata" (base64), "shape"}."""
+    if isinstance(value, dict) and "bdata" in value:
+        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        shape = value.get("shape")
+        if shape:
+            array = array.reshape([int(n) for n in str(shape).split(",")] if isinstance(shape, str) else shape)
+        return array
+    return np.asarray(value, dtype=float)
+
+
+def mismatched_pair(cache) -> tuple[str, str, int]:
+    """The most frequent (given, predicted) error pair of the cache and its count, over all splits."""
+    samples = cache.samples
+    wrong = samples[samples["label"] != samples["pred"]]
+    counts = wrong.groupby(["label", "pred"]).size().sort_values(ascending=False)
+    (label, pred), n = counts.index[0], int(counts.iloc[0])
+    return cache.classes[label], cache.classes[pred], n
+
+
+# ------------------------------------------------------------------------------------------------ rendering
+
+
+@pytest.mark.parametrize("page", [None, CONFUSION, GALLERY, RELABEL])
+def test_every_page_renders_without_exception(monkeypatch, shared_copy, page):
+    at = open_app(monkeypatch, shared_copy, page)
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert at.title[0].value in {None: "Overview", CONFUSION: "Confusion explorer", GALLERY: "Gallery",
+                                 RELABEL: "Relabel"}[page]
+
+
+def test_broken_cache_shows_the_validation_message_not_a_traceback(monkeypatch, tmp_path, demo_cache_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(demo_cache_path, broken)
+    meta = json.loads((broken / "meta.json").read_text())
+    meta["schema_version"] = 0
+    (broken / "meta.json").write_text(json.dumps(meta))
+    monkeypatch.setenv("INDOOR_CACHE", str(broken))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert "schema version" in at.error[0].value
+    assert any("python -m indoor" in c.value for c in at.code)
+
+
+# ------------------------------------------------------------------------------------------------- overview
+
+
+def test_overview_shows_metrics_and_links_pairs(monkeypatch, shared_copy):
+    cache = load_cache(shared_copy)
+    at = open_app(monkeypatch, shared_copy)
+    labels = [m.label for m in at.metric]
+    assert labels.count("Top-1") >= 2 and "Top-5" in labels
+    test_top1 = cache.meta["metrics"]["test"]["top1"]
+    assert f"{test_top1:.1%}" in [m.value for m in at.metric]
+    links = [link for link in at.get("page_link") if link.proto.page == "Gallery"]
+    assert links, "most confused pairs and classes link to the gallery"
+    assert any("true=" in link.proto.query_string for link in links)
+
+
+def test_overview_split_switch_changes_the_pairs_caption(monkeypatch, shared_copy):
+    at = open_app(monkeypatch, shared_copy)
+    before = [c.value for c in at.caption]
+    at.segmented_control(key="overview.split").set_value("train").run()
+    after = [c.value for c in at.caption]
+    assert not at.exception
+    assert before != after
+    assert any("train (out-of-fold)" in text for text in after)
+
+
+def test_overview_bar_click_opens_that_class_in_the_gallery(monkeypatch, shared_copy):
+    cache = load_cache(shared_copy)
+    name = cache.classes[3]
+    at = open_app(monkeypatch, shared_copy)
+    at.session_state["overview.classes"] = {"selection": {"points": [{"customdata": [name, 1, 10]}]}}
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Gallery"
+    assert at.selectbox(key="gallery.true").value == name
+    assert at.query_params.get("true") == name
+
+
+# ------------------------------------------------------------------------------------------------ confusion
+
+
+def test_confusion_defaults_to_test_split_and_orders_change_the_axis(monkeypatch, shared_copy):
+    cache = load_cache(shared_copy)
+    at = open_app(monkeypatch, shared_copy, CONFUSION)
+    assert at.segmented_control(key="confusion.split").value == "test"
+    n_test = int((cache.samples["split"] == "test").sum())
+    assert any(f"{n_test:,} images" in c.value for c in at.caption)
+    at.segmented_control(key="confusion.order").set_value("name").run()
+    ticks = plotly_spec(at)["layout"]["yaxis"]["ticktext"]
+    assert ticks == sorted(cache.classes, key=str.lower)
+    assert at.query_params.get("order") == "name"
+    at.segmented_control(key="confusion.values").set_value("rows").run()
+    z = plotly_array(plotly_spec(at)["data"][0]["z"])
+    assert z.shape == (len(cache.classes),) * 2
+    assert np.allclose(z.sum(axis=1)[z.sum(axis=1) > 0], 1.0)  # row-normalised
+
+
+def test_confusion_cell_click_opens_that_pair_in_the_gallery(monkeypatch, shared_copy):
+    cache = load_cache(shared_copy)
+    given, predicted, _ = mismatched_pair(cache)
+    at = open_app(monkeypatch, shared_copy, CONFUSION)
+    at.segmented_control(key="confusion.split").set_value("all").run()
+    cell = [cache.classes.index(given), cache.classes.index(predicted), 1, 0.1]
+    at.session_state["confusion.click"] = {"selection": {"points": [{"customdata": cell}]}}
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Gallery"
+    assert at.selectbox(key="gallery.true").value == given
+    assert at.selectbox(key="gallery.pred").value == predicted
+    assert at.query_params.get("true") == given and at.query_params.get("pred") == predicted
+    captions = caption_texts(at)
+    assert captions and all(f"{given} → {predicted}" in text for text in captions)
+
+
+def test_confusion_deep_link_restores_options(monkeypatch, shared_copy):
+    at = open_app(monkeypatch, shared_copy, CONFUSION, split="train", values="rows", order="accuracy")
+    assert at.segmented_control(key="confusion.split").value == "train"
+    assert at.segmented_control(key="confusion.values").value == "rows"
+    assert at.segmented_control(key="confusion.order").value == "accuracy"
+
+
+def test_confusion_per_class_table_lists_every_class(monkeypatch, shared_copy):
+    cache = load_cache(shared_copy)
+    at = open_app(monkeypatch, shared_copy, CONFUSION, split="all")
+    table = at.dataframe[0].value
+    assert set(table["class"]) == set(cache.classes)
+    assert {"precision", "recall", "f1", "support"} <= set(table.columns)
+
+
+# --------------------------------------------------------------------------------------------------- gallery
+
+
+def test_gallery_deep_link_shows_only_that_pair(monkeypatch, shared_copy):
+    cache = load_cache(shared_copy)
+    given, predicted, count = mismatched_pair(cache)
+    at = open_app(monkeypatch, shared_copy, GALLERY, true=given, pred=predicted)
+    assert at.selectbox(key="gallery.true").value == given
+    captions = caption_texts(at)
+    assert len(captions) == min(count, 48)
+    assert all(f"{given} → {predicted}" in text for text in captions)
+    assert f"**{count:,}** misclassified images" in at.markdown[0].value or any(
+        f"**{count:,}**" in m.value for m in at.markdown)
+
+
+def test_gallery_filters_change_what_is_shown_and_the_url(monkeypatch, shared_copy):
+    cache = load_cache(shared_copy)
+    samples = cache.samples
+    at = open_app(monkeypatch, shared_copy, GALLERY)
+    n_wrong = int((samples["label"] != samples["pred"]).sum())
+    assert len(caption_texts(at)) == min(n_wrong, 48)
+    name = cache.classes[0]
+    at.selectbox(key="gallery.true").set_value(name).run()
+    assert at.query_params.get("true") == name
+    captions = caption_texts(at)
+    n_class_wrong = int(((samples["label"] == 0) & (samples["pred"] != 0)).sum())
+    assert len(captions) == min(n_class_wrong, 48)
+    assert all(text.split(". ", 1)[1].startswith(f"{name} → ") for text in captions)
+    at.toggle(key="gallery.correct").set_value(True).run()
+    assert len(caption_texts(at)) == min(int((samples["label"] == 0).sum()), 48)
+    assert at.query_params.get("correct") == "true"
+
+
+def test_gallery_paginates(monkeypatch, shared_copy):
+    cache = load_cache(shared_copy)
+    n = len(cache.samples)
+    at = open_app(monkeypatch, shared_copy, GALLERY, correct="true")
+    assert len(caption_texts(at)) == 48
+    assert at.caption[0].value.startswith(f"Images 1–48 of {n:,}")
+    at.query_params = {"correct": "true", "page": "2"}
+    at.run()
+    assert at.caption[0].value.startswith(f"Images 49–{min(96, n)} of {n:,}")
+    assert caption_texts(at)[0].startswith("49. ")
+
+
+def test_gallery_opens_an_image_detail_and_quick_decision_saves(monkeypatch, own_copy):
+    cache = load_cache(own_copy)
+    given, predicted, _ = mismatched_pair(cache)
+    at = open_app(monkeypatch, own_copy, GALLERY, true=given, pred=predicted)
+    sample_id = explore.error_table(cache.samples, true=cache.classes.index(given),
+                                    pred=cache.classes.index(predicted))["sample_id"].iloc[0]
+    at.selectbox(key="gallery.image").set_value(sample_id).run()
+    assert not at.exception
+    assert at.query_params.get("image") == sample_id
+    assert [m.value for m in at.metric][:2] == [given, predicted]
+    assert any("Typical" in m.value for m in at.markdown)
+    at.button(key="gallery.detail.quick.topred").click().run()
+    assert not at.exception
+    current = DecisionStore(cache.decisions_path).current()
+    assert current[["sample_id", "action", "new_label"]].values.tolist() == [[sample_id, "relabel", predicted]]
+    assert any("relabel" in c.value for c in at.caption)
+    at.button(key="gallery.detail.quick.undo").click().run()
+    assert DecisionStore(cache.decisions_path).current().empty
+
+
+# --------------------------------------------------------------------------------------------------- relabel
+
+
+class _DownloadSpy:
+    """Records what pages hand to st.download_button (the real media storage still serves it)."""
+
+    def __init__(self, monkeypatch):
+        from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+        self.files: dict[str, bytes] = {}
+        original = MemoryMediaFileStorage.load_and_get_id
+
+        def spy(storage, path_or_data, mimetype, kind, filename=None):
+            if filename:
+                self.files[filename] = path_or_data if isinstance(path_or_data, bytes) else bytes(path_or_data)
+            return original(storage, path_or_data, mimetype, kind, filename)
+
+        monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
+
+
+def test_relabel_saves_lists_and_exports_a_decision(monkeypatch, own_copy):
+    spy = _DownloadSpy(monkeypatch)
+    cache = load_cache(own_copy)
+    given, predicted, _ = mismatched_pair(cache)
+    samples = cache.samples
+    row = samples.index[(samples["label"] == cache.classes.index(given))
+                        & (samples["pred"] == cache.classes.index(predicted))][0]
+    sample_id = samples["sample_id"].iat[row]
+    at = open_app(monkeypatch, own_copy, RELABEL, sample=sample_id)
+    assert at.selectbox(key="relabel.sample").value == sample_id
+    assert at.radio(key="relabel.form.action").value == "relabel"  # a misclassified image starts as relabel
+    at.text_input(key="indoor.annotator_sidebar").set_value("alice").run()
+    at.selectbox(key="relabel.form.new_label").set_value(predicted)
+    at.multiselect(key="relabel.form.tags").set_value(["incorrect label", "low light"])
+    at.text_area(key="relabel.form.note").set_value("=HYPERLINK(\"x\")")
+    at.button(key="relabel.form.save").click().run()
+    assert not at.exception, at.exception
+
+    current = DecisionStore(cache.decisions_path).current()
+    assert current[["sample_id", "annotator", "action", "new_label"]].values.tolist() == [
+        [sample_id, "alice", "relabel", predicted]]
+    listed = at.dataframe[-1].value
+    assert listed["sample_id"].tolist() == [sample_id]
+    assert "All decisions (1)" in [s.value for s in at.subheader]
+
+    text = spy.files["decisions.csv"].decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 1
+    assert rows[0]["sample_id"] == sample_id and rows[0]["label"] == given and rows[0]["predicted"] == predicted
+    assert rows[0]["action"] == "relabel" and rows[0]["new_label"] == predicted
+    assert rows[0]["tags"] == "incorrect label;low light" and rows[0]["annotator"] == "alice"
+    assert rows[0]["note"] == "'=HYPERLINK(\"x\")"  # neutralised against formula injection
+
+
+def test_relabel_form_reopens_with_the_saved_decision_and_undo(monkeypatch, own_copy):
+    cache = load_cache(own_copy)
+    sample_id = cache.samples["sample_id"].iat[0]
+    at = open_app(monkeypatch, own_copy, RELABEL, sample=sample_id)
+    at.radio(key="relabel.form.action").set_value("multi_label").run()
+    other = next(c for c in cache.classes if c != cache.classes[int(cache.samples["label"].iat[0])])
+    at.multiselect(key="relabel.form.extra").set_value([other])
+    at.button(key="relabel.form.save").click().run()
+    assert not at.exception
+    at.switch_page(GALLERY).run()
+    at.query_params = {"sample": sample_id}
+    at.switch_page(RELABEL).run()
+    assert at.radio(key="relabel.form.action").value == "multi_label"
+    assert at.multiselect(key="relabel.form.extra").value == [other]
+    at.button(key="relabel.form.undo").click().run()
+    assert DecisionStore(cache.decisions_path).current().empty
+    assert "All decisions (0)" in [s.value for s in at.subheader]
+
+
+def test_relabel_import_reports_bad_rows_with_line_numbers_and_imports_good_ones(monkeypatch, own_copy):
+    cache = load_cache(own_copy)
+    ids = cache.samples["sample_id"].tolist()
+    at = open_app(monkeypatch, own_copy, RELABEL)
+    bad = (f"sample_id,action,new_label\n{ids[0]},keep,\nno/such.jpg,keep,\n{ids[1]},relabel,not_a_class\n")
+    at.file_uploader[0].upload("bad.csv", bad.encode(), "text/csv")
+    at.run()
+    assert not at.exception
+    assert "Nothing imported" in at.error[0].value
+    problems = at.code[-1].value
+    assert "line 3" in problems and "no/such.jpg" in problems
+    assert "line 4" in problems and "not_a_class" in problems
+    assert DecisionStore(cache.decisions_path).current().empty
+
+    at = open_app(monkeypatch, own_copy, RELABEL)
+    good = f"sample_id,action,new_label,annotator\n{ids[0]},keep,,bob\n{ids[1]},relabel,{cache.classes[0]},bob\n"
+    at.file_uploader[0].upload("good.csv", good.encode(), "text/csv")
+    at.run()
+    at.button(key="relabel.import").click().run()
+    assert not at.exception
+    current = DecisionStore(cache.decisions_path).current()
+    assert sorted(current["sample_id"]) == sorted(ids[:2])
+    assert "All decisions (2)" in [s.value for s in at.subheader]
+
+
+def test_relabel_table_row_selection_opens_it_in_the_form(monkeypatch, own_copy):
+    cache = load_cache(own_copy)
+    ids = cache.samples["sample_id"].tolist()
+    store = DecisionStore(cache.decisions_path, classes=cache.classes, known_ids=ids)
+    from indoor.decisions import Decision
+
+    store.save(Decision(sample_id=ids[5], action="remove", annotator="carol"))
+    at = open_app(monkeypatch, own_copy, RELABEL, sample=ids[0])
+    assert at.selectbox(key="relabel.sample").value == ids[0]
+    at.session_state["relabel.table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="relabel.sample").value == ids[5]
+    assert at.query_params.get("sample") == ids[5]
+
+
+# ------------------------------------------------------------------------------------------- cache choice
+
+
+def test_without_any_cache_the_first_screen_offers_to_build_the_demo(monkeypatch, tmp_path):
+    import ui
+
+    monkeypatch.delenv("INDOOR_CACHE", raising=False)
+    monkeypatch.setattr(ui, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(ui, "DEFAULT_CACHE", tmp_path / "runs" / "demo")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert "No inference cache yet" in at.info[0].value
+    assert [b.label for b in at.button] == ["Build the demo here"]
+    commands = "\n".join(c.value for c in at.code)
+    assert "python -m indoor demo --out runs/demo" in commands
+    assert "python -m indoor build --data PATH/indoorCVPR_09 --out runs/indoor67" in commands
+
+
+def test_sidebar_lists_caches_under_runs_and_switches(monkeypatch, tmp_path, demo_cache_path):
+    import ui
+
+    runs = tmp_path / "runs"
+    shutil.copytree(demo_cache_path, runs / "demo")
+    shutil.copytree(demo_cache_path, runs / "other")
+    meta = json.loads((runs / "other" / "meta.json").read_text())
+    meta["image_size"] = 123
+    (runs / "other" / "meta.json").write_text(json.dumps(meta))
+    monkeypatch.delenv("INDOOR_CACHE", raising=False)
+    monkeypatch.setattr(ui, "RUNS", runs)
+    monkeypatch.setattr(ui, "DEFAULT_CACHE", runs / "demo")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    selector = at.sidebar.selectbox(key="indoor.cache_select")
+    assert selector.value == str(runs / "demo")
+    assert len(selector.options) == 2
+    assert not any("123 px" in c.value for c in at.sidebar.caption)
+    selector.set_value(str(runs / "other")).run()
+    assert not at.exception
+    assert any("123 px" in c.value for c in at.sidebar.caption)
+    at.switch_page(CONFUSION).run()  # the choice holds on every page
+    assert at.sidebar.selectbox(key="indoor.cache_select").value == str(runs / "other")
+
+
+def test_command_line_cache_wins_over_the_environment(monkeypatch, tmp_path):
+    import sys
+
+    import ui
+
+    monkeypatch.setenv("INDOOR_CACHE", str(tmp_path / "from-env"))
+    monkeypatch.setattr(sys, "argv", ["app.py", "--cache", str(tmp_path / "from-cli")])
+    assert ui._cli_cache() == str(tmp_path / "from-cli")
+    monkeypatch.setattr(sys, "argv", ["app.py"])
+    assert ui._cli_cache() is None
+
+
+def test_build_progress_lines_map_to_an_overall_fraction():
+    import ui
+
+    fraction, text = ui._progress_of("rendering demo images:  50%|#####     | 780/1560 [00:05<00:05]")
+    assert fraction == pytest.approx(0.15) and "50%" in text
+    fraction, _ = ui._progress_of("embedding: 100%|##########| 1560/1560 [00:20<00:00, 75img/s]")
+    assert fraction == pytest.approx(0.80)
+    assert ui._progress_of("built runs/demo: 1560 images")[0] == 1.0
+    assert ui._progress_of("some other line")[0] is None
+
+
+def test_markdown_escaping_keeps_data_literal():
+    import ui
+
+    assert ui.md("a_b*c [x](y) <b> $x$ :smile:") == r"a\_b\*c \[x\](y) \<b\> \$x\$ \:smile\:"
+    assert ui.md("1. first") == r"1\. first" and ui.md("# h") == r"\# h"
+    assert ui.esc('<img src=x onerror="1">') == "&lt;img src=x onerror=&quot;1&quot;&gt;"
+
+
+def test_pages_import_neither_torch_nor_umap(shared_copy):
+    """The dashboard must start fast: rendering every page in a fresh process loads no torch and no umap."""
+    import subprocess
+    import sys
+
+    script = f"""
+import os, sys
+os.environ["INDOOR_CACHE"] = {str(shared_copy)!r}
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file({APP!r}, default_timeout=60).run()
+for page in {[CONFUSION, GALLERY, RELABEL]!r}:
+    at.switch_page(page).run()
+    assert not at.exception, (page, at.exception)
+print(sorted(m for m in ("torch", "umap", "timm", "numba") if m in sys.modules))
+"""
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"

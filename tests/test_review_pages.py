@@ -1,0 +1,292 @@
+"""AppTests of the Review page (queue, cards, annotators) and the Compare page on the session's demo cache."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from indoor.cache import load_cache
+from indoor.decisions import Decision, DecisionStore
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+REVIEW, COMPARE = "pages/10_Review.py", "pages/11_Compare.py"
+
+
+@pytest.fixture
+def own_copy(demo_cache_path, tmp_path) -> Path:
+    """A private copy of the demo cache (the tests write decisions and cards)."""
+    target = tmp_path / "demo"
+    shutil.copytree(demo_cache_path, target)
+    return target
+
+
+def open_page(monkeypatch, cache_path: Path, page: str, **query: str) -> AppTest:
+    monkeypatch.setenv("INDOOR_CACHE", str(cache_path))
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.run()
+    assert not at.exception, at.exception
+    at.query_params = dict(query)
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def store_of(cache_path: Path) -> DecisionStore:
+    cache = load_cache(cache_path)
+    return DecisionStore(cache.decisions_path, classes=cache.classes, known_ids=cache.row_of.keys())
+
+
+def progress_text(at: AppTest) -> str:
+    bars = at.get("progress")
+    assert bars, "no progress bar"
+    return bars[0].proto.text
+
+
+def button(at: AppTest, key: str):
+    return at.button(key=key)
+
+
+def test_review_decision_saves_ticked_card_attributes_advances_and_undo(monkeypatch, own_copy):
+    cache = load_cache(own_copy)
+    at = open_page(monkeypatch, own_copy, REVIEW)
+    first = at.session_state["rv.sample"]
+    row = cache.row_of[first]
+    label = cache.classes[int(cache.samples["label"].iat[row])]
+    pred = cache.classes[int(cache.samples["pred"].iat[row])]
+    total = int(progress_text(at).split(" of ")[1].split(" ")[0].replace(",", ""))
+    assert progress_text(at).startswith(f"0 of {total} reviewed")
+
+    store = store_of(own_copy)
+    store.set_card(label, ["counter", "stools"], annotator="lead")
+    store.set_card(pred, ["shelves"], annotator="lead")
+    at.run()
+    labels = [c.label for c in at.checkbox]
+    assert {"counter", "stools"} <= set(labels)
+    if pred != label:
+        assert "shelves" in labels
+    next(c for c in at.checkbox if c.label == "stools").check()
+    if pred != label:
+        next(c for c in at.checkbox if c.label == "shelves").check()
+    at.multiselect(key="rv.tags").set_value(["low light"])
+    at.text_input(key="rv.note").input("dim")
+    button(at, "rv.keep").click().run()
+    assert not at.exception, at.exception
+
+    current = store.current()
+    assert current["sample_id"].tolist() == [first]
+    saved = Decision.from_row(current.iloc[0].to_dict())
+    expected = {f"{label}: stools"} | ({f"{pred}: shelves"} if pred != label else set())
+    assert (saved.action, saved.annotator, saved.note) == ("keep", "anonymous", "dim")
+    assert set(saved.attributes) == expected and saved.tags == ("low light",)
+    if total > 1:
+        assert at.session_state["rv.sample"] != first  # advanced to the next image
+    assert progress_text(at).startswith(f"1 of {total} reviewed")
+    assert not at.checkbox or not any(c.value for c in at.checkbox)  # a fresh form for the next image
+    assert at.query_params["sample"] == at.session_state["rv.sample"]
+
+    button(at, "rv.undo").click().run()
+    assert not at.exception, at.exception
+    assert store.current().empty
+    assert at.session_state["rv.sample"] == first  # back on the undone image
+    assert progress_text(at).startswith(f"0 of {total} reviewed")
+    assert len(store.history()) == 2  # the decision and its undo event: nothing is deleted
+
+
+def test_review_relabel_to_prediction_and_to_another_class(monkeypatch, own_copy):
+    cache = load_cache(own_copy)
+    at = open_page(monkeypatch, own_copy, REVIEW)
+    first = at.session_state["rv.sample"]
+    row = cache.row_of[first]
+    label = cache.classes[int(cache.samples["label"].iat[row])]
+    pred = cache.classes[int(cache.samples["pred"].iat[row])]
+    assert label != pred, "the default queue is the most confused pair: its first image is misclassified"
+    button(at, "rv.topred").click().run()
+    second = at.session_state["rv.sample"]
+    target = next(c for c in cache.classes if c not in (label, pred))
+    other = cache.classes[int(cache.samples["label"].iat[cache.row_of[second]])]
+    at.selectbox(key="rv.to").set_value(target if target != other else pred)
+    button(at, "rv.relabel").click().run()
+    assert not at.exception, at.exception
+    store = store_of(own_copy)
+    decisions = {d.sample_id: d for d in store.current_decisions()}
+    assert decisions[first].action == "relabel" and decisions[first].new_label == pred
+    assert decisions[first].tags == ("incorrect label",)
+    chosen = target if target != other else pred
+    assert decisions[second].action == "relabel" and decisions[second].new_label == chosen
+
+
+def test_review_relabel_without_a_class_says_so_and_saves_nothing(monkeypatch, own_copy):
+    at = open_page(monkeypatch, own_copy, REVIEW)
+    first = at.session_state["rv.sample"]
+    button(at, "rv.relabel").click().run()
+    assert any("choose the class to relabel to" in e.value for e in at.error)
+    assert store_of(own_copy).current().empty
+    assert at.session_state["rv.sample"] == first
+
+
+def test_review_navigation_next_previous_skip(monkeypatch, own_copy):
+    at = open_page(monkeypatch, own_copy, REVIEW, source="class", **{"class": load_cache(own_copy).classes[0]})
+    first = at.session_state["rv.sample"]
+    button(at, "rv.next").click().run()
+    second = at.session_state["rv.sample"]
+    assert second != first
+    button(at, "rv.prev").click().run()
+    assert at.session_state["rv.sample"] == first
+    button(at, "rv.skip").click().run()
+    assert at.session_state["rv.sample"] == second
+    assert store_of(own_copy).current().empty
+
+
+def test_review_deep_link_reproduces_the_pair_queue(monkeypatch, own_copy):
+    cache = load_cache(own_copy)
+    s = cache.samples
+    wrong = s[(s["label"] != s["pred"]) & (s["split"] == "train")]
+    label, pred = wrong.groupby(["label", "pred"]).size().idxmax()
+    true_name, pred_name = cache.classes[label], cache.classes[pred]
+    expected = wrong[(wrong["label"] == label) & (wrong["pred"] == pred)]
+    at = open_page(monkeypatch, own_copy, REVIEW, true=true_name, pred=pred_name, split="train")
+    assert progress_text(at).startswith(f"0 of {len(expected)} reviewed")
+    # the first image shown is the most suspicious one: the lowest probability of its given label
+    assert at.session_state["rv.sample"] == expected.sort_values("self_confidence", kind="stable")["sample_id"].iloc[0]
+    assert at.selectbox(key="rv.true").value == true_name and at.selectbox(key="rv.pred").value == pred_name
+
+
+def test_review_selection_and_label_issue_sources(monkeypatch, own_copy):
+    cache = load_cache(own_copy)
+    monkeypatch.setenv("INDOOR_CACHE", str(own_copy))
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.run()
+    at.session_state["selection_rows"] = [5, 1, 5, 9]
+    at.query_params = {"source": "selection"}
+    at.switch_page(REVIEW).run()
+    assert not at.exception, at.exception
+    assert progress_text(at).startswith("0 of 3 reviewed")
+    assert at.session_state["rv.sample"] in {cache.samples["sample_id"].iat[r] for r in (1, 5, 9)}
+
+    at.segmented_control(key="rv.source").set_value("issues").run()
+    assert not at.exception, at.exception
+    from indoor.analysis.label_issues import find_label_issues
+
+    issues = find_label_issues(cache.samples["label"].to_numpy(), np.asarray(cache.probs))
+    flagged = issues[issues["is_issue"]].sort_values("review_rank")
+    if len(flagged):
+        assert progress_text(at).startswith(f"0 of {len(flagged)} reviewed")
+        assert at.session_state["rv.sample"] == cache.samples["sample_id"].iat[int(flagged["row"].iloc[0])]
+    else:
+        assert any("No image in this queue" in i.value for i in at.info)
+
+
+def test_review_selection_without_one_explains(monkeypatch, own_copy):
+    at = open_page(monkeypatch, own_copy, REVIEW, source="selection")
+    assert any("no selection" in i.value for i in at.info)
+
+
+def test_card_edit_save_and_import_with_unknown_class_error(monkeypatch, own_copy):
+    cache = load_cache(own_copy)
+    name = cache.classes[1]
+    at = open_page(monkeypatch, own_copy, REVIEW, view="cards", card=name)
+    at.text_area(key="rv.card_text").input("high chairs\n\n a counter \n")
+    button(at, "rv.card_save").click().run()
+    assert not at.exception, at.exception
+    store = store_of(own_copy)
+    assert store.cards() == {name: ["high chairs", "a counter"]}
+
+    bad = json.dumps({cache.classes[0]: ["x"], "no_such_room": ["y"]})
+    at.text_area(key="rv.cards_paste").input(bad)
+    button(at, "rv.cards_import_text").click().run()
+    assert not at.exception, at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "unknown class" in errors and "no\\_such\\_room" in errors
+    assert store.cards() == {name: ["high chairs", "a counter"]}  # nothing imported
+
+    good = "class,attribute\n" + f"{cache.classes[0]},x\n{cache.classes[0]},y\n"
+    at.text_area(key="rv.cards_paste").input(good)
+    button(at, "rv.cards_import_text").click().run()
+    assert not at.error
+    assert store.cards()[cache.classes[0]] == ["x", "y"]
+    downloads = at.get("download_button")
+    assert len(downloads) == 2
+
+
+def test_annotators_view_shows_disagreements_and_switches_reviewer(monkeypatch, own_copy):
+    cache = load_cache(own_copy)
+    sid = cache.samples["sample_id"].iat[0]
+    store = store_of(own_copy)
+    store.save(Decision(sample_id=sid, action="keep", annotator="alice"))
+    store.save(Decision(sample_id=sid, action="remove", annotator="bob", note="blurry"))
+    at = open_page(monkeypatch, own_copy, REVIEW, view="annotators")
+    text = " ".join(m.value for m in at.markdown)
+    assert "alice" in text and "bob" in text and "remove" in text
+    assert any("Disagreements (1)" in h.value for h in at.subheader)
+    at.selectbox(key="rv.who").set_value("bob").run()
+    assert at.session_state["indoor.annotator"] == "bob"
+    button(at, "rv.review_disagreements").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["rv.sample"] == sid
+    assert progress_text(at).startswith("1 of 1 reviewed (by bob)")
+
+
+def _second_run(source: Path, target: Path, n_fix: int = 3, n_break: int = 2) -> tuple[Path, set[str], set[str]]:
+    """A copy of the cache whose test predictions differ: ``n_fix`` wrong ones made right and ``n_break`` right
+    ones made wrong (the top two probabilities swapped, so the cache stays consistent)."""
+    shutil.copytree(source, target)
+    samples = pd.read_parquet(target / "samples.parquet")
+    probs = np.load(target / "probs.npy")
+    test = samples["split"] == "test"
+    wrong = samples.index[test & (samples["label"] != samples["pred"])][:n_fix]
+    right = samples.index[test & (samples["label"] == samples["pred"])][:n_break]
+    for r in wrong:
+        label, pred = int(samples.at[r, "label"]), int(samples.at[r, "pred"])
+        probs[r, [label, pred]] = probs[r, [pred, label]]
+    for r in right:
+        label = int(samples.at[r, "label"])
+        second = int(np.argsort(-probs[r])[1])
+        probs[r, [label, second]] = probs[r, [second, label]]
+    changed = list(wrong) + list(right)
+    samples.loc[changed, "pred"] = probs[changed].argmax(axis=1)
+    samples.loc[changed, "confidence"] = probs[changed].max(axis=1)
+    np.save(target / "probs.npy", probs)
+    samples.to_parquet(target / "samples.parquet", index=False)
+    return target, set(samples.loc[wrong, "sample_id"]), set(samples.loc[right, "sample_id"])
+
+
+def test_compare_page_renders_a_cache_against_itself(monkeypatch, own_copy):
+    at = open_page(monkeypatch, own_copy, COMPARE, b=str(own_copy))
+    assert any("same cache" in i.value for i in at.info)
+    metrics = at.metric
+    assert metrics and all("+0.0 pts" in m.proto.delta for m in metrics)
+    assert len(at.get("plotly_chart")) == 2
+    assert any("No fixed predictions" in i.value for i in at.info)
+
+
+def test_compare_page_shows_fixed_and_broken_images(monkeypatch, own_copy, tmp_path):
+    other, fixed, broken = _second_run(own_copy, tmp_path / "demo-cleaned")
+    at = open_page(monkeypatch, own_copy, COMPARE, ref="a")
+    assert not at.exception, at.exception
+    assert at.selectbox(key="cmp.b").value == str(other)  # the sibling "<cache>-cleaned" is the default B
+    test_metric = next(m for m in at.metric if m.label == "test")
+    n_test = int((load_cache(own_copy).samples["split"] == "test").sum())
+    assert f"{100 * (len(fixed) - len(broken)) / n_test:+.1f} pts" in test_metric.proto.delta
+    options = at.segmented_control(key="cmp.show").options
+    assert f"Fixed ({len(fixed)})" in options and f"Broken ({len(broken)})" in options
+    images = at.get("image")
+    assert len(images) == len(fixed)
+    links = [link for link in at.get("page_link") if link.proto.label == "Open"]
+    assert len(links) == len(fixed) and all("Gallery" in link.proto.page for link in links)
+    at.segmented_control(key="cmp.show").set_value("broken").run()
+    assert len(at.get("image")) == len(broken)
+    assert at.query_params["show"] == "broken"
+
+
+def test_compare_page_bad_path_shows_a_message(monkeypatch, own_copy, tmp_path):
+    at = open_page(monkeypatch, own_copy, COMPARE, b=str(tmp_path / "nowhere"))
+    assert any("can't be opened" in e.value for e in at.error)
