@@ -522,7 +522,9 @@ def gallery_query(true: str | None = None, pred: str | None = None, split: str |
 
 def class_pair_link(true: str | None, pred: str | None, split: str | None = None, *, label: str | None = None,
                     correct: bool | None = None, icon: str | None = None, key: str | None = None) -> None:
-    """A link to the Gallery of one (given label, prediction) pair; either may be None (any)."""
+    """A link to the Gallery of one (given label, prediction) pair; either may be None (any).
+
+    ``key`` is accepted for symmetry with widgets and ignored (page links need none)."""
     if label is None:
         label = f"{true or 'any'} → {pred or 'any'}"
     st.page_link(GALLERY_PAGE, label=label, icon=icon,
@@ -536,6 +538,7 @@ def open_gallery(true: str | None = None, pred: str | None = None, split: str | 
 
 
 def relabel_link(sample_id: str, *, label: str = "Open the full relabel form", key: str | None = None) -> None:
+    """A link to the Relabel page's form for one image (``key`` is ignored, as for :func:`class_pair_link`)."""
     st.page_link(RELABEL_PAGE, label=label, icon=":material/edit_note:", query_params={"sample": sample_id})
 
 
@@ -771,6 +774,10 @@ def image_detail(cache: Cache, row: int, *, key: str) -> None:
         with p_col:
             if pred_i != label_i:
                 _typical_strip(cache, pred_i, exclude=row, title=f"Typical {pred} (predicted)")
+        with st.expander(f"Why did it say {pred}? Occlusion map, Grad-CAM and nearest training images"):
+            import ui_explain  # imported on first use: it brings the explanation code, not torch itself
+
+            ui_explain.explain_panel(cache, row, key=f"{key}.explain")
 
 
 def _typical_strip(cache: Cache, class_index: int, *, exclude: int, title: str) -> None:

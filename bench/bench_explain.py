@@ -4,7 +4,9 @@
     python bench/bench_explain.py --cache runs/demo    # the cache's own model (backbone, head, image size)
 
 Prints the median (and min / max) seconds per image of each method over --images demo-rendered scenes, after
-one warm-up image, plus torch's thread count. A random head times exactly like a trained one (same shapes).
+one warm-up image, plus torch's thread count and the process's CPU seconds per image (on a machine shared with
+other work, wall time is inflated; CPU time / threads is what a quiet machine would roughly take). A random head
+times exactly like a trained one (same shapes).
 """
 
 from __future__ import annotations
@@ -67,27 +69,39 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(0)
     images = [render_scene(classes[i % len(classes)], rng, size=max(256, size)) for i in range(args.images + 1)]
 
-    occlusion_s, gradcam_s = [], []
+    occlusion_s, gradcam_s, occlusion_cpu, gradcam_cpu = [], [], [], []
     for i, image in enumerate(images):
         target = int(classifier.probs(image).argmax())
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         explain.occlusion_map(classifier, image, target, patches=args.patches, perturbations_per_eval=args.per_eval)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         explain.gradcam_map(classifier, image, target)
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         if i:  # the first image warms up
             occlusion_s.append(t1 - t0)
             gradcam_s.append(t2 - t1)
+            occlusion_cpu.append(c1 - c0)
+            gradcam_cpu.append(c2 - c1)
+
+    batch = torch.stack([classifier.preprocess(image) for image in images[:16]] * 2)[:16]
+    with torch.no_grad():
+        t0 = time.perf_counter()
+        classifier.model(batch)
+        forward_rate = len(batch) / (time.perf_counter() - t0)
 
     print(f"model: {classifier.backbone_name} at {size} px ({'cache ' + args.cache if args.cache else 'random head'}),"
           f" loaded in {load_s:.1f} s; torch threads {torch.get_num_threads()}")
     print(f"occlusion: {args.patches}x{args.patches} = {args.patches ** 2} patches (window {window} px, stride "
           f"{stride} px), {args.per_eval} per forward pass")
-    for name, values in (("occlusion", occlusion_s), ("grad-cam", gradcam_s)):
+    for name, values, cpu in (("occlusion", occlusion_s, occlusion_cpu), ("grad-cam", gradcam_s, gradcam_cpu)):
         print(f"{name:>10}: median {statistics.median(values):.2f} s/image  (min {min(values):.2f}, max "
-              f"{max(values):.2f}, n={len(values)})")
+              f"{max(values):.2f}, n={len(values)}); CPU time {statistics.median(cpu):.2f} s/image")
     total = [a + b for a, b in zip(occlusion_s, gradcam_s)]
     print(f"{'both':>10}: median {statistics.median(total):.2f} s/image")
+    n_forward = args.patches ** 2 + 1
+    print(f"reference: a plain forward pass of this model ran at {forward_rate:.1f} images/s just now, so "
+          f"{n_forward} forward passes alone take {n_forward / forward_rate:.2f} s (occlusion's floor; on a "
+          "shared machine compare against this, not against a quiet machine's rate)")
     return 0
 
 

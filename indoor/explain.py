@@ -8,6 +8,9 @@ The model sees what the cache build fed it: the shorter side resized to ``image_
 are returned at the ORIGINAL image size; pixels outside the centre crop never reached the model and hold 0
 (:func:`seen_box` gives the crop in original pixels).
 
+Faithfulness: a train image's probabilities in the cache are out-of-fold, made by a head that never saw it;
+:func:`fold_head` refits that head from the cached embeddings so the maps explain the same prediction.
+
 Streamlit-free; importing this module imports torch, so pages import it only when the user asks for an
 explanation.
 """
@@ -95,7 +98,8 @@ def load_classifier(cache: Any = None, *, backbone: str | None = None, image_siz
     is missing or does not fit the backbone and classes.
     """
     if cache is not None:
-        backbone = cache.meta["backbone"]["name"] if isinstance(cache.meta.get("backbone"), dict) else cache.meta.get("backbone")
+        described = cache.meta.get("backbone")
+        backbone = described.get("name") if isinstance(described, dict) else described
         image_size = int(cache.meta["image_size"])
         head_path, model_path, classes = cache.head_path, cache.model_path, list(cache.classes)
     if not backbone or not image_size or head_path is None or not classes:
@@ -208,7 +212,9 @@ def occlusion_map(classifier: Classifier, image: Image.Image, target: int, *, pa
     ``patches`` x ``patches`` half-overlapping windows (49 at the default) slide over the model's input; each
     pixel gets the mean drop of the windows covering it (captum ``Occlusion``). Positive = the region supports
     the class; negative = covering it raises the probability. ``baseline``: "grey" (the normalisation mean, a
-    neutral grey) or "black". 0 outside the centre crop the model sees.
+    neutral grey), "black", "mean" (this image's mean colour) or "blur" (a blurred copy: detail removed, colours
+    kept). ``perturbations_per_eval`` occluded copies go through the model per forward pass (speed only). 0 outside
+    the centre crop the model sees.
     """
     from captum.attr import Occlusion
 
@@ -302,10 +308,10 @@ def nearest_training_images(embeddings: np.ndarray, query_row: int, *, train_mas
     empty = pd.DataFrame({"row": np.zeros(0, dtype=np.int64), "similarity": np.zeros(0, dtype=np.float64)})
     if not np.isfinite(query_norm) or query_norm == 0 or len(candidates) == 0:
         return empty
-    matrix = np.asarray(embeddings[candidates], dtype=np.float64)
-    norms = np.linalg.norm(matrix, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        similarity = matrix @ query / (norms * query_norm)
+    matrix = np.asarray(embeddings[candidates], dtype=np.float32)  # float32: 15,600 x 1280 is 80 MB already
+    norms = np.linalg.norm(matrix, axis=1).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        similarity = (matrix @ query.astype(np.float32)).astype(np.float64) / (norms * query_norm)
     valid = np.isfinite(similarity) & (norms > 0)
     candidates, similarity = candidates[valid], similarity[valid]
     if len(candidates) == 0:

@@ -177,7 +177,7 @@ def _frame(brightness, labels, preds, **extra):
     base = dict(
         sample_id=[f"s{i}" for i in range(n)], label=np.asarray(labels), pred=np.asarray(preds),
         brightness=np.asarray(brightness, float), contrast=np.full(n, 0.2), colourfulness=np.full(n, 0.3),
-        hue=np.full(n, 30.0), saturation=np.full(n, 0.3), sharpness=np.full(n, 10.0), width=np.full(n, 100.0),
+        hue=np.full(n, 30.0), dominant_hue=np.full(n, 30.0), saturation=np.full(n, 0.3), sharpness=np.full(n, 10.0), width=np.full(n, 100.0),
         height=np.full(n, 100.0),
     )
     base.update(extra)

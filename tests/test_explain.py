@@ -138,6 +138,9 @@ def test_occlusion_geometry_and_options(classifier):
     np.testing.assert_allclose(one, batched, atol=1e-4)  # batching changes speed, not the result
     black = explain.occlusion_map(classifier, image, target, patches=3, baseline="black")
     assert black.shape == one.shape and not np.allclose(black, one)
+    for baseline in ("mean", "blur"):
+        other = explain.occlusion_map(classifier, image, target, patches=3, baseline=baseline)
+        assert other.shape == one.shape and np.isfinite(other).all() and not np.allclose(other, one)
     with pytest.raises(explain.ExplainError, match="baseline"):
         explain.occlusion_map(classifier, image, target, baseline="pink")
     with pytest.raises(explain.ExplainError, match="not a class index"):

@@ -1,0 +1,316 @@
+"""Dashboard speed on a large cache: `streamlit run` to a clickable confusion matrix, page script times, browser
+first render, websocket bytes, server memory, and whether torch / umap get imported.
+
+    python bench/bench_dashboard.py                       # runs/demo67 if it exists, else runs/demo
+    python bench/bench_dashboard.py --cache runs/demo67 --reruns 5 --visits 2
+
+Needs Debian Chromium at /usr/bin/chromium and the playwright python package (no `playwright install`).
+
+What is measured (one `streamlit run app.py` server on a free port, one headless Chromium, both started here):
+
+(a) start -> clickable matrix: from just before the `streamlit run` process is spawned (the browser is already
+    open, as a user's would be) until /Confusion in the browser is *clickable*: the plotly figure holds the
+    heatmap and its invisible click overlay with one marker per cell (n_classes^2), plotly has laid it out
+    (the drag layer that receives clicks exists), and the app is idle (script run over, no stale or skeleton
+    element, no "Running" status widget) -- so a click on a cell is handled at once. Also: the click itself,
+    from mouse click to the pair's gallery shown and idle.
+(b) script warm: each page in a fresh subprocess via streamlit's AppTest; after one cold run, the median
+    wall time of `at.run()` over --reruns reruns (the page's script, no browser).
+(c) browser first render: for each page, a new navigation to its URL (new session; the browser's HTTP cache is
+    warm, the server too) until the content is shown and the app idle (as in (a)); the embedding map also until
+    the map is drawn. First visit and median of --visits.
+(d) websocket bytes: payload bytes the browser received over Streamlit's websocket during (c), per page (goal for
+    the embedding map: <= 1 MB; its thumbnails come over HTTP on hover, plotly.js once from /app/static/).
+(e) peak RSS (VmHWM) of the server process after everything above.
+(f) torch / umap imported? per page, in the (b) subprocess (sys.modules after the page ran), and in the real
+    server after every page was opened (its /proc/<pid>/maps: libtorch / llvmlite shared objects).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from browser_util import PAGES, IDLE_JS, chromium, running_server, wait_idle  # noqa: E402
+
+GOALS = {"clickable_s": 3.5, "script_warm_s": 1.0, "first_render_s": 3.0, "ws_map_bytes": 1_000_000}
+
+CLICKABLE_JS = """(n) => {
+  const plot = Array.from(document.querySelectorAll('.js-plotly-plot')).find(
+      p => p._fullData && p._fullData.length === 2 && p._fullData[0].type === 'heatmap'
+           && p._fullData[1].type === 'scatter');
+  return !!plot && !!plot._fullLayout && plot._fullData[1].x.length === n * n
+      && !!plot.querySelector('.nsewdrag') && (%s)();
+}""" % IDLE_JS
+
+CELL_JS = """() => {
+  const plot = Array.from(document.querySelectorAll('.js-plotly-plot')).find(
+      p => p._fullData && p._fullData.length === 2 && p._fullData[1].type === 'scatter');
+  const layout = plot._fullLayout, box = plot.getBoundingClientRect(), overlay = plot._fullData[1];
+  let best = null;
+  for (let k = 0; k < overlay.x.length; k++) {
+    const cd = overlay.customdata[k];
+    const x = box.left + layout.xaxis._offset + layout.xaxis.l2p(overlay.x[k]);
+    const y = box.top + layout.yaxis._offset + layout.yaxis.l2p(overlay.y[k]);
+    if (cd[0] !== cd[1] && cd[2] > 0 && y > 40 && y < window.innerHeight - 40 && (!best || cd[2] > best.count))
+      best = {count: cd[2], x, y};
+  }
+  return best;
+}"""
+
+
+# ======================================================================================================= child
+
+
+def child(page: str, cache: str, reruns: int) -> None:
+    """One page in AppTest (fresh process): cold run, warm reruns, imported modules. Prints one JSON line."""
+    os.environ["INDOOR_CACHE"] = cache
+    os.environ.setdefault("INDOOR_STATIC_DIR", str(ROOT / "static"))  # where the server publishes thumbnails
+    os.chdir(ROOT)
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    start = time.perf_counter()
+    at.run()
+    overview_cold = time.perf_counter() - start
+    after_app = {"torch": "torch" in sys.modules, "umap": "umap" in sys.modules}
+    cold = overview_cold
+    if page != "app.py":
+        start = time.perf_counter()
+        at.switch_page(page).run()
+        cold = time.perf_counter() - start
+    errors = [str(e.value)[:300] for e in at.exception]
+    warm = []
+    for _ in range(reruns):
+        start = time.perf_counter()
+        at.run()
+        warm.append(time.perf_counter() - start)
+        errors += [str(e.value)[:300] for e in at.exception]
+    print(json.dumps({
+        "page": page, "cold_s": cold, "warm_s": warm, "errors": sorted(set(errors)),
+        "torch": "torch" in sys.modules, "umap": "umap" in sys.modules, "after_app": after_app,
+    }))
+
+
+def script_times(cache: Path, reruns: int) -> dict[str, dict]:
+    results = {}
+    for path, file in PAGES.items():
+        name = path or "Overview"
+        print(f"  (b,f) AppTest {name} …", flush=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", file, "--cache", str(cache), "--reruns", str(reruns)],
+            cwd=ROOT, capture_output=True, text=True, timeout=900,
+            env={**os.environ, "TQDM_DISABLE": "1"},
+        )
+        line = next((ln for ln in reversed(proc.stdout.splitlines()) if ln.startswith("{")), None)
+        if proc.returncode != 0 or line is None:
+            results[name] = {"errors": [f"exit {proc.returncode}: {proc.stderr[-400:]}"]}
+            continue
+        results[name] = json.loads(line)
+    return results
+
+
+# ===================================================================================================== browser
+
+
+def browser_run(cache: Path, n_classes: int, visits: int) -> dict:
+    out: dict = {"pages": {}}
+    with chromium() as context:
+        tab = context.new_page()
+        tab.goto("about:blank")
+        with running_server(cache) as server:
+            started = server.started_at
+            out["healthy_s"] = time.perf_counter() - started
+            tab.goto(f"{server.url}/Confusion", wait_until="commit")
+            tab.wait_for_function(CLICKABLE_JS, arg=n_classes, timeout=600_000, polling=50)
+            out["clickable_s"] = time.perf_counter() - started
+            out["exceptions_confusion"] = tab.locator('[data-testid="stException"]').count()
+
+            cell = tab.evaluate(CELL_JS)
+            if cell:
+                start = time.perf_counter()
+                tab.mouse.click(cell["x"], cell["y"])
+                tab.wait_for_url("**/Gallery?**", timeout=300_000)
+                tab.locator('[data-testid="stMain"] h1', has_text="Gallery").wait_for(timeout=300_000)
+                wait_idle(tab, 300)
+                tab.wait_for_function("""() => Array.from(document.querySelectorAll(
+                    '[data-testid="stMain"] [data-testid="stImage"] img')).every(i => i.complete && i.naturalWidth > 0)""",
+                                      timeout=300_000)
+                out["click_to_gallery_s"] = time.perf_counter() - start
+            tab.close()
+
+            for path in PAGES:
+                name = path or "Overview"
+                print(f"  (c,d) browser {name} …", flush=True)
+                renders, maps, ws_bytes, exceptions = [], [], [], []
+                for _ in range(visits):
+                    page = context.new_page()
+                    frames = {"in": 0, "out": 0}
+
+                    def on_ws(ws, frames=frames):
+                        ws.on("framereceived", lambda payload: frames.__setitem__("in", frames["in"] + _size(payload)))
+                        ws.on("framesent", lambda payload: frames.__setitem__("out", frames["out"] + _size(payload)))
+
+                    page.on("websocket", on_ws)
+                    page.goto(f"{server.url}/{path}", wait_until="commit")
+                    wait_idle(page, 600)
+                    renders.append(page.evaluate("() => performance.now()") / 1000)
+                    if path == "Embedding_map":
+                        page.wait_for_selector('[data-testid="indoor-map"][data-points]', timeout=600_000)
+                        maps.append(page.evaluate("() => performance.now()") / 1000)
+                        wait_idle(page, 600)
+                    page.wait_for_timeout(300)  # late frames (e.g. component state round trips)
+                    ws_bytes.append(frames["in"])
+                    exceptions += [text.strip()[:400] for text in
+                                   page.locator('[data-testid="stException"]').all_inner_texts()]
+                    page.close()
+                out["pages"][name] = {"render_s": renders, "map_drawn_s": maps, "ws_in": ws_bytes,
+                                      "exceptions": exceptions}
+
+            out["peak_rss_kib"] = server.peak_rss_kib()
+            out["server_imports"] = _mapped_imports(server.process.pid)
+            out["server_log_tail"] = server.log_text()[-1500:]
+    return out
+
+
+def _size(payload) -> int:
+    return len(payload) if isinstance(payload, (bytes, bytearray)) else len(str(payload).encode("utf-8"))
+
+
+def _mapped_imports(pid: int) -> dict[str, bool]:
+    """Whether the process has torch's or numba's (umap's JIT) native libraries mapped."""
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return {}
+    return {"torch": "libtorch" in maps or "/torch/_C" in maps, "umap/numba": "llvmlite" in maps}
+
+
+# ======================================================================================================= report
+
+
+def report(cache: Path, n_classes: int, n_images: int, browser: dict | None, scripts: dict | None,
+           wall: float) -> None:
+    def ok(value: float | None, goal: float) -> str:
+        return "" if value is None else ("ok" if value <= goal else "OVER")
+
+    load = os.getloadavg()
+    print()
+    print(f"Dashboard bench · cache {cache} · {n_classes} classes · {n_images:,} images")
+    print(f"machine: {os.cpu_count()} CPUs · load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
+          f"(1/5/15 min) · python {platform.python_version()} · bench wall {wall:.0f} s")
+    if browser:
+        print()
+        print(f"(a) streamlit run -> /_stcore/health ok: {browser['healthy_s']:.2f} s")
+        print(f"(a) streamlit run -> clickable confusion matrix ({n_classes}x{n_classes}) in the browser: "
+              f"{browser['clickable_s']:.2f} s   goal <= {GOALS['clickable_s']} s  "
+              f"{ok(browser['clickable_s'], GOALS['clickable_s'])}")
+        if "click_to_gallery_s" in browser:
+            print(f"    click on a cell -> that pair's gallery shown (images loaded, idle): "
+                  f"{browser['click_to_gallery_s']:.2f} s")
+    print()
+    header = (f"{'page':<15} {'script cold':>11} {'script warm':>11} {'':>4} {'render 1st':>10} {'render med':>10} "
+              f"{'':>4} {'ws bytes':>10} {'torch':>5} {'umap':>5}  notes")
+    print(header)
+    print("-" * len(header))
+    for path in PAGES:
+        name = path or "Overview"
+        s = (scripts or {}).get(name, {})
+        b = ((browser or {}).get("pages") or {}).get(name, {})
+        warm = statistics.median(s["warm_s"]) if s.get("warm_s") else None
+        renders = b.get("render_s") or []
+        first = renders[0] if renders else None
+        median = statistics.median(renders) if renders else None
+        ws = b.get("ws_in") or []
+        notes = []
+        if b.get("map_drawn_s"):
+            drawn = b["map_drawn_s"]
+            notes.append(f"map drawn 1st {drawn[0]:.2f} s, med {statistics.median(drawn):.2f} s "
+                         f"{ok(statistics.median(drawn), GOALS['first_render_s'])}")
+        if s.get("errors"):
+            notes.append("AppTest errors: " + " | ".join(s["errors"])[:160])
+        if b.get("exceptions"):
+            notes.append(f"{len(b['exceptions'])} exception(s) in the browser (below)")
+        ws_text = f"{statistics.median(ws):>10,.0f}" if ws else f"{'':>10}"
+        print(f"{name:<15} {_num(s.get('cold_s')):>11} {_num(warm):>11} {ok(warm, GOALS['script_warm_s']):>4} "
+              f"{_num(first):>10} {_num(median):>10} {ok(median, GOALS['first_render_s']):>4} {ws_text} "
+              f"{_yes(s.get('torch')):>5} {_yes(s.get('umap')):>5}  {'; '.join(notes)}")
+    print()
+    for name, b in ((browser or {}).get("pages") or {}).items():
+        for text in dict.fromkeys(b.get("exceptions") or []):
+            print(f"exception on {name}: {' '.join(text.split())[:400]}")
+    if browser:
+        map_ws = (browser["pages"].get("Embedding_map") or {}).get("ws_in") or []
+        if map_ws:
+            worst = max(map_ws)
+            print(f"(d) websocket bytes received by the embedding map page: {worst:,} (max of visits)   "
+                  f"goal <= {GOALS['ws_map_bytes']:,}  {ok(worst, GOALS['ws_map_bytes'])}")
+        rss = browser.get("peak_rss_kib")
+        if rss:
+            print(f"(e) server peak RSS (VmHWM) after all pages: {rss / 1024:,.0f} MiB")
+        imports = browser.get("server_imports") or {}
+        print(f"(f) server process after opening every page: torch loaded: {_yes(imports.get('torch'))}, "
+              f"umap/numba loaded: {_yes(imports.get('umap/numba'))}")
+    print("Times in seconds. script = AppTest wall time of one run of the page (cold: first run in a fresh process "
+          "after the Overview; warm: median of reruns). render = navigation start -> content shown and app idle "
+          "(a new session per visit; browser HTTP cache warm). ws bytes = median payload bytes received over the "
+          "websocket per visit. Goals: clickable <= 3.5 s, script warm <= 1 s, first render <= 3 s, "
+          "embedding map websocket <= 1 MB.")
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def _yes(value) -> str:
+    return "" if value is None else ("YES" if value else "no")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="inference cache (default: runs/demo67 if built, else runs/demo)")
+    parser.add_argument("--reruns", type=int, default=5, help="warm AppTest reruns per page (median)")
+    parser.add_argument("--visits", type=int, default=2, help="browser visits per page")
+    parser.add_argument("--skip-scripts", action="store_true", help="skip (b)/(f) AppTest timings")
+    parser.add_argument("--skip-browser", action="store_true", help="skip the browser measurements")
+    parser.add_argument("--json", type=Path, help="also write the raw numbers here")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        child(args.child, str(args.cache), args.reruns)
+        return
+    cache = args.cache
+    if cache is None:
+        cache = ROOT / "runs" / "demo67"
+        if not (cache / "meta.json").is_file():
+            cache = ROOT / "runs" / "demo"
+    cache = cache.resolve()
+    from indoor.cache import load_cache
+
+    loaded = load_cache(cache)  # fails here, clearly, on a broken or outdated cache
+    n_classes, n_images = len(loaded.classes), len(loaded.samples)
+    del loaded
+
+    began = time.perf_counter()
+    browser = None if args.skip_browser else browser_run(cache, n_classes, args.visits)
+    scripts = None if args.skip_scripts else script_times(cache, args.reruns)
+    report(cache, n_classes, n_images, browser, scripts, time.perf_counter() - began)
+    if args.json:
+        args.json.write_text(json.dumps({"cache": str(cache), "browser": browser, "scripts": scripts}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
