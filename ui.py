@@ -738,6 +738,18 @@ def _sample_parser(cache: Cache) -> Callable[[str], str | None]:
 # ================================================================================================ image detail
 
 
+@st.cache_resource(max_entries=4, show_spinner="Running the analyses on this cache (a rebuild stores them)…")
+def _analysis_tables(key: str, _cache: Cache) -> dict:
+    from indoor import analysis
+
+    return analysis.cache_tables(_cache)
+
+
+def analysis_tables(cache: Cache) -> dict:
+    """The cache's analysis tables (name -> DataFrame): read from the cache, or computed once when absent."""
+    return _analysis_tables(cache_key(cache), cache)
+
+
 def image_detail(cache: Cache, row: int, *, key: str) -> None:
     """One image: full size, given label, prediction, confidence, top-5 bar chart, typical correct examples of
     the given and the predicted class side by side, quick decisions and a link to the full relabel form."""

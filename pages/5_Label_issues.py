@@ -12,7 +12,6 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import ui
-from indoor import analysis
 from indoor.decisions import Decision
 
 cache = ui.setup_page("Label issues", ":material/rule:")
@@ -20,12 +19,7 @@ classes = cache.classes
 samples = cache.samples
 
 
-@st.cache_resource(max_entries=4, show_spinner="Running the analyses on this cache (a rebuild stores them)…")
-def analysis_tables(key: str, _cache) -> dict[str, pd.DataFrame]:
-    return analysis.cache_tables(_cache)
-
-
-tables = analysis_tables(ui.cache_key(cache), cache)
+tables = ui.analysis_tables(cache)
 issues, quality, candidates = tables["label_issues"], tables["class_quality"], tables["multiclass"]
 
 TABS = {"queue": "Review queue", "classes": "Per-class label quality", "multi": "Multi-class candidates"}

@@ -11,19 +11,13 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from indoor import analysis
 from indoor.decisions import DecisionError
 
 cache = ui.setup_page("Class merges", ":material/merge:")
 classes = cache.classes
 
 
-@st.cache_resource(max_entries=4, show_spinner="Running the analyses on this cache (a rebuild stores them)…")
-def analysis_tables(key: str, _cache) -> dict[str, pd.DataFrame]:
-    return analysis.cache_tables(_cache)
-
-
-tables = analysis_tables(ui.cache_key(cache), cache)
+tables = ui.analysis_tables(cache)
 pairs = tables["merges"]
 if pairs.empty:
     st.title("Class merges")

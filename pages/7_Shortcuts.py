@@ -21,12 +21,7 @@ classes = cache.classes
 samples = cache.samples
 
 
-@st.cache_resource(max_entries=4, show_spinner="Running the analyses on this cache (a rebuild stores them)…")
-def analysis_tables(key: str, _cache) -> dict[str, pd.DataFrame]:
-    return analysis.cache_tables(_cache)
-
-
-tables = analysis_tables(ui.cache_key(cache), cache)
+tables = ui.analysis_tables(cache)
 findings, curves, image_issues = tables["shortcut_findings"], tables["shortcut_curves"], tables["image_issues"]
 
 def _tick(lo: float, hi: float, prop: str) -> str:

@@ -6,23 +6,16 @@ Deep link: ``/Duplicates?view=leakage``.
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 import ui
-from indoor import analysis
 
 cache = ui.setup_page("Duplicates", ":material/content_copy:")
 classes = cache.classes
 samples = cache.samples
 
 
-@st.cache_resource(max_entries=4, show_spinner="Running the analyses on this cache (a rebuild stores them)…")
-def analysis_tables(key: str, _cache) -> dict[str, pd.DataFrame]:
-    return analysis.cache_tables(_cache)
-
-
-tables = analysis_tables(ui.cache_key(cache), cache)
+tables = ui.analysis_tables(cache)
 pairs, nearest = tables["duplicate_pairs"], tables["nearest_train"]
 
 VIEWS = {
