@@ -10,6 +10,7 @@ import signal
 import sqlite3
 import sys
 import time
+import types
 from pathlib import Path
 
 import pandas as pd
@@ -429,10 +430,32 @@ def _killable_writer(path: str, ids_path: str) -> None:
             out.flush()
 
 
+def _clean_context():
+    """A "spawn" context whose children do not re-run this session's __main__: after an AppTest ran a page in
+    this process, __main__ is that page, and spawn would execute it in every child. While the children start,
+    __main__ is an empty module (so nothing is re-run); the workers live in this importable test module."""
+    main = sys.modules["__main__"]
+    if getattr(main, "__file__", None):
+        placeholder = types.ModuleType("__main__")
+        sys.modules["__main__"] = placeholder
+        _restore.append(main)
+    return mp.get_context("spawn")
+
+
+_restore: list = []
+
+
+@pytest.fixture(autouse=True)
+def _restore_main():
+    yield
+    while _restore:
+        sys.modules["__main__"] = _restore.pop()
+
+
 def test_four_processes_saving_at_once_lose_nothing(tmp_path: Path) -> None:
     path = tmp_path / "decisions.sqlite"
     DecisionStore(path)
-    ctx = mp.get_context("spawn")
+    ctx = _clean_context()
     barrier = ctx.Barrier(4)
     procs = [ctx.Process(target=_concurrent_writer, args=(str(path), w, 50, barrier)) for w in range(4)]
     for p in procs:
@@ -455,7 +478,7 @@ def test_writer_killed_mid_loop_loses_no_acknowledged_save(tmp_path: Path) -> No
     ids_path = tmp_path / "ids.txt"
     ids_path.touch()
     DecisionStore(path)
-    ctx = mp.get_context("spawn")
+    ctx = _clean_context()
     proc = ctx.Process(target=_killable_writer, args=(str(path), str(ids_path)))
     proc.start()
     try:
