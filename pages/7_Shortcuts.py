@@ -13,7 +13,6 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import ui
-from indoor import analysis
 from indoor.analysis.shortcuts import PROPERTIES
 
 cache = ui.setup_page("Shortcuts", ":material/tune:")

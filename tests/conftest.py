@@ -39,3 +39,23 @@ def demo_cache(demo_cache_path):
     from indoor.cache import load_cache
 
     return load_cache(demo_cache_path)
+
+
+@pytest.fixture(scope="module")
+def shared_copy(demo_cache_path, tmp_path_factory) -> Path:
+    """A copy of the demo cache per test module, for tests that only read (pages may create an empty store)."""
+    import shutil
+
+    target = tmp_path_factory.mktemp("shared") / "demo"
+    shutil.copytree(demo_cache_path, target)
+    return target
+
+
+@pytest.fixture
+def own_copy(demo_cache_path, tmp_path) -> Path:
+    """A private copy of the demo cache for a test that writes decisions, cards or merges."""
+    import shutil
+
+    target = tmp_path / "demo"
+    shutil.copytree(demo_cache_path, target)
+    return target

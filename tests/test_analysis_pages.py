@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -20,19 +19,6 @@ SHORTCUTS, DUPLICATES = "pages/7_Shortcuts.py", "pages/8_Duplicates.py"
 TITLES = {LABEL_ISSUES: "Label issues", MERGES: "Class merges", SHORTCUTS: "Shortcuts", DUPLICATES: "Duplicates"}
 
 
-@pytest.fixture(scope="module")
-def shared_copy(demo_cache_path, tmp_path_factory) -> Path:
-    """A copy of the demo cache for tests that only read (pages may create an empty decisions store)."""
-    target = tmp_path_factory.mktemp("analysis_pages") / "demo"
-    shutil.copytree(demo_cache_path, target)
-    return target
-
-
-@pytest.fixture
-def own_copy(demo_cache_path, tmp_path) -> Path:
-    target = tmp_path / "demo"
-    shutil.copytree(demo_cache_path, target)
-    return target
 
 
 def open_page(monkeypatch, cache_path: Path, page: str, **query: str) -> AppTest:

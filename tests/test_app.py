@@ -23,20 +23,6 @@ APP = str(ROOT / "app.py")
 CONFUSION, GALLERY, RELABEL = "pages/1_Confusion.py", "pages/2_Gallery.py", "pages/4_Relabel.py"
 
 
-@pytest.fixture(scope="module")
-def shared_copy(demo_cache_path, tmp_path_factory) -> Path:
-    """A copy of the demo cache for tests that only read (pages may create an empty decisions store)."""
-    target = tmp_path_factory.mktemp("app") / "demo"
-    shutil.copytree(demo_cache_path, target)
-    return target
-
-
-@pytest.fixture
-def own_copy(demo_cache_path, tmp_path) -> Path:
-    """A private copy for a test that writes decisions."""
-    target = tmp_path / "demo"
-    shutil.copytree(demo_cache_path, target)
-    return target
 
 
 def open_app(monkeypatch, cache_path: Path, page: str | None = None, **query: str) -> AppTest:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from indoor.cache import load_cache
@@ -18,13 +17,6 @@ ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 REVIEW, COMPARE = "pages/10_Review.py", "pages/11_Compare.py"
 
-
-@pytest.fixture
-def own_copy(demo_cache_path, tmp_path) -> Path:
-    """A private copy of the demo cache (the tests write decisions and cards)."""
-    target = tmp_path / "demo"
-    shutil.copytree(demo_cache_path, target)
-    return target
 
 
 def open_page(monkeypatch, cache_path: Path, page: str, **query: str) -> AppTest:
