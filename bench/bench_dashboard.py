@@ -10,7 +10,7 @@ What is measured (one `streamlit run app.py` server on a free port, one headless
 
 (a) start -> clickable matrix: from just before the `streamlit run` process is spawned (the browser is already
     open, as a user's would be) until /Confusion in the browser is *clickable*: the plotly figure holds the
-    heatmap and its invisible click overlay with one marker per cell (n_classes^2), plotly has laid it out
+    heatmap and its invisible click overlay with one marker per non-empty cell, plotly has laid it out
     (the drag layer that receives clicks exists), and the app is idle (script run over, no stale or skeleton
     element, no "Running" status widget) -- so a click on a cell is handled at once. Also: the click itself,
     from mouse click to the pair's gallery shown and idle.
@@ -46,13 +46,22 @@ from browser_util import PAGES, IDLE_JS, chromium, running_server, wait_idle  # 
 
 GOALS = {"clickable_s": 3.5, "script_warm_s": 1.0, "first_render_s": 3.0, "ws_map_bytes": 1_000_000}
 
-CLICKABLE_JS = """(n) => {
+CLICKABLE_JS = """(n) => {  // n: the number of non-empty cells of the test split's matrix
   const plot = Array.from(document.querySelectorAll('.js-plotly-plot')).find(
       p => p._fullData && p._fullData.length === 2 && p._fullData[0].type === 'heatmap'
            && p._fullData[1].type === 'scatter');
-  return !!plot && !!plot._fullLayout && plot._fullData[1].x.length === n * n
+  return !!plot && !!plot._fullLayout && plot._fullData[1].x.length === n
       && !!plot.querySelector('.nsewdrag') && (%s)();
 }""" % IDLE_JS
+
+IMAGES_LOADED_JS = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] [data-testid="stImage"] img'))
+  .every(img => img.complete && img.naturalWidth > 0)"""
+
+# the server finished this session's first script run (the page's content has been sent)
+SCRIPT_DONE_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return !!app && app.getAttribute('data-test-script-state') === 'notRunning';
+}"""
 
 CELL_JS = """() => {
   const plot = Array.from(document.querySelectorAll('.js-plotly-plot')).find(
@@ -124,7 +133,7 @@ def script_times(cache: Path, reruns: int) -> dict[str, dict]:
 # ===================================================================================================== browser
 
 
-def browser_run(cache: Path, n_classes: int, visits: int) -> dict:
+def browser_run(cache: Path, n_cells: int, visits: int) -> dict:
     out: dict = {"pages": {}}
     with chromium() as context:
         tab = context.new_page()
@@ -133,7 +142,7 @@ def browser_run(cache: Path, n_classes: int, visits: int) -> dict:
             started = server.started_at
             out["healthy_s"] = time.perf_counter() - started
             tab.goto(f"{server.url}/Confusion", wait_until="commit")
-            tab.wait_for_function(CLICKABLE_JS, arg=n_classes, timeout=600_000, polling=50)
+            tab.wait_for_function(CLICKABLE_JS, arg=n_cells, timeout=600_000, polling=50)
             out["clickable_s"] = time.perf_counter() - started
             out["exceptions_confusion"] = tab.locator('[data-testid="stException"]').count()
 
@@ -144,16 +153,14 @@ def browser_run(cache: Path, n_classes: int, visits: int) -> dict:
                 tab.wait_for_url("**/Gallery?**", timeout=300_000)
                 tab.locator('[data-testid="stMain"] h1', has_text="Gallery").wait_for(timeout=300_000)
                 wait_idle(tab, 300)
-                tab.wait_for_function("""() => Array.from(document.querySelectorAll(
-                    '[data-testid="stMain"] [data-testid="stImage"] img')).every(i => i.complete && i.naturalWidth > 0)""",
-                                      timeout=300_000)
+                tab.wait_for_function(IMAGES_LOADED_JS, timeout=300_000)
                 out["click_to_gallery_s"] = time.perf_counter() - start
             tab.close()
 
             for path in PAGES:
                 name = path or "Overview"
                 print(f"  (c,d) browser {name} …", flush=True)
-                renders, maps, ws_bytes, exceptions = [], [], [], []
+                renders, maps, ws_bytes, exceptions, done, cpu = [], [], [], [], [], []
                 for _ in range(visits):
                     page = context.new_page()
                     frames = {"in": 0, "out": 0}
@@ -163,7 +170,10 @@ def browser_run(cache: Path, n_classes: int, visits: int) -> dict:
                         ws.on("framesent", lambda payload: frames.__setitem__("out", frames["out"] + _size(payload)))
 
                     page.on("websocket", on_ws)
+                    cpu_before = _cpu_seconds(server.process.pid)
                     page.goto(f"{server.url}/{path}", wait_until="commit")
+                    page.wait_for_function(SCRIPT_DONE_JS, timeout=600_000, polling=50)
+                    done.append(page.evaluate("() => performance.now()") / 1000)
                     wait_idle(page, 600)
                     renders.append(page.evaluate("() => performance.now()") / 1000)
                     if path == "Embedding_map":
@@ -172,16 +182,23 @@ def browser_run(cache: Path, n_classes: int, visits: int) -> dict:
                         wait_idle(page, 600)
                     page.wait_for_timeout(300)  # late frames (e.g. component state round trips)
                     ws_bytes.append(frames["in"])
+                    cpu.append(_cpu_seconds(server.process.pid) - cpu_before)
                     exceptions += [text.strip()[:400] for text in
                                    page.locator('[data-testid="stException"]').all_inner_texts()]
                     page.close()
                 out["pages"][name] = {"render_s": renders, "map_drawn_s": maps, "ws_in": ws_bytes,
-                                      "exceptions": exceptions}
+                                      "exceptions": exceptions, "script_done_s": done, "server_cpu_s": cpu}
 
             out["peak_rss_kib"] = server.peak_rss_kib()
             out["server_imports"] = _mapped_imports(server.process.pid)
             out["server_log_tail"] = server.log_text()[-1500:]
     return out
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds the process has used (from /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _size(payload) -> int:
@@ -201,15 +218,16 @@ def _mapped_imports(pid: int) -> dict[str, bool]:
 
 
 def report(cache: Path, n_classes: int, n_images: int, browser: dict | None, scripts: dict | None,
-           wall: float) -> None:
+           wall: float, load_before: tuple[float, float, float]) -> None:
     def ok(value: float | None, goal: float) -> str:
         return "" if value is None else ("ok" if value <= goal else "OVER")
 
     load = os.getloadavg()
     print()
     print(f"Dashboard bench · cache {cache} · {n_classes} classes · {n_images:,} images")
-    print(f"machine: {os.cpu_count()} CPUs · load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
-          f"(1/5/15 min) · python {platform.python_version()} · bench wall {wall:.0f} s")
+    print(f"machine: {os.cpu_count()} CPUs · load average (1/5/15 min) before {load_before[0]:.1f} / "
+          f"{load_before[1]:.1f} / {load_before[2]:.1f}, after {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} · "
+          f"python {platform.python_version()} · bench wall {wall:.0f} s")
     if browser:
         print()
         print(f"(a) streamlit run -> /_stcore/health ok: {browser['healthy_s']:.2f} s")
@@ -220,8 +238,8 @@ def report(cache: Path, n_classes: int, n_images: int, browser: dict | None, scr
             print(f"    click on a cell -> that pair's gallery shown (images loaded, idle): "
                   f"{browser['click_to_gallery_s']:.2f} s")
     print()
-    header = (f"{'page':<15} {'script cold':>11} {'script warm':>11} {'':>4} {'render 1st':>10} {'render med':>10} "
-              f"{'':>4} {'ws bytes':>10} {'torch':>5} {'umap':>5}  notes")
+    header = (f"{'page':<15} {'script cold':>11} {'script warm':>11} {'':>4} {'srv done':>8} {'srv cpu':>7} "
+              f"{'render 1st':>10} {'render med':>10} {'':>4} {'ws bytes':>10} {'torch':>5} {'umap':>5}  notes")
     print(header)
     print("-" * len(header))
     for path in PAGES:
@@ -243,8 +261,11 @@ def report(cache: Path, n_classes: int, n_images: int, browser: dict | None, scr
         if b.get("exceptions"):
             notes.append(f"{len(b['exceptions'])} exception(s) in the browser (below)")
         ws_text = f"{statistics.median(ws):>10,.0f}" if ws else f"{'':>10}"
+        done = statistics.median(b["script_done_s"]) if b.get("script_done_s") else None
+        cpu = statistics.median(b["server_cpu_s"]) if b.get("server_cpu_s") else None
         print(f"{name:<15} {_num(s.get('cold_s')):>11} {_num(warm):>11} {ok(warm, GOALS['script_warm_s']):>4} "
-              f"{_num(first):>10} {_num(median):>10} {ok(median, GOALS['first_render_s']):>4} {ws_text} "
+              f"{_num(done):>8} {_num(cpu):>7} {_num(first):>10} {_num(median):>10} "
+              f"{ok(median, GOALS['first_render_s']):>4} {ws_text} "
               f"{_yes(s.get('torch')):>5} {_yes(s.get('umap')):>5}  {'; '.join(notes)}")
     print()
     for name, b in ((browser or {}).get("pages") or {}).items():
@@ -263,10 +284,11 @@ def report(cache: Path, n_classes: int, n_images: int, browser: dict | None, scr
         print(f"(f) server process after opening every page: torch loaded: {_yes(imports.get('torch'))}, "
               f"umap/numba loaded: {_yes(imports.get('umap/numba'))}")
     print("Times in seconds. script = AppTest wall time of one run of the page (cold: first run in a fresh process "
-          "after the Overview; warm: median of reruns). render = navigation start -> content shown and app idle "
-          "(a new session per visit; browser HTTP cache warm). ws bytes = median payload bytes received over the "
-          "websocket per visit. Goals: clickable <= 3.5 s, script warm <= 1 s, first render <= 3 s, "
-          "embedding map websocket <= 1 MB.")
+          "after the Overview; warm: median of reruns). render = navigation start -> content shown and app idle (a "
+          "new session per visit; browser HTTP cache warm); srv done = navigation start -> the server's script run "
+          "over (median); srv cpu = CPU seconds the server process used per visit (median). ws bytes = median "
+          "payload bytes received over the websocket per visit. Goals: clickable <= 3.5 s, script warm <= 1 s, "
+          "first render <= 3 s, embedding map websocket <= 1 MB.")
 
 
 def _num(value: float | None) -> str:
@@ -302,12 +324,15 @@ def main() -> None:
 
     loaded = load_cache(cache)  # fails here, clearly, on a broken or outdated cache
     n_classes, n_images = len(loaded.classes), len(loaded.samples)
+    test = loaded.samples[loaded.samples["split"] == "test"] if (loaded.samples["split"] == "test").any() else loaded.samples
+    n_cells = len(test.groupby(["label", "pred"]))  # the confusion matrix's non-empty cells (the click overlay's)
     del loaded
 
+    load_before = os.getloadavg()
     began = time.perf_counter()
-    browser = None if args.skip_browser else browser_run(cache, n_classes, args.visits)
+    browser = None if args.skip_browser else browser_run(cache, n_cells, args.visits)
     scripts = None if args.skip_scripts else script_times(cache, args.reruns)
-    report(cache, n_classes, n_images, browser, scripts, time.perf_counter() - began)
+    report(cache, n_classes, n_images, browser, scripts, time.perf_counter() - began, load_before)
     if args.json:
         args.json.write_text(json.dumps({"cache": str(cache), "browser": browser, "scripts": scripts}, indent=1))
 

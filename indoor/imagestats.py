@@ -18,20 +18,17 @@ PROPERTY_COLUMNS = (
     "saturation",
     "sharpness",
 )
-_ANALYSIS_SIDE = 128  # properties are computed on a copy of this shorter side, so they do not depend on resolution
+ANALYSIS_SIDE = 128  # properties are computed on a copy of this shorter side, so they do not depend on resolution
 
 
 def image_properties(image: Image.Image, *, width: int | None = None, height: int | None = None) -> dict[str, float]:
     """Brightness and contrast (mean / std of luma, 0..1), colourfulness (Hasler-Suesstrunk, 0..~1),
-    mean hue (circular, degrees 0..360, weighted by saturation), dominant hue (degrees: the hue of the largest
-    coloured area), mean saturation (0..1) and sharpness
+    mean hue (circular, degrees 0..360, weighted by chroma), dominant hue (degrees: the hue of the largest
+    coloured area), saturation (0..1: mean chroma, HSV saturation x value, so dark pixels count as grey) and sharpness
     (variance of the Laplacian of luma at a fixed scale). ``width``/``height`` default to the image's own
     (pass the original size when ``image`` is a reduced decode)."""
-    rgb = image.convert("RGB")
-    w, h = rgb.size
-    scale = _ANALYSIS_SIDE / min(w, h)
-    if scale < 1:
-        rgb = rgb.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.BILINEAR)
+    rgb = shrink(image.convert("RGB"), ANALYSIS_SIDE)
+    w, h = image.size
     pixels = np.asarray(rgb, dtype=np.float32) / 255.0
     red, green, blue = pixels[..., 0], pixels[..., 1], pixels[..., 2]
     luma = 0.299 * red + 0.587 * green + 0.114 * blue
@@ -40,8 +37,10 @@ def image_properties(image: Image.Image, *, width: int | None = None, height: in
     colourfulness = float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
     hsv = np.asarray(rgb.convert("HSV"), dtype=np.float32)
     hue_rad = hsv[..., 0] / 255.0 * 2 * np.pi
-    saturation = hsv[..., 1] / 255.0
-    weight = saturation + 1e-6
+    # chroma = HSV saturation x value = (max - min) / 255: a dark pixel's HSV saturation is noise (S = (max - min) /
+    # max blows up as max -> 0), so dark images would read as vividly coloured; chroma counts them as grey.
+    chroma = (hsv[..., 1] / 255.0) * (hsv[..., 2] / 255.0)
+    weight = chroma + 1e-6
     hue = float(np.degrees(np.arctan2((np.sin(hue_rad) * weight).sum(), (np.cos(hue_rad) * weight).sum())) % 360)
     dominant_hue = _dominant_hue(hsv, fallback=hue)
     laplacian = (
@@ -55,9 +54,18 @@ def image_properties(image: Image.Image, *, width: int | None = None, height: in
         "colourfulness": colourfulness,
         "hue": hue,
         "dominant_hue": dominant_hue,
-        "saturation": float(saturation.mean()),
+        "saturation": float(chroma.mean()),
         "sharpness": float(laplacian.var() * 1000.0) if laplacian.size else 0.0,
     }
+
+
+def shrink(image: Image.Image, shorter_side: int) -> Image.Image:
+    """The image scaled down (bilinear, antialiased) so its shorter side is ``shorter_side``; never enlarged."""
+    w, h = image.size
+    scale = shorter_side / min(w, h)
+    if scale >= 1:
+        return image
+    return image.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.BILINEAR, reducing_gap=3.0)
 
 
 def _dominant_hue(hsv: np.ndarray, *, fallback: float, bins: int = 24) -> float:

@@ -118,6 +118,12 @@ if result.n_common == 0:
 if _same(run_a.path, run_b.path):
     st.info("Run A and run B are the same cache: every difference is zero. Choose another run B.",
             icon=":material/info:")
+if result.n_other_pixels:
+    st.warning(ui.md(
+        f"{result.n_other_pixels:,} of the {result.n_common:,} images matched by sample_id (the path relative to the "
+        f"data root) have different pixels in the two runs: run A's data root is "
+        f"{run_a.meta.get('data_root', '?')}, run B's {run_b.meta.get('data_root', '?')}. These are probably "
+        "different data sets, and the differences below compare unrelated images."), icon=":material/warning:")
 notes = [f"{result.n_common:,} images in both runs"]
 if result.only_a or result.only_b:
     notes.append(f"{result.only_a:,} only in A (e.g. removed), {result.only_b:,} only in B")
@@ -133,6 +139,7 @@ for box, rec in zip(cols, accuracy.to_dict("records")):
     box.metric(f"{ui.split_label(rec['split'])}", ui.percent(rec["top1_b"]),
                delta=f"{100 * rec['delta']:+.1f} pts vs A ({ui.percent(rec['top1_a'])})",
                delta_color="normal" if abs(rec["delta"]) > 1e-12 else "off",
+               delta_arrow="auto" if abs(rec["delta"]) > 1e-12 else "off",
                help=f"{rec['n']:,} images · A {ui.percent(rec['top1_a'], 2)} → B {ui.percent(rec['top1_b'], 2)}, "
                     f"measured on {REFERENCES[reference]}")
 
@@ -159,9 +166,11 @@ else:
     )
     st.plotly_chart(bars, key="cmp.per_class", config={"displayModeBar": False}, width="stretch")
     best, worst = per_class.iloc[-1], per_class.iloc[0]
+    extremes = [f"largest gain: {best['class']} ({100 * best['delta']:+.1f} pts)"] if best["delta"] > 1e-12 else []
+    extremes += [f"largest loss: {worst['class']} ({100 * worst['delta']:+.1f} pts)"] if worst["delta"] < -1e-12 else []
+    summary = "; ".join(extremes)
     st.caption(ui.md(f"Recall measured on {REFERENCES[reference]}, B minus A, sorted, worst first. "
-                     f"Largest gain: {best['class']} ({100 * best['delta']:+.1f} pts); "
-                     f"largest loss: {worst['class']} ({100 * worst['delta']:+.1f} pts)."))
+                     + (summary[:1].upper() + summary[1:] + "." if extremes else "No class changed.")))
 
 # ------------------------------------------------------------------------------------------- confusion delta
 st.subheader(f"Confusion change · {ui.split_label(split)}")

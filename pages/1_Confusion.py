@@ -77,12 +77,16 @@ gx, gy = np.meshgrid(idx, idx)  # gx: column (prediction), gy: row (given label)
 customdata = np.stack([order[gy.ravel()], order[gx.ravel()], counts.ravel(), np.round(row_rates.ravel(), 4)],
                       axis=1).astype(float)
 hover = np.array([f"<b>given</b> {names[i]}<br><b>predicted</b> {names[j]}" for i, j in zip(gy.ravel(), gx.ravel())])
+# Only cells with images get a click marker (a 67 x 67 matrix has ~300 of 4,489): every marker is an SVG node the
+# browser lays out; empty cells keep their hover label from the heatmap itself.
+clickable = counts.ravel() > 0
 colourbar = dict(title=dict(text="row %" if values == "rows" else "images", side="right"), thickness=12,
                  tickformat=".0%" if values == "rows" else ",d", len=min(1.0, 400 / height))
 axis = dict(tickmode="array", tickvals=idx, ticktext=names, tickfont=dict(size=tick_size, color="#334155"),
             showgrid=False, zeroline=False, fixedrange=True, constrain="domain", automargin=True)
 heatmap = dict(
-    type="heatmap", z=shown, x=idx, y=idx, zmin=0, zmax=zmax, hoverinfo="skip", xgap=1, ygap=1,
+    type="heatmap", z=shown, x=idx, y=idx, zmin=0, zmax=zmax, xgap=1, ygap=1,
+    hovertext=hover.reshape(n_classes, n_classes), hovertemplate="%{hovertext}<br>no images<extra></extra>",
     colorscale=[[0, "#f8fafc"], [0.02, "#e0ecff"], [0.25, "#93c5fd"], [0.6, "#2563eb"], [1, "#0b2a6f"]],
     colorbar=colourbar,
 )
@@ -91,7 +95,8 @@ if n_classes <= 16:  # numbers in the cells (zeros left blank) while they fit
     heatmap.update(text=cell_text, texttemplate="%{text}", textfont=dict(size=11))
 # Clicks on heatmap cells return nothing in Streamlit: an invisible square marker per cell carries the pair.
 overlay = dict(
-    type="scatter", x=gx.ravel(), y=gy.ravel(), mode="markers", customdata=customdata, hovertext=hover,
+    type="scatter", x=gx.ravel()[clickable], y=gy.ravel()[clickable], mode="markers",
+    customdata=customdata[clickable], hovertext=hover[clickable],
     marker=dict(symbol="square", size=cell, opacity=0.01, color="#000000"), showlegend=False,
     hovertemplate="%{hovertext}<br>%{customdata[2]:,} images · %{customdata[3]:.1%} of the row<extra></extra>",
 )

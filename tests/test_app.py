@@ -139,6 +139,13 @@ def test_confusion_defaults_to_test_split_and_orders_change_the_axis(monkeypatch
     assert at.segmented_control(key="confusion.split").value == "test"
     n_test = int((cache.samples["split"] == "test").sum())
     assert any(f"{n_test:,} images" in c.value for c in at.caption)
+    heatmap, overlay = plotly_spec(at)["data"]
+    test = cache.samples[cache.samples["split"] == "test"]
+    cells = set(zip(test["label"], test["pred"]))  # the non-empty cells: one click marker each, nothing else
+    marks = plotly_array(overlay["customdata"]).reshape(-1, 4)
+    assert {(int(g), int(p)) for g, p in marks[:, :2]} == cells and len(marks) == len(cells)
+    assert (marks[:, 2] > 0).all()
+    assert len(heatmap["hovertext"]) == len(cache.classes)  # empty cells keep a hover label from the heatmap
     at.segmented_control(key="confusion.order").set_value("name").run()
     ticks = plotly_spec(at)["layout"]["yaxis"]["ticktext"]
     assert ticks == sorted(cache.classes, key=str.lower)

@@ -91,6 +91,16 @@ def test_compare_runs_counts_fixed_and_broken():
     assert by_truth.accuracy.set_index("split").loc["test", "top1_b"] == pytest.approx(2 / 3)
 
 
+def test_compare_runs_counts_shared_ids_with_other_pixels():
+    a = pd.DataFrame({"sample_id": ["s1", "s2", "s3"], "split": ["test"] * 3, "label": [0, 1, 1], "pred": [0, 1, 0],
+                      "pixel_hash": ["h1", "h2", "h3"]})
+    same = compare_runs(a, ["bar", "deli"], a.copy(), ["bar", "deli"])
+    assert same.n_other_pixels == 0
+    other = a.assign(pixel_hash=["h1", "x2", "x3"])  # same relative paths, two of them other images
+    assert compare_runs(a, ["bar", "deli"], other, ["bar", "deli"]).n_other_pixels == 2
+    assert compare_runs(a.drop(columns="pixel_hash"), ["bar", "deli"], other, ["bar", "deli"]).n_other_pixels == 0
+
+
 def test_cli_apply_then_build_on_the_manifest_then_compare(demo_cache_path, demo_data, tmp_path):
     cache = load_cache(demo_cache_path)
     truth = pd.read_csv(demo_data / "truth.csv")
@@ -127,6 +137,7 @@ def test_cli_apply_then_build_on_the_manifest_then_compare(demo_cache_path, demo
     assert (np.asarray(after.classes)[relabeled["label"].to_numpy()] == true_names).all()
     comparison = compare_runs(cache.samples, cache.classes, after.samples, after.classes)
     assert comparison.n_common == len(cache.samples) - 1 and comparison.only_a == 1
+    assert comparison.n_other_pixels == 0  # the same images, rebuilt
 
 
 def test_cli_apply_refuses_bad_csv_with_line_numbers(demo_cache_path, tmp_path):

@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from indoor.backbones import BackboneError, create_backbone, imagenet_top5
+from indoor.backbones import BackboneError, create_backbone, fast_inference, imagenet_top5
 
 
 @pytest.fixture(scope="module")
@@ -48,3 +48,28 @@ def test_embedding_shape_and_determinism(backbone):
 def test_unknown_backbone_is_a_clear_error():
     with pytest.raises(BackboneError, match="no_such_model"):
         create_backbone("no_such_model", pretrained=False)
+
+
+def test_fast_inference_gives_the_eager_embeddings_for_any_batch_size(backbone):
+    photos = [backbone.preprocess(_photo(name)) for name in ("flower.jpg", "china.jpg")]
+    example = torch.stack(photos * 4)  # traced on a batch of 8
+    fast = fast_inference(backbone.embedder, example)
+    assert fast is not backbone.embedder  # the optimised copy, not the fallback
+    for batch in (example, example[:3], example[:1]):
+        with torch.inference_mode():
+            eager, optimised = backbone.embedder(batch), fast(batch)
+        assert optimised.shape == eager.shape
+        assert torch.allclose(optimised, eager, rtol=1e-3, atol=1e-4), float((optimised - eager).abs().max())
+
+
+def test_fast_inference_falls_back_to_the_module_when_it_cannot_trace_or_disagrees():
+    class Untraceable(torch.nn.Module):  # a non-tensor output: torch.jit.trace refuses it
+        def forward(self, images):
+            return {"mean": images.mean(), "note": "not a tensor"}
+
+    untraceable = Untraceable().eval()
+    assert fast_inference(untraceable, torch.randn(2, 3, 8, 8)) is untraceable
+    random_output = torch.nn.Dropout(0.5).train()  # differs from call to call: the check on the example fails
+    assert fast_inference(random_output, torch.ones(4, 3, 8, 8)) is random_output
+    linear = torch.nn.Linear(4, 2).eval()
+    assert fast_inference(linear, torch.randn(2, 4, device="meta")) is linear  # only the CPU is optimised

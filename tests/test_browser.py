@@ -2,8 +2,10 @@
 
 Scenarios: the Overview renders; a click on a confusion-matrix cell opens that pair's gallery; hovering a point of
 the embedding map loads its thumbnail; a decision saved in the relabel form is listed and downloaded as CSV
-(formula cells neutralised); a deep link reproduces a view on a fresh browser page; every page opens by its URL
-with no exception; a screenshot of every page (into docs/screenshots/ with INDOOR_SCREENSHOTS=1, else tmp).
+(formula cells neutralised); a deep link reproduces a view on a fresh browser page; a decision made in the review
+queue is stored and undone; the Compare page compares a run with itself; an image's detail explains its prediction
+(occlusion map and Grad-CAM from the real model); every page opens by its URL with no exception; a screenshot of every
+page (into docs/screenshots/ with INDOOR_SCREENSHOTS=1, else tmp).
 
 One server and one browser for the whole module, on a private copy of the session's demo cache (decisions
 written here don't leak). INDOOR_BROWSER_CACHE=PATH runs the same tests on a copy of another cache (e.g.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import shutil
 import struct
 from pathlib import Path
@@ -43,6 +46,7 @@ TITLES = {  # url path -> the page's title (st.set_page_config(page_title=f"{tit
     "Duplicates": "Duplicates", "Explain": "Explain", "Review": "Review", "Compare": "Compare runs",
 }
 NOTE = '=HYPERLINK("http://example.invalid","x")'  # must come back neutralised in the CSV
+EXPLAIN_TIMEOUT_S = 300.0  # loading the model and 49 occlusion passes on a small, loaded CPU
 
 # JS: the confusion matrix's invisible click overlay (scatter trace over the heatmap) and the screen position of
 # its most populated off-diagonal cell among those on screen, from the plot's own axes (_fullLayout.[xy]axis.l2p
@@ -86,6 +90,12 @@ MAP_POINTS_JS = """() => {
 TIP_LOADED_JS = """() => {
   const img = document.querySelector('[data-testid="indoor-map"] .indoor-map-tip:not([hidden]) img');
   return !!img && img.complete && img.naturalWidth > 0;
+}"""
+
+# JS: the gallery's n images all loaded (the gallery's thumbnails are <img> elements served from /media/)
+GALLERY_LOADED_JS = """(n) => {
+  const images = document.querySelectorAll('[data-testid="stMain"] [data-testid="stImage"] img');
+  return images.length === n && Array.from(images).every(img => img.complete && img.naturalWidth > 0);
 }"""
 
 GALLERY_IMAGES_JS = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] [data-testid="stImage"] img'))
@@ -170,8 +180,32 @@ def select_value(page, label: str) -> str:
     return page.locator('[data-testid="stMain"]').get_by_role("combobox", name=label, exact=True).input_value()
 
 
+def wait_gallery(page, n: int) -> None:
+    """Wait until the gallery shows ``n`` images, every one loaded; fail saying what is shown otherwise."""
+    try:
+        page.wait_for_function(GALLERY_LOADED_JS, arg=n, timeout=TIMEOUT_S * 1000)
+    except playwright.TimeoutError:
+        pytest.fail(f"expected {n} loaded gallery images, got {page.evaluate(GALLERY_IMAGES_JS)}")
+
+
 def main_text(page) -> str:
     return page.locator('[data-testid="stMain"]').inner_text()
+
+
+def wait_main_text(page, pattern: str) -> None:
+    """After a click: wait until the main area's text matches the regex ``pattern`` and the run is over; fail
+    saying what is shown otherwise (or at once when an exception is shown)."""
+    try:
+        page.wait_for_function(
+            """(pattern) => {
+              const main = document.querySelector('[data-testid="stMain"]');
+              return !!main && (new RegExp(pattern).test(main.innerText)
+                                || !!main.querySelector('[data-testid="stException"]'));
+            }""", arg=pattern, timeout=TIMEOUT_S * 1000)
+    except playwright.TimeoutError:
+        pytest.fail(f"the page never showed /{pattern}/; it shows:\n{main_text(page)[:3000]}")
+    wait_idle(page, TIMEOUT_S)
+    assert_no_exception(page, page.url)
 
 
 # =================================================================================================== scenarios
@@ -192,8 +226,8 @@ def test_overview_renders_metrics(page, server, cache, screenshot_dir):
 
 def test_confusion_cell_click_opens_the_pairs_gallery(page, server, cache, screenshot_dir):
     open_page(page, server, "Confusion")
-    page.wait_for_function("""() => Array.from(document.querySelectorAll('.js-plotly-plot')).some(
-        p => p._fullData && p._fullData.length === 2 && p._fullData[1].type === 'scatter' && p.querySelector('.nsewdrag'))""",
+    page.wait_for_function("""() => Array.from(document.querySelectorAll('.js-plotly-plot')).some(p => p._fullData
+        && p._fullData.length === 2 && p._fullData[1].type === 'scatter' && p.querySelector('.nsewdrag'))""",
                            timeout=TIMEOUT_S * 1000)
     photograph(page, screenshot_dir, "Confusion")
     page.evaluate(CELL_JS, True)
@@ -217,8 +251,7 @@ def test_confusion_cell_click_opens_the_pairs_gallery(page, server, cache, scree
     assert query["true"] == [given] and query["pred"] == [predicted] and query["split"] == ["test"], page.url
     count = int(cell["count"])
     assert f"{count:,} misclassified images · given {given} · predicted {predicted} · test" in main_text(page)
-    images = page.evaluate(GALLERY_IMAGES_JS)
-    assert len(images) == min(count, 48) and all(image["ok"] for image in images), images
+    wait_gallery(page, min(count, 48))
     photograph(page, screenshot_dir, "Gallery")
 
 
@@ -332,6 +365,7 @@ def test_deep_link_reproduces_the_gallery_view(browser, page, server, cache):
     shown = {name: select_value(page, name) for name in ("Given label", "Predicted", "Split", "Sort by")}
     assert shown == {"Given label": true, "Predicted": pred, "Split": "test", "Sort by": "Loss of the given label"}
     assert f"{count:,} misclassified images · given {true} · predicted {pred} · test" in main_text(page)
+    wait_gallery(page, min(count, 48))
     first_view = page.evaluate(GALLERY_IMAGES_JS)
     captions = page.locator('[data-testid="stMain"] [data-testid="stImageCaption"]').all_inner_texts()
 
@@ -345,11 +379,171 @@ def test_deep_link_reproduces_the_gallery_view(browser, page, server, cache):
         assert other.url == copied
         assert {name: select_value(other, name) for name in shown} == shown
         assert main_text(other).count(f"given {true} · predicted {pred} · test") == 1
+        wait_gallery(other, min(count, 48))
         again = other.evaluate(GALLERY_IMAGES_JS)
-        assert len(again) == len(first_view) == min(count, 48) and all(image["ok"] for image in again)
+        assert [image["src"] for image in again] == [image["src"] for image in first_view]  # same files, in order
         assert other.locator('[data-testid="stMain"] [data-testid="stImageCaption"]').all_inner_texts() == captions
     finally:
         other.close()
+
+
+REVIEW_PROGRESS = re.compile(r"([\d,]+) of ([\d,]+) reviewed \(by anonymous\) · image ([\d,]+) of [\d,]+")
+
+
+def review_progress(page) -> tuple[int, int, int]:
+    """(images reviewed by anonymous, queue length, position of the image on screen) from the progress bar."""
+    text = page.locator('[data-testid="stMain"] [data-testid="stProgress"]').inner_text()
+    match = REVIEW_PROGRESS.search(text)
+    assert match, f"unexpected progress text: {text!r}"
+    return tuple(int(group.replace(",", "")) for group in match.groups())
+
+
+def review_sample(page) -> str:
+    """The image the review queue shows (the page keeps it in the URL's ``sample``)."""
+    return parse_qs(urlparse(page.url).query)["sample"][0]
+
+
+def test_review_queue_decision_is_stored_and_undone(page, server, cache, screenshot_dir):
+    from indoor.decisions import UNDO, DecisionStore
+
+    store = DecisionStore(cache.decisions_path, classes=cache.classes, known_ids=cache.row_of.keys())
+
+    def mine(sample_id: str):
+        current = store.for_sample(sample_id)
+        return current[current["annotator"] == "anonymous"]
+
+    open_page(page, server, "Review")  # the default queue: the most confused pair, first undecided image
+    reviewed, total, position = review_progress(page)
+    sample_id = review_sample(page)
+    assert sample_id in cache.row_of and reviewed < total
+    assert f"{sample_id} · " in main_text(page)  # the caption under the image
+    assert mine(sample_id).empty and "Decided:" not in main_text(page)
+    standing = len(store.current(annotator="anonymous"))  # other tests' decisions may be there too
+
+    main = page.locator('[data-testid="stMain"]')
+    keep = main.get_by_role("button", name="Keep")
+    assert keep.count() == 1
+    keep.click()
+    wait_main_text(page, rf"(?:^|\n){reviewed + 1:,} of {total:,} reviewed \(by anonymous\)")
+    assert review_progress(page)[:2] == (reviewed + 1, total)
+    if reviewed + 1 < total:
+        assert review_sample(page) != sample_id, "the queue should move on to the next undecided image"
+    saved = mine(sample_id)
+    assert list(saved["action"]) == ["keep"], saved
+    assert len(store.current(annotator="anonymous")) == standing + 1
+
+    open_page(page, server, "Review", {"sample": sample_id})  # a new session shows the stored decision
+    assert review_sample(page) == sample_id
+    assert review_progress(page) == (reviewed + 1, total, position)
+    assert "Decided: anonymous: keep" in main_text(page)
+    photograph(page, screenshot_dir, "Review_decided")
+
+    undo = main.get_by_role("button", name="Undo last")
+    assert undo.count() == 1
+    undo.click()
+    wait_main_text(page, rf"(?:^|\n){reviewed:,} of {total:,} reviewed \(by anonymous\) · image {position:,} of")
+    assert review_sample(page) == sample_id
+    assert "Decided:" not in main_text(page)
+    assert mine(sample_id).empty
+    assert len(store.current(annotator="anonymous")) == standing
+    history = store.history(sample_id)
+    assert list(history["action"].iloc[-2:]) == ["keep", UNDO] and bool(history["undone"].iloc[-2]), history
+
+
+# JS: the main area's rendered plotly charts, in page order
+PLOTS_JS = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot'))
+  .filter(p => p._fullData)"""
+
+
+def test_compare_a_run_with_itself(page, server, cache, screenshot_dir):
+    """One cache and no rebuilt run: Compare with the run as both A and B says so, and every change is zero."""
+    run = str(cache.path)
+    open_page(page, server, "Compare", {"a": run, "b": run})
+    page.wait_for_function(f"() => ({PLOTS_JS})().length === 2", timeout=TIMEOUT_S * 1000)
+    test = cache.samples[cache.samples["split"] == "test"]
+    n_given, n_all = test["label"].nunique(), len(set(test["label"]) | set(test["pred"]))  # rows, heat-map side
+    plots = page.evaluate(f"""() => ({PLOTS_JS})().map(p => {{
+      const t = p._fullData[0];
+      const values = t.type === 'heatmap' ? Array.from(t.z).flatMap(r => Array.from(r)) : Array.from(t.y);
+      return {{type: t.type, n: values.length, nonzero: values.filter(v => v !== 0).length}};
+    }})""")
+    assert plots == [{"type": "bar", "n": n_given, "nonzero": 0},
+                     {"type": "heatmap", "n": n_all * n_all, "nonzero": 0}], plots
+    text = main_text(page)
+    assert "Run A and run B are the same cache: every difference is zero. Choose another run B." in text
+    samples = cache.samples
+    assert f"{len(samples):,} images in both runs" in text
+    for heading in ("Top-1 accuracy", "Per-class recall change · test", "Confusion change · test",
+                    "Predictions that changed · test"):
+        assert heading in text
+    assert "Fixed (0)" in text and "Broken (0)" in text and "Changed (both wrong) (0)" in text
+    assert "No fixed predictions in this split." in text
+
+    correct = samples["label"] == samples["pred"]
+    names = {"train": "train (out-of-fold)", "val": "val", "test": "test"}
+    expected = {names[s]: float(correct[samples["split"] == s].mean()) for s in names if (samples["split"] == s).any()}
+    expected["all splits"] = float(correct.mean())
+    shown = {}
+    for metric in page.locator('[data-testid="stMain"] [data-testid="stMetric"]').all():
+        shown[metric.locator('[data-testid="stMetricLabel"]').inner_text().strip()] = (
+            metric.locator('[data-testid="stMetricValue"]').inner_text().strip(),
+            metric.locator('[data-testid="stMetricDelta"]').inner_text().strip())
+    assert shown == {name: (f"{top1:.1%}", f"+0.0 pts vs A ({top1:.1%})") for name, top1 in expected.items()}
+    photograph(page, screenshot_dir, "Compare_same_run")
+
+
+# JS: the explanation panel (in the image detail's expander) shows its n images, every one loaded, or an error
+EXPLAINED_JS = """(n) => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  if (!main) return false;
+  if (main.querySelector('[data-testid="stException"], [data-testid="stAlertContentError"]')) return true;
+  const panel = main.querySelector('[data-testid="stExpander"]');
+  const images = panel ? Array.from(panel.querySelectorAll('[data-testid="stImage"] img')) : [];
+  return images.length === n && images.every(img => img.complete && img.naturalWidth > 0);
+}"""
+
+
+def test_explain_a_prediction_in_the_image_detail(page, server, cache, screenshot_dir):
+    samples = cache.samples
+    test = samples[samples["split"] == "test"]
+    wrong = test[test["label"] != test["pred"]].sort_values("confidence", ascending=False, kind="stable")
+    row = (wrong if len(wrong) else test).iloc[0]  # the most confidently wrong test image
+    sample_id = str(row["sample_id"])
+    given, predicted = cache.classes[int(row["label"])], cache.classes[int(row["pred"])]
+    query = {"true": given, "pred": predicted, "split": "test", "image": sample_id}
+    if given == predicted:
+        query["correct"] = "true"
+    open_page(page, server, "Gallery", query)
+    main = page.locator('[data-testid="stMain"]')
+    assert main.locator("h5", has_text=sample_id).count() == 1  # the detail view of that image is open
+
+    panel = main.locator('[data-testid="stExpander"]', has_text=f"Why did it say {predicted}?")
+    assert panel.count() == 1
+    panel.locator("summary").click()
+    button = panel.get_by_role("button", name="Explain this prediction")
+    button.click()  # once: the real model runs on the CPU
+    n_train = int((samples["split"] == "train").sum())
+    n_images = 3 + min(8, n_train)  # image, occlusion map, Grad-CAM + the nearest training images
+    try:
+        page.wait_for_function(EXPLAINED_JS, arg=n_images, timeout=EXPLAIN_TIMEOUT_S * 1000)
+    except playwright.TimeoutError:
+        pytest.fail(f"no explanation after {EXPLAIN_TIMEOUT_S:.0f} s; the panel shows:\n{panel.inner_text()}")
+    wait_idle(page, TIMEOUT_S)
+    assert_no_exception(page, "Gallery after Explain")
+    assert main.locator('[data-testid="stAlertContentError"]').count() == 0, main_text(page)
+
+    text = panel.inner_text()
+    assert f"{predicted} (predicted) · " in text
+    assert f"Image · probability of {predicted}: " in text
+    assert "Occlusion (grey patches)" in text
+    assert f"Grad-CAM on the last convolution for {predicted}" in text
+    assert f"share this image's given label ({given})" in text
+    assert panel.get_by_role("button", name="Explain this prediction").count() == 0
+    sources = panel.locator('[data-testid="stImage"] img').evaluate_all("images => images.map(i => i.src)")
+    assert len(sources) == n_images
+    maps = [page.request.get(src).body() for src in sources[:3]]
+    assert len(set(maps)) == 3, "the occlusion map and Grad-CAM must differ from the image and each other"
+    photograph(page, screenshot_dir, "Gallery_explain")
 
 
 # Pages the scenarios above open by URL (each checks title and exceptions there, and photographs the page).

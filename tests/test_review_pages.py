@@ -279,6 +279,21 @@ def test_compare_page_shows_fixed_and_broken_images(monkeypatch, own_copy, tmp_p
     assert at.query_params["show"] == "broken"
 
 
+def test_compare_page_warns_when_shared_ids_are_other_images(monkeypatch, own_copy, tmp_path):
+    other, _, _ = _second_run(own_copy, tmp_path / "other-data-set")
+    samples = pd.read_parquet(other / "samples.parquet")
+    samples.loc[: len(samples) // 2 - 1, "pixel_hash"] = "0" * 32  # same relative paths, other pictures
+    samples.to_parquet(other / "samples.parquet", index=False)
+    at = open_page(monkeypatch, own_copy, COMPARE, b=str(other))
+    assert not at.exception, at.exception
+    warning = " ".join(w.value for w in at.warning)
+    assert f"{len(samples) // 2:,} of the {len(samples):,} images matched by sample" in warning
+    assert "different data sets" in warning
+    same = open_page(monkeypatch, own_copy, COMPARE, b=str(own_copy))
+    assert not [w for w in same.warning if "different data sets" in w.value]
+    assert any("No class changed." in c.value for c in same.caption)
+
+
 def test_compare_page_bad_path_shows_a_message(monkeypatch, own_copy, tmp_path):
     at = open_page(monkeypatch, own_copy, COMPARE, b=str(tmp_path / "nowhere"))
     assert any("can't be opened" in e.value for e in at.error)

@@ -156,7 +156,8 @@ def shortcut_findings(
     d_i = log p_i[c] - (mean log p_j[c] over images j labelled l OUTSIDE b): comparing within each given label
     keeps a bin full of one class from inheriting that class's usual confusions. ``lift`` = exp(mean d): how many
     times the usual probability of c; ``t`` = sum d / sqrt(sum of the outside variances); ``score`` = the
-    lower 3-standard-error bound of mean d (large and well supported). Kept when ``n_other`` >= ``min_images``,
+    lower 2-standard-error bound of mean d (about the low end of its 95 % interval: large and well supported;
+    the t threshold below already guards against chance). Kept when ``n_other`` >= ``min_images``,
     t >= ``min_t`` (about a Bonferroni 5 % over thousands of cells) and lift >= ``min_lift``; ranked by score.
     Also reported: ``n_false`` (images of b labelled otherwise and predicted c), ``pred_share`` /
     ``label_share`` (share of b predicted / labelled c).
@@ -200,7 +201,7 @@ def shortcut_findings(
         with np.errstate(divide="ignore", invalid="ignore"):
             mean = np.where(n_other > 0, excess / np.maximum(n_other, 1), 0.0)
             t = np.where(variance > 0, excess / np.sqrt(variance), 0.0)
-            score = mean - 3.0 * np.sqrt(variance) / np.maximum(n_other, 1)
+            score = mean - 2.0 * np.sqrt(variance) / np.maximum(n_other, 1)
         counts = np.bincount((index * n_classes + labels) * n_classes + pred,
                              minlength=n_found * n_classes * n_classes).reshape(n_found, n_classes, n_classes)
         n_bin = count.sum(axis=1)
