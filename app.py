@@ -137,7 +137,7 @@ with st.expander("Run metadata", icon=":material/info:"):
         rows.append((f"Time: {stage}", f"{seconds:,.1f} s" if isinstance(seconds, (int, float)) else str(seconds)))
     for package, version in (meta.get("versions") or {}).items():
         rows.append((f"Version: {package}", str(version)))
-    st.dataframe(pd.DataFrame(rows, columns=["", "value"]), hide_index=True, width="stretch", height="auto",
+    st.dataframe(pd.DataFrame(rows, columns=["", "value"]), hide_index=True, width="stretch", height="content",
                  column_config={"": st.column_config.TextColumn(width="medium"),
                                 "value": st.column_config.TextColumn(width="large")})
 skipped = meta.get("skipped") or []

@@ -141,7 +141,7 @@ report["most often predicted as"] = [
 report = report[report["support"] > 0].sort_values("f1", kind="stable")
 report[["precision", "recall", "f1"]] *= 100
 st.dataframe(
-    report, hide_index=True, width="stretch", height="auto" if len(report) <= 16 else 600,
+    report, hide_index=True, width="stretch", height="content" if len(report) <= 16 else 600,
     column_config={
         "class": st.column_config.TextColumn("class", width="medium"),
         "precision": st.column_config.ProgressColumn("precision", format="%.1f%%", min_value=0, max_value=100),

@@ -49,11 +49,11 @@ view = pd.DataFrame({
     "class B": shown["class_b"],
     "A→B": shown["a_as_b"],
     "B→A": shown["b_as_a"],
-    "confusion": shown["confusion"],
+    "confusion": shown["confusion"] * 100,
     "overlap": shown["overlap"],
     "centroid distance": shown["centroid_distance"],
-    "top-1": shown["top1"],
-    "top-1 if merged": shown["top1_merged"],
+    "top-1": shown["top1"] * 100,
+    "top-1 if merged": shown["top1_merged"] * 100,
 })
 
 
@@ -66,12 +66,12 @@ def _picked() -> None:
 
 
 st.dataframe(view, key="merge.table", on_select=_picked, selection_mode="single-row", hide_index=True,
-             width="stretch", height=min(520, 36 * len(view) + 40), column_config={
-                 "confusion": st.column_config.NumberColumn(format="percent", help="(A→B + B→A) / (A + B images)"),
+             width="stretch", height="content" if len(view) <= 15 else 560, column_config={
+                 "confusion": st.column_config.NumberColumn(format="%.1f%%", help="(A→B + B→A) / (A + B images)"),
                  "overlap": st.column_config.NumberColumn(format="%.4f", help="cleanlab joint probability"),
                  "centroid distance": st.column_config.NumberColumn(format="%.3f"),
-                 "top-1": st.column_config.NumberColumn(format="percent"),
-                 "top-1 if merged": st.column_config.NumberColumn(format="percent"),
+                 "top-1": st.column_config.NumberColumn(format="%.1f%%"),
+                 "top-1 if merged": st.column_config.NumberColumn(format="%.1f%%"),
              })
 
 c1, c2 = st.columns(2)

@@ -203,3 +203,31 @@ def published_thumbs(cache_path: Path | str) -> Path:
 
     created_at = str(json.loads((Path(cache_path) / "meta.json").read_text()).get("created_at", ""))
     return ROOT / "static" / THUMBS_FOLDER / cache_key(cache_path, created_at)
+
+
+# JS: screen positions of points of the embedding map (scattergl traces of the custom component), the ones
+# nearest the plot's centre first (so the hover card has room on every side).
+MAP_POINTS_JS = """() => {
+  const plot = document.querySelector('[data-testid="indoor-map"] .indoor-map-plot');
+  if (!plot || !plot._fullLayout) return [];
+  const layout = plot._fullLayout, box = plot.getBoundingClientRect();
+  const cx = box.left + box.width * 0.45, cy = box.top + box.height * 0.5;
+  const out = [];
+  for (const trace of plot._fullData) {
+    const step = Math.max(1, Math.floor(trace.x.length / 25));
+    for (let k = 0; k < trace.x.length; k += step) {
+      const x = box.left + layout.xaxis._offset + layout.xaxis.l2p(trace.x[k]);
+      const y = box.top + layout.yaxis._offset + layout.yaxis.l2p(trace.y[k]);
+      if (x > box.left + 60 && x < box.right - 260 && y > box.top + 60 && y < box.bottom - 60
+          && y < window.innerHeight - 60)
+        out.push({x, y, d: Math.hypot(x - cx, y - cy)});
+    }
+  }
+  out.sort((a, b) => a.d - b.d);
+  return out.slice(0, 24);
+}"""
+
+TIP_LOADED_JS = """() => {
+  const img = document.querySelector('[data-testid="indoor-map"] .indoor-map-tip:not([hidden]) img');
+  return !!img && img.complete && img.naturalWidth > 0;
+}"""

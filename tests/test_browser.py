@@ -26,8 +26,10 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import pytest
 
 from browser_util import (
+    MAP_POINTS_JS,
     PAGES,
     ROOT,
+    TIP_LOADED_JS,
     VIEWPORT,
     assert_no_exception,
     chromium,
@@ -69,27 +71,6 @@ CELL_JS = """(scroll) => {
       best = {given: cd[0], pred: cd[1], count: cd[2], x, y};
   }
   return best;
-}"""
-
-# JS: screen positions of a few points of the embedding map (scattergl traces of the custom component).
-MAP_POINTS_JS = """() => {
-  const plot = document.querySelector('[data-testid="indoor-map"] .indoor-map-plot');
-  const layout = plot._fullLayout, box = plot.getBoundingClientRect();
-  const out = [];
-  for (const trace of plot._fullData) {
-    for (const k of [0, Math.floor(trace.x.length / 2)]) {
-      if (k >= trace.x.length) continue;
-      const x = box.left + layout.xaxis._offset + layout.xaxis.l2p(trace.x[k]);
-      const y = box.top + layout.yaxis._offset + layout.yaxis.l2p(trace.y[k]);
-      if (x > box.left + 30 && x < box.right - 200 && y > box.top + 40 && y < box.bottom - 10) out.push({x, y});
-    }
-  }
-  return out.slice(0, 12);
-}"""
-
-TIP_LOADED_JS = """() => {
-  const img = document.querySelector('[data-testid="indoor-map"] .indoor-map-tip:not([hidden]) img');
-  return !!img && img.complete && img.naturalWidth > 0;
 }"""
 
 # JS: the gallery's n images all loaded (the gallery's thumbnails are <img> elements served from /media/)
