@@ -478,7 +478,8 @@ EXPLAINED_JS = """(n) => {
   const main = document.querySelector('[data-testid="stMain"]');
   if (!main) return false;
   if (main.querySelector('[data-testid="stException"], [data-testid="stAlertContentError"]')) return true;
-  const panel = main.querySelector('[data-testid="stExpander"]');
+  const panel = Array.from(main.querySelectorAll('[data-testid="stExpander"]'))
+      .find(e => /Why did it say/.test(e.querySelector('summary')?.innerText || ''));
   const images = panel ? Array.from(panel.querySelectorAll('[data-testid="stImage"] img')) : [];
   return images.length === n && images.every(img => img.complete && img.naturalWidth > 0);
 }"""
