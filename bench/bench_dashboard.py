@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from browser_util import PAGES, IDLE_JS, chromium, running_server, wait_idle  # noqa: E402
+from browser_util import CELL_JS, PAGES, IDLE_JS, chromium, running_server, wait_idle  # noqa: E402
 
 GOALS = {"clickable_s": 3.5, "script_warm_s": 1.0, "first_render_s": 3.0, "ws_map_bytes": 1_000_000}
 
@@ -62,22 +62,6 @@ SCRIPT_DONE_JS = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
   return !!app && app.getAttribute('data-test-script-state') === 'notRunning';
 }"""
-
-CELL_JS = """() => {
-  const plot = Array.from(document.querySelectorAll('.js-plotly-plot')).find(
-      p => p._fullData && p._fullData.length === 2 && p._fullData[1].type === 'scatter');
-  const layout = plot._fullLayout, box = plot.getBoundingClientRect(), overlay = plot._fullData[1];
-  let best = null;
-  for (let k = 0; k < overlay.x.length; k++) {
-    const cd = overlay.customdata[k];
-    const x = box.left + layout.xaxis._offset + layout.xaxis.l2p(overlay.x[k]);
-    const y = box.top + layout.yaxis._offset + layout.yaxis.l2p(overlay.y[k]);
-    if (cd[0] !== cd[1] && cd[2] > 0 && y > 40 && y < window.innerHeight - 40 && (!best || cd[2] > best.count))
-      best = {count: cd[2], x, y};
-  }
-  return best;
-}"""
-
 
 # ======================================================================================================= child
 
@@ -146,7 +130,7 @@ def browser_run(cache: Path, n_cells: int, visits: int) -> dict:
             out["clickable_s"] = time.perf_counter() - started
             out["exceptions_confusion"] = tab.locator('[data-testid="stException"]').count()
 
-            cell = tab.evaluate(CELL_JS)
+            cell = tab.evaluate(CELL_JS, False)
             if cell:
                 start = time.perf_counter()
                 tab.mouse.click(cell["x"], cell["y"])

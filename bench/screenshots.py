@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from browser_util import (  # noqa: E402
-    MAP_POINTS_JS, TIP_LOADED_JS, VIEWPORT, Server, chromium, exceptions, have_chromium, wait_idle,
+    MAP_POINTS_JS, VIEWPORT, Server, chromium, exceptions, have_chromium, hover_a_map_point, wait_idle,
 )
 
 TIMEOUT_S = 240.0  # per page load / wait: generous, the machine may be busy with other work
@@ -349,15 +349,7 @@ def demo67_shots(shooter: Shooter, cache_path: str) -> None:
         points = page.evaluate(MAP_POINTS_JS)
         if not points:
             raise ShotError(f"{name}: no point of the map is on screen")
-        for point in points:  # a point may sit under another trace's point or the legend: try a few
-            page.mouse.move(point["x"] - 8, point["y"] - 8)
-            page.mouse.move(point["x"], point["y"], steps=4)
-            try:
-                page.wait_for_function(TIP_LOADED_JS, timeout=8_000)
-                break
-            except Exception:  # noqa: BLE001 - Playwright's TimeoutError: try the next point
-                continue
-        else:
+        if hover_a_map_point(page, points) is None:
             raise ShotError(f"{name}: no thumbnail appeared when hovering any of {len(points)} points")
         page.wait_for_timeout(500)
         check_exceptions(page, name)

@@ -231,3 +231,44 @@ TIP_LOADED_JS = """() => {
   const img = document.querySelector('[data-testid="indoor-map"] .indoor-map-tip:not([hidden]) img');
   return !!img && img.complete && img.naturalWidth > 0;
 }"""
+
+
+# JS: the confusion matrix's invisible click overlay (scatter trace over the heatmap) and the screen position of
+# its most populated off-diagonal cell among those on screen, from the plot's own axes (_fullLayout.[xy]axis.l2p
+# + _offset). With scroll=true the plot is first scrolled to the middle of the window (a 67 x 67 matrix is taller
+# than the window).
+CELL_JS = """(scroll) => {
+  const plot = Array.from(document.querySelectorAll('.js-plotly-plot')).find(
+      p => p._fullData && p._fullData.length === 2 && p._fullData[0].type === 'heatmap'
+           && p._fullData[1].type === 'scatter');
+  if (!plot) return null;
+  if (scroll) plot.scrollIntoView({block: 'center', inline: 'nearest'});
+  const layout = plot._fullLayout, box = plot.getBoundingClientRect(), overlay = plot._fullData[1];
+  let best = null;
+  for (let k = 0; k < overlay.x.length; k++) {
+    const cd = overlay.customdata[k];
+    const x = box.left + layout.xaxis._offset + layout.xaxis.l2p(overlay.x[k]);
+    const y = box.top + layout.yaxis._offset + layout.yaxis.l2p(overlay.y[k]);
+    const onScreen = x > 10 && x < window.innerWidth - 10 && y > 80 && y < window.innerHeight - 10;
+    if (onScreen && cd[0] !== cd[1] && cd[2] > 0 && (!best || cd[2] > best.count))
+      best = {given: cd[0], pred: cd[1], count: cd[2], x, y};
+  }
+  return best;
+}"""
+
+
+def hover_a_map_point(page, points: list[dict], *, timeout_ms: int = 8_000) -> dict | None:
+    """Move the mouse onto the embedding map's ``points`` (from MAP_POINTS_JS) one after another until a hover
+    card's thumbnail has loaded; the point that worked, or None. (A point may sit under another trace's point or
+    the legend: hence a few tries.)"""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for point in points:
+        page.mouse.move(point["x"] - 8, point["y"] - 8)
+        page.mouse.move(point["x"], point["y"], steps=4)
+        try:
+            page.wait_for_function(TIP_LOADED_JS, timeout=timeout_ms)
+            return point
+        except PlaywrightTimeout:
+            continue
+    return None

@@ -26,14 +26,15 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import pytest
 
 from browser_util import (
+    CELL_JS,
     MAP_POINTS_JS,
     PAGES,
     ROOT,
-    TIP_LOADED_JS,
     VIEWPORT,
     assert_no_exception,
     chromium,
     have_chromium,
+    hover_a_map_point,
     published_thumbs,
     running_server,
     wait_idle,
@@ -49,29 +50,6 @@ TITLES = {  # url path -> the page's title (st.set_page_config(page_title=f"{tit
 }
 NOTE = '=HYPERLINK("http://example.invalid","x")'  # must come back neutralised in the CSV
 EXPLAIN_TIMEOUT_S = 300.0  # loading the model and 49 occlusion passes on a small, loaded CPU
-
-# JS: the confusion matrix's invisible click overlay (scatter trace over the heatmap) and the screen position of
-# its most populated off-diagonal cell among those on screen, from the plot's own axes (_fullLayout.[xy]axis.l2p
-# + _offset). With scroll=true the plot is first scrolled to the middle of the window (a 67 x 67 matrix is taller
-# than the window).
-CELL_JS = """(scroll) => {
-  const plot = Array.from(document.querySelectorAll('.js-plotly-plot')).find(
-      p => p._fullData && p._fullData.length === 2 && p._fullData[0].type === 'heatmap'
-           && p._fullData[1].type === 'scatter');
-  if (!plot) return null;
-  if (scroll) plot.scrollIntoView({block: 'center', inline: 'nearest'});
-  const layout = plot._fullLayout, box = plot.getBoundingClientRect(), overlay = plot._fullData[1];
-  let best = null;
-  for (let k = 0; k < overlay.x.length; k++) {
-    const cd = overlay.customdata[k];
-    const x = box.left + layout.xaxis._offset + layout.xaxis.l2p(overlay.x[k]);
-    const y = box.top + layout.yaxis._offset + layout.yaxis.l2p(overlay.y[k]);
-    const onScreen = x > 10 && x < window.innerWidth - 10 && y > 80 && y < window.innerHeight - 10;
-    if (onScreen && cd[0] !== cd[1] && cd[2] > 0 && (!best || cd[2] > best.count))
-      best = {given: cd[0], pred: cd[1], count: cd[2], x, y};
-  }
-  return best;
-}"""
 
 # JS: the gallery's n images all loaded (the gallery's thumbnails are <img> elements served from /media/)
 GALLERY_LOADED_JS = """(n) => {
@@ -242,15 +220,7 @@ def test_embedding_map_hover_loads_the_thumbnail(page, server, cache, screenshot
     assert page.locator('[data-testid="indoor-map"]').get_attribute("data-points") == str(len(cache.samples))
     points = page.evaluate(MAP_POINTS_JS)
     assert points, "no point of the map is on screen"
-    for point in points:  # a point may sit under another trace's point or the legend: try a few
-        page.mouse.move(point["x"] - 8, point["y"] - 8)
-        page.mouse.move(point["x"], point["y"], steps=4)
-        try:
-            page.wait_for_function(TIP_LOADED_JS, timeout=8_000)
-            break
-        except playwright.TimeoutError:
-            continue
-    else:
+    if hover_a_map_point(page, points) is None:
         pytest.fail(f"no thumbnail appeared when hovering any of {points}")
     tip = page.evaluate("""() => {
       const tip = document.querySelector('[data-testid="indoor-map"] .indoor-map-tip');

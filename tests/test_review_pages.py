@@ -46,13 +46,18 @@ def button(at: AppTest, key: str):
     return at.button(key=key)
 
 
+def shown_image(at: AppTest, cache) -> tuple[str, int, str, str]:
+    """The review page's current image: (sample_id, cache row, given label, predicted class)."""
+    sample_id = at.session_state["rv.sample"]
+    row = cache.row_of[sample_id]
+    return (sample_id, row, cache.classes[int(cache.samples["label"].iat[row])],
+            cache.classes[int(cache.samples["pred"].iat[row])])
+
+
 def test_review_decision_saves_ticked_card_attributes_advances_and_undo(monkeypatch, own_copy):
     cache = load_cache(own_copy)
     at = open_page(monkeypatch, own_copy, REVIEW)
-    first = at.session_state["rv.sample"]
-    row = cache.row_of[first]
-    label = cache.classes[int(cache.samples["label"].iat[row])]
-    pred = cache.classes[int(cache.samples["pred"].iat[row])]
+    first, row, label, pred = shown_image(at, cache)
     total = int(progress_text(at).split(" of ")[1].split(" ")[0].replace(",", ""))
     assert progress_text(at).startswith(f"0 of {total} reviewed")
 
@@ -95,10 +100,7 @@ def test_review_decision_saves_ticked_card_attributes_advances_and_undo(monkeypa
 def test_review_relabel_to_prediction_and_to_another_class(monkeypatch, own_copy):
     cache = load_cache(own_copy)
     at = open_page(monkeypatch, own_copy, REVIEW)
-    first = at.session_state["rv.sample"]
-    row = cache.row_of[first]
-    label = cache.classes[int(cache.samples["label"].iat[row])]
-    pred = cache.classes[int(cache.samples["pred"].iat[row])]
+    first, row, label, pred = shown_image(at, cache)
     assert label != pred, "the default queue is the most confused pair: its first image is misclassified"
     button(at, "rv.topred").click().run()
     second = at.session_state["rv.sample"]
