@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import html
+import logging
 import os
 import re
 import subprocess
@@ -65,6 +66,7 @@ _CACHE_CHOICE = "indoor.cache_choice"  # the sidebar's choice (a path string), k
 _ANNOTATOR = "indoor.annotator"  # the reviewer's name, kept across pages
 _URL_WRITTEN = "indoor.url_written"  # what this session last wrote into the URL, per page and parameter
 _NOTICE = "indoor.notice"  # a message to show once after a callback (saved, undone, failed)
+_LOG = logging.getLogger("indoor.ui")
 
 
 # ================================================================================================ text helpers
@@ -86,7 +88,7 @@ def md(text: Any) -> str:
 
 
 def esc(text: Any) -> str:
-    """``text`` escaped for HTML (plotly hover and tick labels, custom components)."""
+    """``text`` escaped for HTML (plotly hover and axis labels, HTML written into the page)."""
     return html.escape(str(text), quote=True)
 
 
@@ -124,6 +126,11 @@ def resolve_cache() -> CacheChoice:
     chosen = st.session_state.get(_CACHE_CHOICE)
     if chosen:
         return CacheChoice(Path(chosen), "sidebar")
+    return default_cache()
+
+
+def default_cache() -> CacheChoice:
+    """The cache a new session starts on: :func:`resolve_cache` without the sidebar choice (needs no session)."""
     cli = _cli_cache()
     if cli:
         return CacheChoice(Path(cli).expanduser().resolve(), "command line")
@@ -162,6 +169,28 @@ def display_path(path: Path | str) -> str:
         return str(path.resolve().relative_to(ROOT))
     except ValueError:
         return str(path)
+
+
+def warm_up() -> None:
+    """Fill the server's shared caches before the first session needs them: the default cache, its confusion
+    matrices and the similarity class order (scipy's clustering). Called once, in a background thread, by the
+    start-up hook in app.py. Errors are left to the pages, which report them."""
+    quiet = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # "missing ScriptRunContext": expected outside a session
+    try:
+        choice = default_cache()
+        if choice.path is None:
+            return
+        cache = _load_cache(str(choice.path), _stamp(choice.path))
+        columns(cache)
+        for split in [*sorted(set(cache.samples["split"].unique())), explore.SPLIT_ALL]:
+            confusion(cache, split)
+        class_order(cache, "similarity")
+    except Exception as exc:  # noqa: BLE001 - a broken cache is the pages' to explain
+        _LOG.info("warm-up stopped: %s", exc)
+    finally:
+        quiet.setLevel(level)
 
 
 # ================================================================================================ page setup
@@ -477,32 +506,6 @@ def int_param(key: str, default: int = 1, *, minimum: int = 1) -> UrlParam:
     return UrlParam(key, default, parse)
 
 
-def selected_points(event: Any) -> list[dict[str, Any]]:
-    """The points of a ``st.plotly_chart(on_select=...)`` event (browser object or an injected plain dict)."""
-    if not event:
-        return []
-    selection = event.get("selection") if hasattr(event, "get") else getattr(event, "selection", None)
-    if not selection:
-        return []
-    points = selection.get("points") if hasattr(selection, "get") else getattr(selection, "points", None)
-    return list(points or [])
-
-
-def point_customdata(point: Mapping[str, Any]) -> list[Any]:
-    """A selected point's customdata as a list (plotly.js hands typed arrays over as {"0": .., "1": ..})."""
-    data = point.get("customdata") if hasattr(point, "get") else None
-    if data is None:
-        return []
-    if isinstance(data, Mapping):
-        try:
-            return [data[k] for k in sorted(data, key=lambda k: int(k))]
-        except (TypeError, ValueError):
-            return list(data.values())
-    if isinstance(data, (list, tuple)):
-        return list(data)
-    return [data]
-
-
 def gallery_query(true: str | None = None, pred: str | None = None, split: str | None = None, *,
                   correct: bool | None = None, sort: str | None = None) -> dict[str, str]:
     """Query parameters of the Gallery page (None / ``any`` / defaults left out)."""
@@ -588,10 +591,23 @@ def confusion(cache: Cache, split: str) -> np.ndarray:
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def _order(key: str, _cache: Cache, by: str) -> np.ndarray:
-    matrix = _confusion(key, _cache, "all")
-    order = explore.class_order(matrix, _cache.classes, by=by)
+    order = _stored_similarity_order(_cache) if by == "similarity" else None
+    if order is None:
+        order = explore.class_order(_confusion(key, _cache, "all"), _cache.classes, by=by)
     order.flags.writeable = False
     return order
+
+
+def _stored_similarity_order(cache: Cache) -> np.ndarray | None:
+    """The similarity order the build stored (analysis/class_order.parquet), if present and a permutation of the
+    classes; None otherwise (then it is computed)."""
+    if not cache.has_table("class_order"):
+        return None
+    try:
+        order = cache.table("class_order")["similarity"].to_numpy(np.int64)
+    except (CacheError, KeyError, ValueError):
+        return None
+    return order if np.array_equal(np.sort(order), np.arange(len(cache.classes))) else None
 
 
 def class_order(cache: Cache, by: str) -> np.ndarray:
@@ -776,8 +792,10 @@ def image_detail(cache: Cache, row: int, *, key: str) -> None:
                           + (f" · fold {fold}" if fold >= 0 else "")
                           + f" · probability of the given label {float(s['self_confidence'].iat[row]):.1%}"
                           + f" · loss {float(s['loss'].iat[row]):.2f}"))
-            st.plotly_chart(top5_figure(cache, row), config={"displayModeBar": False}, key=f"{key}.top5",
-                            width="stretch")
+            from components.bars import bars
+
+            st.caption("Top-5 probabilities (green: the given label)")
+            bars(top5_payload(cache, row), key=f"{key}.top5")
             quick_decisions(cache, sample_id, key=f"{key}.quick")
             relabel_link(sample_id)
         t_col, p_col = st.columns(2, gap="medium")
@@ -802,29 +820,23 @@ def _typical_strip(cache: Cache, class_index: int, *, exclude: int, title: str) 
     st.image([str(cache.thumb_path(r)) for r in rows], width=92, caption=[f"{conf[r]:.0%}" for r in rows])
 
 
-def top5_figure(cache: Cache, row: int):
-    import plotly.graph_objects as go
+def top5_payload(cache: Cache, row: int) -> dict[str, Any]:
+    """The bar list (components/bars) of an image's five most probable classes, most probable first: the given
+    label in green, the prediction in blue (when it is not the given label), the others grey."""
+    from components.bars import bars_payload
 
     classes = cache.classes
     probs = np.asarray(cache.probs[int(row)], dtype=float)
     index, values = explore.top_k(probs, 5)
     index, values = index[0], values[0]
     label = int(cache.samples["label"].iat[int(row)])
-    names = [esc(classes[int(i)]) for i in index]
-    colours = ["#2563eb" if j == 0 else "#94a3b8" for j in range(len(index))]
-    colours = [("#16a34a" if int(i) == label else c) for i, c in zip(index, colours)]
-    fig = go.Figure(go.Bar(
-        x=values, y=names, orientation="h", marker_color=colours, text=[f"{v:.0%}" for v in values],
-        textposition="outside", cliponaxis=False, hovertemplate="%{y}: %{x:.1%}<extra></extra>",
-    ))
-    fig.update_layout(
-        height=200, margin=dict(l=8, r=40, t=28, b=8), showlegend=False,
-        title=dict(text="Top-5 (green: given label)", font=dict(size=13), x=0, xanchor="left", y=0.98),
-        xaxis=dict(range=[0, 1.08], tickformat=".0%", showgrid=True, gridcolor="#eef2f7", fixedrange=True),
-        yaxis=dict(autorange="reversed", fixedrange=True, automargin=True),
-        plot_bgcolor="white",
-    )
-    return fig
+    names = [classes[int(i)] for i in index]
+    colours = ["#16a34a" if int(i) == label else "#2563eb" if j == 0 else "#94a3b8" for j, i in enumerate(index)]
+    roles = [("\nthe given label and the prediction" if j == 0 else "\nthe given label") if int(i) == label
+             else "\nthe prediction" if j == 0 else "" for j, i in enumerate(index)]
+    return bars_payload(names, values, ids=[int(i) for i in index], colours=colours,
+                        value_text=[f"{v:.0%}" for v in values],
+                        hover=[f"{name}: {v:.1%}{role}" for name, v, role in zip(names, values, roles)])
 
 
 # ================================================================================================ decisions

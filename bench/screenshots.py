@@ -40,7 +40,7 @@ TIMEOUT_S = 240.0  # per page load / wait: generous, the machine may be busy wit
 EXPLAIN_TIMEOUT_S = 600.0  # loading the model, 49 occlusion passes and a Grad-CAM on a small, loaded CPU
 SETTLE_MS = 800  # after resizing the viewport or the last image load: let charts and fonts settle
 
-# JS: is every image in the main area loaded, every plotly chart drawn, every data frame's canvas there, no spinner
+# JS: is every image in the main area loaded, every chart drawn, every data frame's canvas there, no spinner
 # left? Returns a short reason when not (for the error message), "" when ready.
 MEDIA_JS = """(minImages) => {
   const main = document.querySelector('[data-testid="stMain"]');
@@ -55,6 +55,10 @@ MEDIA_JS = """(minImages) => {
   const plots = Array.from(main.querySelectorAll('.js-plotly-plot')).filter(shown);
   const undrawn = plots.filter(p => !p._fullLayout || !p.querySelector('.main-svg'));
   if (undrawn.length) return `${undrawn.length} of ${plots.length} plotly charts not drawn`;
+  // the canvas heatmaps and bar lists (components/heatmap, components/bars) mark themselves drawn
+  const charts = Array.from(main.querySelectorAll('[data-testid="indoor-heatmap"], [data-testid="indoor-bars"]'));
+  const waiting = charts.filter(c => !c.hasAttribute('data-drawn'));
+  if (waiting.length) return `${waiting.length} of ${charts.length} heatmaps / bar lists not drawn`;
   const frames = Array.from(main.querySelectorAll('[data-testid="stDataFrame"]')).filter(shown);
   // (a data frame draws its canvas only once it is on screen)
   const onScreen = el => el.getBoundingClientRect().top < window.innerHeight;
@@ -320,7 +324,8 @@ def demo_shots(shooter: Shooter, cache_path: str) -> None:
         page.wait_for_function("""() => {
           const main = document.querySelector('[data-testid="stMain"]');
           if (!main) return false;
-          const drawn = Array.from(main.querySelectorAll('.js-plotly-plot')).filter(p => p._fullLayout).length;
+          const drawn = main.querySelectorAll('[data-testid="indoor-heatmap"][data-drawn], '
+                                              + '[data-testid="indoor-bars"][data-drawn]').length;
           return drawn >= 2 || !!main.querySelector('[data-testid="stAlertContentError"], [data-testid="stException"]');
         }""", timeout=TIMEOUT_S * 1000)
         ready(page, "Compare")

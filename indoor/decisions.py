@@ -756,8 +756,8 @@ class DecisionStore:
         annotator = self._check_annotator(annotator)
         with self._write() as con:
             row = con.execute(
-                f"SELECT 1 FROM merge_events AS m WHERE event_id = ? AND action = 'merge' "
-                f"AND NOT EXISTS (SELECT 1 FROM merge_events AS u WHERE u.undoes = m.event_id)",
+                "SELECT 1 FROM merge_events AS m WHERE event_id = ? AND action = 'merge' "
+                "AND NOT EXISTS (SELECT 1 FROM merge_events AS u WHERE u.undoes = m.event_id)",
                 (int(event_id),),
             ).fetchone()
             if row is None:

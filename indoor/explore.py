@@ -21,6 +21,7 @@ __all__ = [
     "SPLIT_ALL",
     "split_mask",
     "normalise_rows",
+    "colour_limit",
     "class_order",
     "name_order",
     "accuracy_order",
@@ -53,6 +54,24 @@ def normalise_rows(matrix: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------------- class orders
+
+
+def colour_limit(shown: np.ndarray, scale: Literal["errors", "all"] = "errors") -> float:
+    """Top of the colour scale for a confusion matrix as shown (counts or row rates, square).
+
+    ``"errors"``: the largest off-diagonal value, so small confusions stand out (the diagonal saturates);
+    ``"all"``: the largest value of any cell. Never 0 (a matrix without errors still gets a usable scale).
+    """
+    shown = np.asarray(shown, dtype=np.float64)
+    if scale not in ("errors", "all"):
+        raise ValueError(f"unknown colour scale {scale!r} (expected errors or all)")
+    if scale == "errors" and shown.shape[0] > 1:
+        off_diagonal = shown[~np.eye(shown.shape[0], dtype=bool)]
+        peak = float(np.nanmax(off_diagonal)) if off_diagonal.size else 0.0
+        if np.isfinite(peak) and peak > 0:
+            return peak
+    peak = float(np.nanmax(shown)) if shown.size else 0.0
+    return peak if np.isfinite(peak) and peak > 0 else 1e-9
 
 
 def class_order(

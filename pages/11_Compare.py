@@ -9,10 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 import ui
+from components.bars import bars, bars_payload
+from components.heatmap import heatmap, heatmap_payload
+from components.scatter_hover import colour_scale_of
 from indoor import explore
 from indoor.cache import Cache, CacheError, find_caches, is_cache, load_cache
 from indoor.compare import Comparison, compare_runs
@@ -149,28 +151,26 @@ st.subheader(f"Per-class recall change · {ui.split_label(split)}")
 if per_class.empty:
     st.info(f"No images in the {ui.split_label(split)} split.")
 else:
-    names = [ui.esc(c) for c in per_class["class"]]
-    deltas = per_class["delta"].to_numpy() * 100
-    bars = go.Figure(go.Bar(
-        x=names, y=deltas, marker_color=np.where(deltas >= 0, "#16a34a", "#dc2626"),
-        customdata=np.stack([per_class["recall_a"] * 100, per_class["recall_b"] * 100, per_class["n"]], axis=1),
-        hovertemplate="%{x}<br>recall A %{customdata[0]:.1f}% → B %{customdata[1]:.1f}%"
-                      "<br>change %{y:+.1f} pts · %{customdata[2]} images<extra></extra>",
-    ))
-    many = len(names) > 30
-    bars.update_layout(
-        height=360 if many else 300, margin=dict(l=8, r=8, t=8, b=8), plot_bgcolor="white", showlegend=False,
-        yaxis=dict(title="B − A (points)", zeroline=True, zerolinecolor="#64748b", gridcolor="#eef2f7",
-                   ticksuffix=""),
-        xaxis=dict(tickangle=-60 if many else -35, tickfont=dict(size=9 if many else 11), automargin=True),
-    )
-    st.plotly_chart(bars, key="cmp.per_class", config={"displayModeBar": False}, width="stretch")
+    deltas = per_class["delta"].to_numpy(dtype=float) * 100
+    reach = max(float(np.abs(deltas).max()), 1.0)  # points: the longest bar fills its half
+    chart, notes = st.columns([3, 2], gap="large")
+    with chart:  # plain HTML rows from a zero line (components/bars), worst first; a long list scrolls
+        bars(bars_payload(
+            per_class["class"].tolist(), deltas, domain=(-reach, reach), diverging=True,
+            colours=["#16a34a" if d > 0 else "#dc2626" if d < 0 else "#94a3b8" for d in deltas],
+            value_text=[f"{d:+.1f} pts" for d in deltas],
+            hover=[f"{c}\nrecall A {a:.1f}% → B {b:.1f}%\nchange {d:+.1f} pts · {n:,} images"
+                   for c, a, b, d, n in zip(per_class["class"], per_class["recall_a"] * 100,
+                                            per_class["recall_b"] * 100, deltas, per_class["n"])],
+            max_height=560,
+        ), key="cmp.per_class")
     best, worst = per_class.iloc[-1], per_class.iloc[0]
     extremes = [f"largest gain: {best['class']} ({100 * best['delta']:+.1f} pts)"] if best["delta"] > 1e-12 else []
     extremes += [f"largest loss: {worst['class']} ({100 * worst['delta']:+.1f} pts)"] if worst["delta"] < -1e-12 else []
     summary = "; ".join(extremes)
-    st.caption(ui.md(f"Recall measured on {REFERENCES[reference]}, B minus A, sorted, worst first. "
-                     + (summary[:1].upper() + summary[1:] + "." if extremes else "No class changed.")))
+    notes.caption(ui.md(f"Recall measured on {REFERENCES[reference]}, B minus A, sorted, worst first; green: B "
+                        "recognises more of the class's images, red: fewer. Hover a bar for both recalls. "
+                        + (summary[:1].upper() + summary[1:] + "." if extremes else "No class changed.")))
 
 # ------------------------------------------------------------------------------------------- confusion delta
 st.subheader(f"Confusion change · {ui.split_label(split)}")
@@ -179,23 +179,13 @@ n_classes = len(result.classes)
 if n_classes:
     better = -delta.copy()
     np.fill_diagonal(better, np.diag(delta))  # diagonal: more correct is better; elsewhere fewer confusions
-    limit = max(float(np.abs(better).max()), 0.05)
-    labels = [ui.esc(c) for c in result.classes]
-    heat = go.Figure(go.Heatmap(
-        z=better * 100, x=labels, y=labels, zmid=0, zmin=-limit * 100, zmax=limit * 100, colorscale="PiYG",
-        customdata=delta * 100, xgap=1 if n_classes <= 40 else 0, ygap=1 if n_classes <= 40 else 0,
-        hovertemplate="given %{y} → predicted %{x}<br>B − A: %{customdata:+.1f} pts of the row's images"
-                      "<extra></extra>",
-        colorbar=dict(title=dict(text="better in B", side="right"), ticksuffix=" pts", thickness=12),
-    ))
-    size = int(min(1000, max(420, 14 * n_classes + 180)))  # 67 classes: ~12 px per row, still legible
-    font = 11 if n_classes <= 20 else 9 if n_classes <= 45 else 8
-    heat.update_layout(
-        height=size, width=size + 120, margin=dict(l=8, r=8, t=8, b=8), plot_bgcolor="white",
-        xaxis=dict(title="predicted", tickangle=-60, tickfont=dict(size=font), automargin=True),
-        yaxis=dict(title="given (reference) label", autorange="reversed", tickfont=dict(size=font), automargin=True),
-    )
-    st.plotly_chart(heat, key="cmp.heatmap", config={"displayModeBar": False}, width="content")
+    limit = max(float(np.abs(better).max()), 0.05) * 100
+    heatmap(heatmap_payload(
+        better * 100, labels=list(result.classes), ids=list(range(n_classes)), zmin=-limit, zmax=limit,
+        stops=colour_scale_of("PiYG"), colour_title="better in B (pts)", colour_format="pts",
+        values=[delta * 100], hover=["given {row} → predicted {col}", "B − A: {v0:pts} of the row's images"],
+        row_title="given (reference) label", col_title="predicted", cell=int(np.clip(640 / n_classes, 12, 36)),
+    ), key="cmp.heatmap")
     st.caption("Row-normalised, B minus A. Green: B is better (more correct on the diagonal, fewer confusions off "
                "it); pink: worse. Hover a cell for the change in points of that row's images.")
 

@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 import ui
+from components.heatmap import heatmap, heatmap_payload
 from indoor import explore
 from indoor.metrics import per_class_report
 
@@ -54,70 +55,22 @@ st.caption(f"{ui.md(ui.split_label(split))}: {n_images:,} images, {n_wrong:,} mi
            "**Click a cell** to open the images of that pair.")
 
 # --------------------------------------------------------------------------------------------- the matrix
-cell = int(np.clip(900 / max(n_classes, 1), 14, 44))
-tick_size = 10 if n_classes > 40 else 11 if n_classes > 20 else 13
-longest = max(len(c) for c in classes)
-label_px = int(min(longest, 28) * tick_size * 0.62) + 16
-plot = cell * n_classes
-height = plot + label_px + 60
-width = plot + label_px + 110
-# Square cells at a fixed size while the matrix surely fits the page; beyond that (e.g. 67 classes) the chart
-# stretches to the page width with rows of `cell` pixels, so no space is wasted on either axis.
-square = width <= 960
-names = [ui.esc(classes[i]) for i in order]
-off_diagonal = shown.copy()
-np.fill_diagonal(off_diagonal, np.nan)
-peak = np.nanmax(off_diagonal) if n_classes > 1 and np.isfinite(np.nanmax(off_diagonal)) else 0
-zmax = float(peak) if scale == "errors" and peak > 0 else float(max(shown.max(), 1e-9))
-
-idx = np.arange(n_classes)
-gx, gy = np.meshgrid(idx, idx)  # gx: column (prediction), gy: row (given label), in display order
-# customdata per cell: [given class index, predicted class index, count, share of the row] (numbers only: plotly
-# serialises numeric arrays ~10x faster than strings). Hover text is one string per cell, names HTML-escaped.
-customdata = np.stack([order[gy.ravel()], order[gx.ravel()], counts.ravel(), np.round(row_rates.ravel(), 4)],
-                      axis=1).astype(float)
-hover = np.array([f"<b>given</b> {names[i]}<br><b>predicted</b> {names[j]}" for i, j in zip(gy.ravel(), gx.ravel())])
-# Only cells with images get a click marker (a 67 x 67 matrix has ~300 of 4,489): every marker is an SVG node the
-# browser lays out; empty cells keep their hover label from the heatmap itself.
-clickable = counts.ravel() > 0
-colourbar = dict(title=dict(text="row %" if values == "rows" else "images", side="right"), thickness=12,
-                 tickformat=".0%" if values == "rows" else ",d", len=min(1.0, 400 / height))
-axis = dict(tickmode="array", tickvals=idx, ticktext=names, tickfont=dict(size=tick_size, color="#334155"),
-            showgrid=False, zeroline=False, fixedrange=True, constrain="domain", automargin=True)
-heatmap = dict(
-    type="heatmap", z=shown, x=idx, y=idx, zmin=0, zmax=zmax, xgap=1, ygap=1,
-    hovertext=hover.reshape(n_classes, n_classes), hovertemplate="%{hovertext}<br>no images<extra></extra>",
-    colorscale=[[0, "#f8fafc"], [0.02, "#e0ecff"], [0.25, "#93c5fd"], [0.6, "#2563eb"], [1, "#0b2a6f"]],
-    colorbar=colourbar,
+# One canvas (components/heatmap): a plotly heatmap of 67 x 67 cells takes the browser seconds to draw, and needs
+# an invisible marker per cell to be clickable.
+clickable = counts > 0
+payload = heatmap_payload(
+    shown, labels=[classes[i] for i in order], ids=order.tolist(), zmin=0, zmax=explore.colour_limit(shown, scale),
+    colour_title="row %" if values == "rows" else "images", colour_format="pct" if values == "rows" else "int",
+    values=[counts, row_rates],
+    hover=["given {row} → predicted {col}", "{v0:int} images · {v1:pct} of the row"],
+    hover_empty=["given {row} → predicted {col}", "no images"],
+    clickable=clickable, cell_text=n_classes <= 16, row_title="given label", col_title="predicted",
+    cell=int(np.clip(900 / max(n_classes, 1), 12, 44)),
 )
-if n_classes <= 16:  # numbers in the cells (zeros left blank) while they fit
-    cell_text = [[("" if v == 0 else f"{v:.0%}" if values == "rows" else f"{int(v):d}") for v in row] for row in shown]
-    heatmap.update(text=cell_text, texttemplate="%{text}", textfont=dict(size=11))
-# Clicks on heatmap cells return nothing in Streamlit: an invisible square marker per cell carries the pair.
-overlay = dict(
-    type="scatter", x=gx.ravel()[clickable], y=gy.ravel()[clickable], mode="markers",
-    customdata=customdata[clickable], hovertext=hover[clickable],
-    marker=dict(symbol="square", size=cell, opacity=0.01, color="#000000"), showlegend=False,
-    hovertemplate="%{hovertext}<br>%{customdata[2]:,} images · %{customdata[3]:.1%} of the row<extra></extra>",
-)
-fig = dict(data=[heatmap, overlay], layout=dict(
-    width=width if square else None, height=height, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white",
-    xaxis=dict(**axis, tickangle=-90 if n_classes > 12 else -45, title=dict(text="predicted", font=dict(size=12)),
-               range=[-0.5, n_classes - 0.5], constraintoward="left"),
-    yaxis=dict(**axis, title=dict(text="given label", font=dict(size=12)), scaleanchor="x" if square else None,
-               range=[n_classes - 0.5, -0.5], constraintoward="top"),
-    hoverlabel=dict(bgcolor="white", font_size=12),
-))
-
-event = st.plotly_chart(fig, key="confusion.click", on_select="rerun", selection_mode="points",
-                        width="content" if square else "stretch",
-                        config={"displayModeBar": False})
-points = ui.selected_points(event)
-if points:
-    data = ui.point_customdata(points[0])
-    if len(data) >= 2 and all(isinstance(v, (int, float)) and 0 <= int(v) < n_classes for v in data[:2]):
-        given, predicted = classes[int(data[0])], classes[int(data[1])]
-        ui.open_gallery(given, predicted, split, correct=given == predicted)
+clicked = heatmap(payload, key="confusion.matrix")
+if clicked is not None:
+    given, predicted = classes[clicked[0]], classes[clicked[1]]
+    ui.open_gallery(given, predicted, split, correct=given == predicted)
 
 with st.container(border=True):
     st.markdown("**Open a pair's gallery**")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 import ui
+from components.bars import bars, bars_payload
 from indoor.decisions import Decision
 
 cache = ui.setup_page("Label issues", ":material/rule:")
@@ -166,18 +166,19 @@ if tab == "queue":
 # --------------------------------------------------------------------------------------------- per-class quality
 elif tab == "classes":
     frame = quality.dropna(subset=["label_quality"])
-    fig = go.Figure(go.Bar(
-        x=frame["label_quality"], y=[ui.esc(c) for c in frame["class"]], orientation="h",
-        marker_color=["#dc2626" if q < 0.8 else "#f59e0b" if q < 0.9 else "#16a34a" for q in frame["label_quality"]],
-        customdata=np.stack([frame["n"], frame["n_issues"]], axis=1),
-        hovertemplate="%{y}: quality %{x:.2f}<br>%{customdata[0]} images, %{customdata[1]} flagged<extra></extra>",
-    ))
-    fig.update_layout(height=max(260, 22 * len(frame) + 60), margin=dict(l=8, r=16, t=30, b=8),
-                      title=dict(text="Label quality per class (worst first)", font=dict(size=14)),
-                      xaxis=dict(range=[0, 1], title="estimated share of correct labels"),
-                      yaxis=dict(autorange="reversed", automargin=True), plot_bgcolor="white")
     left, right = st.columns([3, 4], gap="large")
-    left.plotly_chart(fig, config={"displayModeBar": False}, key="li.quality_chart", width="stretch")
+    with left:
+        st.markdown("**Label quality per class (worst first)**")
+        st.caption("Estimated share of correct labels: red below 0.8, amber below 0.9.")
+        scores = frame["label_quality"].to_numpy(dtype=float)
+        bars(bars_payload(
+            frame["class"].tolist(), scores,
+            colours=["#dc2626" if q < 0.8 else "#f59e0b" if q < 0.9 else "#16a34a" for q in scores],
+            value_text=[f"{q:.2f}" for q in scores],
+            hover=[f"{c}: quality {q:.2f}\n{n} images, {k} flagged"
+                   for c, q, n, k in zip(frame["class"], scores, frame["n"], frame["n_issues"])],
+            max_height=600,  # as tall as the table beside it; more classes scroll
+        ), key="li.quality_chart")
     with right:
         st.dataframe(quality, hide_index=True, width="stretch", height=min(600, 36 * len(quality) + 40),
                      column_config={

@@ -74,8 +74,9 @@ class Server:
     """``streamlit run app.py`` on a free port, on a given cache (INDOOR_CACHE), as its own process group."""
 
     def __init__(self, cache: Path | str, *, port: int | None = None, env: dict[str, str] | None = None,
-                 log: Path | None = None) -> None:
+                 log: Path | None = None, app_dir: Path = ROOT) -> None:
         self.cache = Path(cache)
+        self.app_dir = Path(app_dir)  # the folder whose app.py is served (another one only for baselines)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._env = env or {}
@@ -95,7 +96,7 @@ class Server:
                    "--server.port", str(self.port), "--server.address", "127.0.0.1",
                    "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
         self.started_at = time.perf_counter()
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+        self.process = subprocess.Popen(command, cwd=self.app_dir, env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
         return self
 
@@ -233,25 +234,22 @@ TIP_LOADED_JS = """() => {
 }"""
 
 
-# JS: the confusion matrix's invisible click overlay (scatter trace over the heatmap) and the screen position of
-# its most populated off-diagonal cell among those on screen, from the plot's own axes (_fullLayout.[xy]axis.l2p
-# + _offset). With scroll=true the plot is first scrolled to the middle of the window (a 67 x 67 matrix is taller
-# than the window).
+# JS: the confusion matrix (the canvas heatmap of components/heatmap, the first on the page) and the screen position
+# of its most populated off-diagonal clickable cell among those on screen, from the component's own geometry
+# (root._indoor.cellCenter). With scroll=true the matrix is first scrolled to the middle of the window (a 67 x 67
+# matrix is taller than the window). given / pred are class indices, count the cell's images.
 CELL_JS = """(scroll) => {
-  const plot = Array.from(document.querySelectorAll('.js-plotly-plot')).find(
-      p => p._fullData && p._fullData.length === 2 && p._fullData[0].type === 'heatmap'
-           && p._fullData[1].type === 'scatter');
-  if (!plot) return null;
-  if (scroll) plot.scrollIntoView({block: 'center', inline: 'nearest'});
-  const layout = plot._fullLayout, box = plot.getBoundingClientRect(), overlay = plot._fullData[1];
+  const root = document.querySelector('[data-testid="indoor-heatmap"][data-drawn]');
+  if (!root || !root._indoor || !root._indoor.layout) return null;
+  if (scroll) root.scrollIntoView({block: 'center', inline: 'nearest'});
+  const state = root._indoor, data = state.data, n = data.labels.length;
   let best = null;
-  for (let k = 0; k < overlay.x.length; k++) {
-    const cd = overlay.customdata[k];
-    const x = box.left + layout.xaxis._offset + layout.xaxis.l2p(overlay.x[k]);
-    const y = box.top + layout.yaxis._offset + layout.yaxis.l2p(overlay.y[k]);
-    const onScreen = x > 10 && x < window.innerWidth - 10 && y > 80 && y < window.innerHeight - 10;
-    if (onScreen && cd[0] !== cd[1] && cd[2] > 0 && (!best || cd[2] > best.count))
-      best = {given: cd[0], pred: cd[1], count: cd[2], x, y};
+  for (const i of data.clickable) {
+    const r = Math.floor(i / n), c = i % n, count = data.values[0][i];
+    if (r === c || !(count > 0)) continue;
+    const p = state.cellCenter(data.ids[r], data.ids[c]);
+    const onScreen = p.x > 10 && p.x < window.innerWidth - 10 && p.y > 80 && p.y < window.innerHeight - 10;
+    if (onScreen && (!best || count > best.count)) best = {given: data.ids[r], pred: data.ids[c], count, x: p.x, y: p.y};
   }
   return best;
 }"""

@@ -81,7 +81,19 @@ def test_label_issues_relabel_to_suggested_saves_a_decision(monkeypatch, own_cop
 def test_label_issues_other_views(monkeypatch, shared_copy):
     at = open_page(monkeypatch, shared_copy, LABEL_ISSUES, tab="classes")
     assert not at.exception
-    assert len(at.get("plotly_chart")) == 1
+    assert not at.get("plotly_chart")
+    (chart,) = [c for c in at.get("bidi_component") if c.proto.component_name == "indoor_bars"]
+    data = json.loads(chart.proto.json)
+    quality = cache_tables(load_cache(shared_copy))["class_quality"].dropna(subset=["label_quality"])
+    assert data["labels"] == quality["class"].tolist()  # worst first, as the table
+    assert data["values"] == pytest.approx(quality["label_quality"].tolist(), abs=1e-6)
+    assert data["text"] == [f"{q:.2f}" for q in quality["label_quality"]]
+    assert data["colours"] == ["#dc2626" if q < 0.8 else "#f59e0b" if q < 0.9 else "#16a34a"
+                               for q in quality["label_quality"]]
+    first = quality.iloc[0]
+    assert data["hover"][0] == (f"{first['class']}: quality {first['label_quality']:.2f}\n"
+                                f"{first['n']} images, {first['n_issues']} flagged")
+    assert not data["clickable"] and data["domain"] == [0.0, 1.0]
     at = open_page(monkeypatch, shared_copy, LABEL_ISSUES, tab="multi")
     assert not at.exception
     assert any("Typical" in m.value for m in at.markdown)

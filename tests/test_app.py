@@ -44,6 +44,17 @@ def caption_texts(at: AppTest) -> list[str]:
     return [text for element in at.get("image") for text in element.captions if re.match(r"\d+\. ", text)]
 
 
+def heatmap_data(at: AppTest, index: int = 0) -> dict:
+    """The payload of the page's ``index``-th canvas heatmap (components/heatmap)."""
+    heatmaps = [json.loads(c.proto.json) for c in at.get("bidi_component") if c.proto.component_name == "indoor_heatmap"]
+    return heatmaps[index]
+
+
+def bars_data(at: AppTest, index: int = 0) -> dict:
+    """The payload of the page's ``index``-th bar list (components/bars)."""
+    return [json.loads(c.proto.json) for c in at.get("bidi_component") if c.proto.component_name == "indoor_bars"][index]
+
+
 def plotly_spec(at: AppTest, index: int = 0) -> dict:
     return json.loads(at.get("plotly_chart")[index].proto.spec)
 
@@ -118,16 +129,48 @@ def test_overview_split_switch_changes_the_pairs_caption(monkeypatch, shared_cop
     assert any("train (out-of-fold)" in text for text in after)
 
 
+def test_overview_accuracy_per_class_lists_every_class_worst_first(monkeypatch, shared_copy):
+    cache = load_cache(shared_copy)
+    at = open_app(monkeypatch, shared_copy)
+    data = bars_data(at)
+    test = cache.samples[cache.samples["split"] == "test"]
+    correct = (test["label"] == test["pred"]).groupby(test["label"])
+    accuracy = {cache.classes[int(i)]: float(a) for i, a in correct.mean().items()}
+    wrong = {cache.classes[int(i)]: int(n) for i, n in (correct.size() - correct.sum()).items()}
+    assert sorted(data["labels"]) == sorted(accuracy) and data["ids"] == data["labels"]  # a click reports the name
+    assert data["values"] == pytest.approx([accuracy[name] for name in data["labels"]], abs=1e-6)
+    assert data["values"] == sorted(data["values"])  # worst first
+    assert data["text"] == [f"{accuracy[name]:.0%}" for name in data["labels"]]
+    first = data["labels"][0]
+    assert data["hover"][0].startswith(f"{first}: {accuracy[first]:.1%} correct\n{wrong[first]} of ")
+    assert data["clickable"] and data["hint"] == "click: open its errors" and data["domain"] == [0.0, 1.0]
+    worst, best = data["colours"][0], data["colours"][-1]
+    assert worst != best and (best == "#16a34a") == (data["values"][-1] == 1.0)  # red -> amber -> green
+    # another split, other numbers
+    at.segmented_control(key="overview.split").set_value("train").run()
+    train = cache.samples[cache.samples["split"] == "train"]
+    assert sorted(bars_data(at)["values"]) == pytest.approx(
+        sorted((train["label"] == train["pred"]).groupby(train["label"]).mean().tolist()), abs=1e-6)
+
+
 def test_overview_bar_click_opens_that_class_in_the_gallery(monkeypatch, shared_copy):
     cache = load_cache(shared_copy)
     name = cache.classes[3]
     at = open_app(monkeypatch, shared_copy)
-    at.session_state["overview.classes"] = {"selection": {"points": [{"customdata": [name, 1, 10]}]}}
+    at.session_state["overview.classes"] = {"clicked": name}  # what a click on its row sends from the browser
     at.run()
     assert not at.exception
     assert at.title[0].value == "Gallery"
     assert at.selectbox(key="gallery.true").value == name
-    assert at.query_params.get("true") == name
+    assert at.query_params.get("true") == name and at.query_params.get("split") == "test"
+
+
+@pytest.mark.parametrize("clicked", ["no such class", 3, None])
+def test_overview_ignores_a_click_on_no_row(monkeypatch, shared_copy, clicked):
+    at = open_app(monkeypatch, shared_copy)
+    at.session_state["overview.classes"] = {"clicked": clicked}
+    at.run()
+    assert not at.exception and at.title[0].value == "Overview"
 
 
 # ------------------------------------------------------------------------------------------------ confusion
@@ -139,21 +182,27 @@ def test_confusion_defaults_to_test_split_and_orders_change_the_axis(monkeypatch
     assert at.segmented_control(key="confusion.split").value == "test"
     n_test = int((cache.samples["split"] == "test").sum())
     assert any(f"{n_test:,} images" in c.value for c in at.caption)
-    heatmap, overlay = plotly_spec(at)["data"]
+    data = heatmap_data(at)
     test = cache.samples[cache.samples["split"] == "test"]
-    cells = set(zip(test["label"], test["pred"]))  # the non-empty cells: one click marker each, nothing else
-    marks = plotly_array(overlay["customdata"]).reshape(-1, 4)
-    assert {(int(g), int(p)) for g, p in marks[:, :2]} == cells and len(marks) == len(cells)
-    assert (marks[:, 2] > 0).all()
-    assert len(heatmap["hovertext"]) == len(cache.classes)  # empty cells keep a hover label from the heatmap
+    n = len(cache.classes)
+    ids = np.array(data["ids"])
+    assert sorted(ids) == list(range(n)) and data["labels"] == [cache.classes[i] for i in ids]
+    counts = np.array(data["values"][0]).reshape(n, n)  # display order
+    expected = np.zeros((n, n), dtype=int)
+    np.add.at(expected, (test["label"].to_numpy(), test["pred"].to_numpy()), 1)
+    assert (counts == expected[np.ix_(ids, ids)]).all()
+    # the clickable cells are exactly the non-empty ones
+    cells = {(int(ids[i // n]), int(ids[i % n])) for i in data["clickable"]}
+    assert cells == set(zip(test["label"], test["pred"]))
+    assert data["zmax"] == explore.colour_limit(counts, "errors")  # the default scale spans the errors
     at.segmented_control(key="confusion.order").set_value("name").run()
-    ticks = plotly_spec(at)["layout"]["yaxis"]["ticktext"]
-    assert ticks == sorted(cache.classes, key=str.lower)
+    assert heatmap_data(at)["labels"] == sorted(cache.classes, key=str.lower)
     assert at.query_params.get("order") == "name"
     at.segmented_control(key="confusion.values").set_value("rows").run()
-    z = plotly_array(plotly_spec(at)["data"][0]["z"])
-    assert z.shape == (len(cache.classes),) * 2
-    assert np.allclose(z.sum(axis=1)[z.sum(axis=1) > 0], 1.0)  # row-normalised
+    data = heatmap_data(at)
+    z = np.array(data["z"], dtype=float).reshape(n, n)
+    assert np.allclose(z.sum(axis=1)[z.sum(axis=1) > 0], 1.0, atol=1e-3)  # row-normalised
+    assert data["colour_format"] == "pct" and data["colour_title"] == "row %"
 
 
 def test_confusion_cell_click_opens_that_pair_in_the_gallery(monkeypatch, shared_copy):
@@ -161,8 +210,9 @@ def test_confusion_cell_click_opens_that_pair_in_the_gallery(monkeypatch, shared
     given, predicted, _ = mismatched_pair(cache)
     at = open_app(monkeypatch, shared_copy, CONFUSION)
     at.segmented_control(key="confusion.split").set_value("all").run()
-    cell = [cache.classes.index(given), cache.classes.index(predicted), 1, 0.1]
-    at.session_state["confusion.click"] = {"selection": {"points": [{"customdata": cell}]}}
+    # what a click on the cell sends from the browser (a trigger value of the heatmap component)
+    at.session_state["confusion.matrix"] = {"clicked": {"row": cache.classes.index(given),
+                                                        "col": cache.classes.index(predicted)}}
     at.run()
     assert not at.exception
     assert at.title[0].value == "Gallery"
@@ -171,6 +221,14 @@ def test_confusion_cell_click_opens_that_pair_in_the_gallery(monkeypatch, shared
     assert at.query_params.get("true") == given and at.query_params.get("pred") == predicted
     captions = caption_texts(at)
     assert captions and all(f"{given} → {predicted}" in text for text in captions)
+
+
+@pytest.mark.parametrize("clicked", [{"row": 999, "col": 0}, {"row": "bar", "col": 0}, "bar", None])
+def test_confusion_ignores_a_malformed_click(monkeypatch, shared_copy, clicked):
+    at = open_app(monkeypatch, shared_copy, CONFUSION)
+    at.session_state["confusion.matrix"] = {"clicked": clicked}
+    at.run()
+    assert not at.exception and at.title[0].value == "Confusion explorer"
 
 
 def test_confusion_deep_link_restores_options(monkeypatch, shared_copy):
@@ -244,6 +302,15 @@ def test_gallery_opens_an_image_detail_and_quick_decision_saves(monkeypatch, own
     assert at.query_params.get("image") == sample_id
     assert [m.value for m in at.metric][:2] == [given, predicted]
     assert any("Typical" in m.value for m in at.markdown)
+    top5, probs = bars_data(at), np.asarray(cache.probs[cache.row_of[sample_id]], dtype=float)  # the top-5 bars
+    assert top5["ids"][0] == cache.classes.index(predicted) and len(top5["ids"]) == 5
+    assert top5["labels"] == [cache.classes[i] for i in top5["ids"]]
+    assert top5["values"] == pytest.approx(sorted(probs, reverse=True)[:5], abs=1e-6)
+    assert top5["values"] == pytest.approx(probs[top5["ids"]].tolist(), abs=1e-6)
+    assert top5["text"] == [f"{probs[i]:.0%}" for i in top5["ids"]]
+    given_i = cache.classes.index(given)
+    assert top5["colours"] == ["#2563eb" if k == 0 else "#16a34a" if i == given_i else "#94a3b8"
+                               for k, i in enumerate(top5["ids"])]  # blue: the prediction, green: the given label
     at.button(key="gallery.detail.quick.topred").click().run()
     assert not at.exception
     current = DecisionStore(cache.decisions_path).current()

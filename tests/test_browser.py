@@ -1,11 +1,12 @@
 """The dashboard in a real browser: `streamlit run app.py` and Debian Chromium (Playwright), both started here.
 
-Scenarios: the Overview renders; a click on a confusion-matrix cell opens that pair's gallery; hovering a point of
-the embedding map loads its thumbnail; a decision saved in the relabel form is listed and downloaded as CSV
-(formula cells neutralised); a deep link reproduces a view on a fresh browser page; a decision made in the review
-queue is stored and undone; the Compare page compares a run with itself; an image's detail explains its prediction
-(occlusion map and Grad-CAM from the real model); every page opens by its URL with no exception; a screenshot of every
-page (into docs/screenshots/ with INDOOR_SCREENSHOTS=1, else tmp).
+Scenarios: the Overview renders (its accuracy bars drawn; a click on a bar opens that class's errors); a click on a
+confusion-matrix cell opens that pair's gallery; hovering a point of the embedding map loads its thumbnail; a decision
+saved in the relabel form is listed and downloaded as CSV (formula cells neutralised); a deep link reproduces a view
+on a fresh browser page; a decision made in the review queue is stored and undone; the Compare page compares a run
+with itself; an image's detail draws its top-5 bars and explains its prediction (occlusion map and Grad-CAM from the
+real model); every page opens by its URL with no exception; a screenshot of every page (into docs/screenshots/ with
+INDOOR_SCREENSHOTS=1, else tmp).
 
 One server and one browser for the whole module, on a private copy of the session's demo cache (decisions
 written here don't leak). INDOOR_BROWSER_CACHE=PATH runs the same tests on a copy of another cache (e.g.
@@ -59,6 +60,24 @@ GALLERY_LOADED_JS = """(n) => {
 
 GALLERY_IMAGES_JS = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] [data-testid="stImage"] img'))
   .map(img => ({src: img.getAttribute('src'), ok: img.complete && img.naturalWidth > 0}))"""
+
+# JS: the bar lists (components/bars) drawn in the main area, in page order: their rows' labels and value texts, and
+# each fill's width as a share of its track, as the browser laid them out
+BARS_JS = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] [data-testid="indoor-bars"][data-drawn]'))
+  .map(root => {
+    const rows = Array.from(root.querySelectorAll('.indoor-bars-row'));
+    return {
+      n: Number(root.getAttribute('data-n')), buttons: root.querySelectorAll('button.indoor-bars-row').length,
+      labels: rows.map(r => r.querySelector('.indoor-bars-label').textContent),
+      texts: rows.map(r => r.querySelector('.indoor-bars-value').textContent),
+      shares: rows.map(r => {
+        const track = r.querySelector('.indoor-bars-track').getBoundingClientRect();
+        const fill = r.querySelector('.indoor-bars-fill');
+        return fill ? Math.round(1000 * fill.getBoundingClientRect().width / track.width) / 1000 : 0;
+      }),
+      width: root.getBoundingClientRect().width, height: root.getBoundingClientRect().height,
+    };
+  })"""
 
 
 # =================================================================================================== fixtures
@@ -179,26 +198,75 @@ def test_overview_renders_metrics(page, server, cache, screenshot_dir):
     assert {"Images", "Classes", "Top-1", "Top-5"} <= {label.strip() for label in labels}
     test_top1 = cache.meta["metrics"]["test"]["top1"]
     assert f"{test_top1:.1%}" in page.locator('[data-testid="stMetricValue"]').all_inner_texts()
-    assert page.locator('[data-testid="stMain"] .js-plotly-plot').count() >= 1  # accuracy per class
+    (chart,) = page.evaluate(BARS_JS)  # accuracy per class (test split), drawn
+    test = cache.samples[cache.samples["split"] == "test"]
+    accuracy = (test["label"] == test["pred"]).groupby(test["label"]).mean()
+    accuracy.index = [cache.classes[int(i)] for i in accuracy.index]
+    assert chart["n"] == len(chart["labels"]) == chart["buttons"] == len(accuracy)
+    assert sorted(chart["labels"]) == sorted(accuracy.index)
+    assert [accuracy[name] for name in chart["labels"]] == sorted(accuracy)  # worst first
+    assert chart["texts"] == [f"{accuracy[name]:.0%}" for name in chart["labels"]]
+    for name, share in zip(chart["labels"], chart["shares"]):  # each fill as long as its accuracy
+        assert abs(share - accuracy[name]) < 0.02, (name, share, accuracy[name])
+    assert chart["width"] > 300 and chart["height"] >= 18 * chart["n"], chart
     photograph(page, screenshot_dir, "")
+
+
+def test_overview_bar_click_opens_the_class_gallery(page, server, cache):
+    open_page(page, server, "")
+    page.wait_for_selector('[data-testid="indoor-bars"][data-drawn]', timeout=TIMEOUT_S * 1000)
+    row = page.locator('[data-testid="indoor-bars"] button.indoor-bars-row').first  # the worst class
+    name = row.locator(".indoor-bars-label").text_content()
+    test = cache.samples[cache.samples["split"] == "test"]
+    label = cache.classes.index(name)
+    n_wrong = int(((test["label"] == label) & (test["pred"] != label)).sum())
+    n_class = int((test["label"] == label).sum())
+
+    row.hover()  # the tooltip names the class and its errors
+    tip = page.locator('[data-testid="indoor-bars"] .indoor-bars-tip:not([hidden])')
+    tip.wait_for(timeout=10_000)
+    assert tip.text_content().startswith(f"{name}: ") and f"{n_wrong} of {n_class} wrong" in tip.text_content()
+    assert row.evaluate("r => getComputedStyle(r).cursor") == "pointer"
+
+    row.click()
+    page.wait_for_url("**/Gallery?**", timeout=TIMEOUT_S * 1000)
+    page.locator('[data-testid="stMain"] h1', has_text="Gallery").wait_for(timeout=TIMEOUT_S * 1000)
+    wait_idle(page, TIMEOUT_S)
+    assert_no_exception(page, "Gallery after a click on a bar")
+    query = parse_qs(urlparse(page.url).query)
+    assert query["true"] == [name] and query["split"] == ["test"] and "pred" not in query, page.url
+    assert f"{n_wrong:,} misclassified images · given {name} · predicted any class · test" in main_text(page)
+    wait_gallery(page, min(n_wrong, 48))
 
 
 def test_confusion_cell_click_opens_the_pairs_gallery(page, server, cache, screenshot_dir):
     open_page(page, server, "Confusion")
-    page.wait_for_function("""() => Array.from(document.querySelectorAll('.js-plotly-plot')).some(p => p._fullData
-        && p._fullData.length === 2 && p._fullData[1].type === 'scatter' && p.querySelector('.nsewdrag'))""",
-                           timeout=TIMEOUT_S * 1000)
+    page.wait_for_selector('[data-testid="indoor-heatmap"][data-drawn]', timeout=TIMEOUT_S * 1000)
+    n_classes = len(cache.classes)
+    assert page.locator('[data-testid="indoor-heatmap"]').first.get_attribute("data-n") == str(n_classes)
     photograph(page, screenshot_dir, "Confusion")
     page.evaluate(CELL_JS, True)
-    page.wait_for_timeout(300)  # scrolled: let plotly settle
+    page.wait_for_timeout(300)  # scrolled
     cell = page.evaluate(CELL_JS, False)
     assert cell is not None, "no misclassified pair on screen in the test split of this cache"
     given, predicted = cache.classes[int(cell["given"])], cache.classes[int(cell["pred"])]
+    test = cache.samples[cache.samples["split"] == "test"]
+    assert int(cell["count"]) == int(((test["label"] == cell["given"]) & (test["pred"] == cell["pred"])).sum())
 
-    page.mouse.move(cell["x"], cell["y"])  # the hover label names the pair under the pointer
-    page.wait_for_function("() => !!document.querySelector('.hoverlayer .hovertext')", timeout=10_000)
-    hover = page.locator(".hoverlayer .hovertext").first.text_content()
-    assert given in hover and predicted in hover, hover
+    page.mouse.move(cell["x"] - 3, cell["y"] - 3)
+    page.mouse.move(cell["x"], cell["y"], steps=3)  # the tooltip names the pair under the pointer
+    tip = page.locator('[data-testid="indoor-heatmap"] .indoor-heatmap-tip:not([hidden])')
+    tip.wait_for(timeout=10_000)
+    hover = tip.text_content()
+    assert f"given {given} → predicted {predicted}" in hover and f"{int(cell['count']):,} images" in hover, hover
+    # the canvas really is painted: the hovered cell's pixels differ from the page background
+    painted = page.evaluate("""(p) => { const root = document.querySelector('[data-testid="indoor-heatmap"]');
+        const canvas = root.querySelector('canvas'), box = canvas.getBoundingClientRect();
+        const ratio = canvas.width / box.width;
+        const px = canvas.getContext('2d').getImageData(Math.round((p.x - box.left) * ratio),
+                                                         Math.round((p.y - box.top) * ratio), 1, 1).data;
+        return Array.from(px); }""", cell)
+    assert painted[3] == 255 and painted[:3] != [255, 255, 255], painted
 
     page.mouse.click(cell["x"], cell["y"])
     page.wait_for_url("**/Gallery?**", timeout=TIMEOUT_S * 1000)
@@ -213,6 +281,29 @@ def test_confusion_cell_click_opens_the_pairs_gallery(page, server, cache, scree
     wait_gallery(page, min(count, 48))
     photograph(page, screenshot_dir, "Gallery")
 
+
+
+def test_confusion_matrix_works_from_the_keyboard(page, server, cache):
+    """Tab to the matrix, arrow keys to a cell, Enter: that pair's gallery (the tooltip follows the focus)."""
+    open_page(page, server, "Confusion")
+    page.wait_for_selector('[data-testid="indoor-heatmap"][data-drawn]', timeout=TIMEOUT_S * 1000)
+    first = page.evaluate("""() => { const s = document.querySelector('[data-testid="indoor-heatmap"]')._indoor;
+        const n = s.data.labels.length, i = Math.min(...s.data.clickable);
+        return {row: Math.floor(i / n), col: i % n, n}; }""")
+    page.locator('[data-testid="indoor-heatmap"] canvas.indoor-heatmap-overlay').focus()
+    # from the first non-empty cell (focus starts there) one step sideways and back
+    away, back = ("ArrowLeft", "ArrowRight") if first["col"] == first["n"] - 1 else ("ArrowRight", "ArrowLeft")
+    page.keyboard.press(away)
+    page.keyboard.press(back)
+    tip = page.locator('[data-testid="indoor-heatmap"] .indoor-heatmap-tip:not([hidden])')
+    tip.wait_for(timeout=10_000)
+    ids = page.evaluate("() => document.querySelector('[data-testid=\"indoor-heatmap\"]')._indoor.data.ids")
+    given, predicted = cache.classes[ids[first["row"]]], cache.classes[ids[first["col"]]]
+    assert f"given {given} → predicted {predicted}" in tip.text_content()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/Gallery?**", timeout=TIMEOUT_S * 1000)
+    query = parse_qs(urlparse(page.url).query)
+    assert query["true"] == [given] and query["pred"] == [predicted], page.url
 
 def test_embedding_map_hover_loads_the_thumbnail(page, server, cache, screenshot_dir):
     open_page(page, server, "Embedding_map")
@@ -401,25 +492,24 @@ def test_review_queue_decision_is_stored_and_undone(page, server, cache, screens
     assert list(history["action"].iloc[-2:]) == ["keep", UNDO] and bool(history["undone"].iloc[-2]), history
 
 
-# JS: the main area's rendered plotly charts, in page order
-PLOTS_JS = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot'))
-  .filter(p => p._fullData)"""
-
-
 def test_compare_a_run_with_itself(page, server, cache, screenshot_dir):
     """One cache and no rebuilt run: Compare with the run as both A and B says so, and every change is zero."""
     run = str(cache.path)
     open_page(page, server, "Compare", {"a": run, "b": run})
-    page.wait_for_function(f"() => ({PLOTS_JS})().length === 2", timeout=TIMEOUT_S * 1000)
+    page.wait_for_selector('[data-testid="indoor-bars"][data-drawn]', timeout=TIMEOUT_S * 1000)
+    page.wait_for_selector('[data-testid="indoor-heatmap"][data-drawn]', timeout=TIMEOUT_S * 1000)
     test = cache.samples[cache.samples["split"] == "test"]
     n_given, n_all = test["label"].nunique(), len(set(test["label"]) | set(test["pred"]))  # rows, heat-map side
-    plots = page.evaluate(f"""() => ({PLOTS_JS})().map(p => {{
-      const t = p._fullData[0];
-      const values = t.type === 'heatmap' ? Array.from(t.z).flatMap(r => Array.from(r)) : Array.from(t.y);
-      return {{type: t.type, n: values.length, nonzero: values.filter(v => v !== 0).length}};
-    }})""")
-    assert plots == [{"type": "bar", "n": n_given, "nonzero": 0},
-                     {"type": "heatmap", "n": n_all * n_all, "nonzero": 0}], plots
+    (recall,) = page.evaluate(BARS_JS)  # per-class recall change: a row per class, every bar empty
+    assert recall["n"] == len(recall["labels"]) == n_given and recall["buttons"] == 0, recall
+    assert sorted(recall["labels"]) == sorted(cache.classes[int(i)] for i in test["label"].unique())
+    assert set(recall["texts"]) == {"+0.0 pts"} and set(recall["shares"]) == {0}, recall
+    heat = page.evaluate("""() => {
+      const root = document.querySelector('[data-testid="stMain"] [data-testid="indoor-heatmap"][data-drawn]');
+      const z = root._indoor.data.z;
+      return {n: Number(root.getAttribute('data-n')), cells: z.length, nonzero: z.filter(v => v !== 0).length};
+    }""")
+    assert heat == {"n": n_all, "cells": n_all * n_all, "nonzero": 0}, heat
     text = main_text(page)
     assert "Run A and run B are the same cache: every difference is zero. Choose another run B." in text
     samples = cache.samples
@@ -468,6 +558,12 @@ def test_explain_a_prediction_in_the_image_detail(page, server, cache, screensho
     open_page(page, server, "Gallery", query)
     main = page.locator('[data-testid="stMain"]')
     assert main.locator("h5", has_text=sample_id).count() == 1  # the detail view of that image is open
+    page.wait_for_selector('[data-testid="indoor-bars"][data-drawn]', timeout=TIMEOUT_S * 1000)
+    (top5,) = page.evaluate(BARS_JS)  # the image's top-5 probabilities, drawn
+    probs = cache.probs[cache.row_of[sample_id]]
+    assert top5["n"] == 5 and top5["labels"][0] == predicted and top5["buttons"] == 0, top5
+    for name, share in zip(top5["labels"], top5["shares"]):
+        assert abs(share - float(probs[cache.classes.index(name)])) < 0.02, (name, share)
 
     panel = main.locator('[data-testid="stExpander"]', has_text=f"Why did it say {predicted}?")
     assert panel.count() == 1

@@ -72,6 +72,12 @@ def test_demo_cache_is_complete_and_consistent(demo_cache):
     for name in TABLES:  # the analyses are computed at build time
         assert demo_cache.has_table(name), name
     assert len(demo_cache.table("label_issues")) == len(samples)
+    from indoor.explore import class_order
+    from indoor.metrics import confusion_matrix
+
+    stored = demo_cache.table("class_order")["similarity"].to_numpy()  # read by the confusion explorer
+    matrix = confusion_matrix(samples["label"].to_numpy(), samples["pred"].to_numpy(), len(demo_cache.classes))
+    assert stored.tolist() == class_order(matrix, demo_cache.classes, by="similarity").tolist()
 
 
 def test_saved_head_reproduces_test_probabilities(demo_cache):
@@ -189,7 +195,8 @@ def test_removed_column_is_named(demo_cache_path, tmp_path):
         (lambda p: (p / "meta.json").write_text("{not json"), r"meta.json is unreadable"),
         (lambda p: (p / "meta.json").write_text(json.dumps({**json.loads((p / "meta.json").read_text()), "schema_version": 0})),
          r"schema version 0.*Rebuild"),
-        (lambda p: (p / "thumbs" / "000003.jpg").unlink(), r"thumbnail\(s\) missing"),
+        (lambda p: (p / "thumbs" / "000003.jpg").unlink(), r"1 thumbnail\(s\) missing, first thumbs/000003.jpg"),
+        (lambda p: shutil.rmtree(p / "thumbs"), r"thumbnail\(s\) missing, first thumbs/000000.jpg"),
         (lambda p: shutil.rmtree(p), r"no cache at"),
     ],
 )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from indoor.cache import load_cache
@@ -17,6 +18,11 @@ ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 REVIEW, COMPARE = "pages/10_Review.py", "pages/11_Compare.py"
 
+
+
+def bars_data(at: AppTest, index: int = 0) -> dict:
+    """The payload of the page's ``index``-th bar list (components/bars)."""
+    return [json.loads(c.proto.json) for c in at.get("bidi_component") if c.proto.component_name == "indoor_bars"][index]
 
 
 def open_page(monkeypatch, cache_path: Path, page: str, **query: str) -> AppTest:
@@ -258,7 +264,14 @@ def test_compare_page_renders_a_cache_against_itself(monkeypatch, own_copy):
     assert any("same cache" in i.value for i in at.info)
     metrics = at.metric
     assert metrics and all("+0.0 pts" in m.proto.delta for m in metrics)
-    assert len(at.get("plotly_chart")) == 2
+    assert not at.get("plotly_chart")
+    assert [c.proto.component_name for c in at.get("bidi_component")] == ["indoor_bars", "indoor_heatmap"]
+    recall = bars_data(at)  # per-class recall change: every class of the test split, all zero
+    cache = load_cache(own_copy)
+    test = cache.samples[cache.samples["split"] == "test"]
+    assert sorted(recall["labels"]) == sorted(cache.classes[i] for i in test["label"].unique())
+    assert recall["values"] == [0.0] * len(recall["labels"]) and set(recall["text"]) == {"+0.0 pts"}
+    assert recall["diverging"] and recall["domain"] == [-1.0, 1.0] and recall["max_height"] == 560
     assert any("No fixed predictions" in i.value for i in at.info)
 
 
@@ -272,6 +285,24 @@ def test_compare_page_shows_fixed_and_broken_images(monkeypatch, own_copy, tmp_p
     assert f"{100 * (len(fixed) - len(broken)) / n_test:+.1f} pts" in test_metric.proto.delta
     options = at.segmented_control(key="cmp.show").options
     assert f"Fixed ({len(fixed)})" in options and f"Broken ({len(broken)})" in options
+    # per-class recall change: +1 image for each fixed one, -1 for each broken one, in points of its class
+    cache = load_cache(own_copy)
+    samples, names = cache.samples, cache.classes
+    test = samples[samples["split"] == "test"]
+    change = {names[i]: 0 for i in test["label"].unique()}
+    for sample_id, sign in [*((s, 1) for s in fixed), *((s, -1) for s in broken)]:
+        change[names[int(samples.loc[samples["sample_id"] == sample_id, "label"].iat[0])]] += sign
+    size = test["label"].map(lambda i: names[i]).value_counts()
+    expected = {name: 100 * k / size[name] for name, k in change.items()}
+    recall = bars_data(at)
+    assert dict(zip(recall["labels"], recall["values"])) == pytest.approx(expected, abs=1e-4)
+    assert recall["values"] == sorted(recall["values"])  # worst first
+    assert recall["text"] == [f"{v:+.1f} pts" for v in recall["values"]]
+    assert recall["colours"] == ["#16a34a" if v > 0 else "#dc2626" if v < 0 else "#94a3b8" for v in recall["values"]]
+    reach = max(max(abs(v) for v in recall["values"]), 1.0)  # the longest bar fills its half (at least 1 pt)
+    assert recall["domain"] == pytest.approx([-reach, reach]) and recall["diverging"]
+    worst = recall["labels"][0]
+    assert recall["hover"][0].startswith(f"{worst}\nrecall A ") and f"{size[worst]:,} images" in recall["hover"][0]
     images = at.get("image")
     assert len(images) == len(fixed)
     links = [link for link in at.get("page_link") if link.proto.label == "Open"]

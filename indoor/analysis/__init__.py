@@ -32,7 +32,11 @@ TABLES: dict[str, str] = {
     "duplicate_pairs": "exact and near duplicate pairs",
     "nearest_train": "per non-train image: nearest training image",
     "warnings": "reasons to distrust an analysis",
+    "class_order": "the classes in similarity order (clustered by mutual confusion), for the confusion explorer",
 }
+# Tables a cache built by an older indoor may lack; cheap to compute on the fly, so their absence alone doesn't
+# make :func:`cache_tables` recompute every table.
+LATE_TABLES = ("class_order",)
 
 
 def build_tables(
@@ -126,15 +130,33 @@ def build_tables(
     tables["nearest_train"] = nearest
 
     tables["warnings"] = pd.DataFrame(warning_rows, columns=["analysis", "message"]).astype(str)
+    tables["class_order"] = class_order_table(labels, samples["pred"].to_numpy(np.int64), len(classes))
     return tables
+
+
+def class_order_table(labels: np.ndarray, preds: np.ndarray, n_classes: int) -> pd.DataFrame:
+    """Class indices in similarity order (``similarity`` column, one row per class), from the confusion matrix of
+    every image; ``preds`` must be out-of-sample predictions. Stored at build time so that the dashboard needn't
+    import scipy's clustering (about a second) before it can show the confusion explorer."""
+    from indoor.explore import confusion_similarity_order
+    from indoor.metrics import confusion_matrix
+
+    matrix = confusion_matrix(np.asarray(labels), np.asarray(preds), n_classes)
+    return pd.DataFrame({"similarity": confusion_similarity_order(matrix).astype(np.int64)})
 
 
 def cache_tables(cache) -> dict[str, pd.DataFrame]:
     """Every table of :data:`TABLES` for a loaded :class:`indoor.cache.Cache`: read from the cache when its build
     stored them all (``analysis/<name>.parquet``), else computed now with :func:`build_tables` (seconds for a
     small cache; a rebuild stores them)."""
-    if all(cache.has_table(name) for name in TABLES):
-        return {name: cache.table(name) for name in TABLES}
+    present = [name for name in TABLES if cache.has_table(name)]
+    if set(present) >= set(TABLES) - set(LATE_TABLES):
+        tables = {name: cache.table(name) for name in present}
+        if "class_order" not in tables:
+            samples = cache.samples
+            tables["class_order"] = class_order_table(samples["label"].to_numpy(np.int64),
+                                                      samples["pred"].to_numpy(np.int64), len(cache.classes))
+        return {name: tables[name] for name in TABLES}
     return build_tables(
         cache.samples, np.asarray(cache.probs), np.asarray(cache.embeddings), cache.classes,
         seed=int(cache.meta.get("seed", 0) or 0),

@@ -1,0 +1,91 @@
+"""What makes the first page after `streamlit run` fast: app.py's st.App, whose start-up hook warms the server's
+shared caches (ui.warm_up), and the class order stored at build time (no scipy import before the first page)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.web.server.app_discovery import discover_asgi_app
+
+import ui
+from indoor import analysis
+from indoor.cache import load_cache
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_streamlit_run_finds_the_app_with_its_start_up_hook():
+    found = discover_asgi_app(ROOT / "app.py")
+    assert found.is_asgi_app and found.import_string == "app:app"
+
+
+def test_importing_app_py_defines_the_app_and_runs_no_page_code(monkeypatch):
+    spec = importlib.util.spec_from_file_location("app_imported_for_test", ROOT / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # as uvicorn imports it: __name__ is not "__main__"
+    assert isinstance(module.app, st.App)
+    assert module.app._user_lifespan is module._warm_up_on_start  # (st.App keeps its hook there)
+    # the page's heavy imports stay inside main(): importing app.py must not pull in pandas' or plotly's weight
+    assert "cache" not in vars(module) and callable(module.main)
+
+
+def test_warm_up_fills_the_caches_the_pages_use(monkeypatch, shared_copy):
+    calls = []
+    real_load = ui.load_cache
+
+    def counting_load(path, *args, **kwargs):
+        calls.append(str(path))
+        return real_load(path, *args, **kwargs)
+
+    monkeypatch.setattr(ui, "load_cache", counting_load)
+    monkeypatch.setenv("INDOOR_CACHE", str(shared_copy))
+    monkeypatch.setattr(sys, "argv", ["app.py"])
+    ui._load_cache.clear()
+    ui._order.clear()
+    ui.warm_up()
+    assert calls == [str(shared_copy.resolve())]
+    cache = ui._load_cache(str(shared_copy.resolve()), ui._stamp(shared_copy.resolve()))  # what a page calls
+    assert calls == [str(shared_copy.resolve())], "the page's call must be served from the warmed cache"
+    assert list(cache.classes) == list(cache.meta["classes"])
+
+
+def test_warm_up_leaves_a_broken_cache_to_the_pages(monkeypatch, tmp_path):
+    monkeypatch.setenv("INDOOR_CACHE", str(tmp_path / "nowhere"))
+    monkeypatch.setattr(sys, "argv", ["app.py"])
+    ui.warm_up()  # no exception: the page shows the validation message when it opens
+
+
+def _confusion_labels(monkeypatch, cache_path) -> list[str]:
+    monkeypatch.setenv("INDOOR_CACHE", str(cache_path))
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/1_Confusion.py").run()
+    assert not at.exception, at.exception
+    heatmaps = [json.loads(c.proto.json) for c in at.get("bidi_component") if c.proto.component_name == "indoor_heatmap"]
+    return heatmaps[0]["labels"]
+
+
+def test_confusion_explorer_uses_the_stored_similarity_order(monkeypatch, own_copy):
+    cache = load_cache(own_copy)
+    reversed_order = cache.table("class_order")["similarity"].to_numpy()[::-1].copy()
+    pd.DataFrame({"similarity": reversed_order}).to_parquet(own_copy / "analysis" / "class_order.parquet")
+    assert _confusion_labels(monkeypatch, own_copy) == [cache.classes[i] for i in reversed_order]
+
+
+def test_a_damaged_or_missing_stored_order_is_recomputed(monkeypatch, own_copy):
+    cache = load_cache(own_copy)
+    computed = cache.table("class_order")["similarity"].tolist()
+    pd.DataFrame({"similarity": [0] * len(cache.classes)}).to_parquet(own_copy / "analysis" / "class_order.parquet")
+    assert _confusion_labels(monkeypatch, own_copy) == [cache.classes[i] for i in computed]
+    (own_copy / "analysis" / "class_order.parquet").unlink()  # a cache built before the table existed
+    monkeypatch.setattr(analysis, "build_tables", lambda *a, **k: pytest.fail("every table recomputed"))
+    tables = analysis.cache_tables(load_cache(own_copy))
+    assert set(tables) == set(analysis.TABLES) and tables["class_order"]["similarity"].tolist() == computed
