@@ -7,6 +7,7 @@ widgets here or in the page, analysis in ``indoor/``. Nothing here imports torch
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import html
 import logging
@@ -179,6 +180,13 @@ def warm_up() -> None:
     level = quiet.level
     quiet.setLevel(logging.ERROR)  # "missing ScriptRunContext": expected outside a session
     try:
+        # Streamlit checks once per process, on the first element a page writes, whether it runs in a REPL: an
+        # inspect.stack() that reads the source of every frame, 0.3 s deep in a page's script thread, next to
+        # nothing here. (Private; skipped if it ever changes.)
+        from streamlit import delta_generator
+
+        with contextlib.suppress(Exception):
+            delta_generator._maybe_print_use_warning()
         choice = default_cache()
         if choice.path is None:
             return
