@@ -72,3 +72,11 @@ def test_colour_limit_spans_the_errors_or_every_cell():
     assert colour_limit(np.zeros((2, 2)), "errors") > 0  # never a zero range
     with pytest.raises(ValueError, match="unknown colour scale"):
         colour_limit(counts, "diagonal")
+
+
+def test_the_script_never_parses_data_as_html():
+    from pathlib import Path
+
+    script = (Path(__file__).resolve().parents[1] / "components" / "heatmap" / "index.js").read_text()
+    for unsafe in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"):
+        assert unsafe not in script, unsafe
