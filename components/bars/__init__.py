@@ -16,16 +16,13 @@ import hashlib
 import json
 import math
 import re
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Sequence, Union
 
-import streamlit as st
+from components import load
 
 NAME = "indoor_bars"
 DEFAULT_COLOUR = "#3b82f6"
 HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
-_HERE = Path(__file__).parent
 
 Id = Union[int, str]
 
@@ -102,17 +99,12 @@ def bars_payload(
 def bars(payload: dict[str, Any], *, key: str) -> Id | None:
     """Mount the bar list; returns the id of the row clicked in the run that click started, else None (also for
     anything that is not one of the payload's ids)."""
-    component = st.components.v2.component(NAME, js=_asset("index.js"), css=_asset("style.css"), isolate_styles=False)
+    component = load(NAME, "bars", common_css=True)
     result = component(data=payload, key=key, on_clicked_change=lambda: None)
     clicked = result.get("clicked") if hasattr(result, "get") else getattr(result, "clicked", None)
     if isinstance(clicked, bool) or not isinstance(clicked, (int, str)):
         return None
     return clicked if clicked in set(payload["ids"]) else None
-
-
-@lru_cache(maxsize=None)
-def _asset(name: str) -> str:
-    return (_HERE / name).read_text(encoding="utf-8")
 
 
 def _sized(items: Sequence[Any], n: int, name: str) -> list[Any]:

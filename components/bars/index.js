@@ -26,7 +26,7 @@ function buildRoot(parentElement) {
   const list = el("div", "indoor-bars-list", root);
   const more = el("div", "indoor-bars-more", root);
   more.hidden = true;
-  const tip = el("div", "indoor-bars-tip", root);
+  const tip = el("div", "indoor-tip indoor-bars-tip", root);
   tip.hidden = true;
   tip.setAttribute("role", "tooltip");
   const state = { root, list, more, tip, sig: null, data: null, rows: [] };
@@ -120,9 +120,9 @@ function fillTip(state, i) {
   const tip = state.tip;
   tip.replaceChildren();
   tipLines(data, i).forEach((line, k) => {
-    el("div", k === 0 ? "indoor-bars-tip-head" : "indoor-bars-tip-line", tip).textContent = line;
+    el("div", k === 0 ? "indoor-tip-head" : "indoor-tip-line", tip).textContent = line;
   });
-  if (data.clickable && data.hint) el("div", "indoor-bars-tip-hint", tip).textContent = data.hint;
+  if (data.clickable && data.hint) el("div", "indoor-tip-hint", tip).textContent = data.hint;
   tip.hidden = false;
   state.tipIndex = i;
 }

@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-import streamlit as st
+from components import load
 
 NAME = "indoor_heatmap"
 FORMATS = ("int", "pct", "pts")  # how numbers are written: 1,234 · 12.5% · +1.2 pts
-_HERE = Path(__file__).parent
 
 # the confusion explorer's scale: near-white for zero, blues for more images
 BLUES = [[0.0, "#f8fafc"], [0.02, "#e0ecff"], [0.25, "#93c5fd"], [0.6, "#2563eb"], [1.0, "#0b2a6f"]]
@@ -96,7 +93,7 @@ def heatmap_payload(
 
 def heatmap(payload: dict[str, Any], *, key: str) -> tuple[int, int] | None:
     """Mount the heatmap; returns (row id, column id) of the cell clicked in the run that click started, else None."""
-    component = st.components.v2.component(NAME, js=_asset("index.js"), css=_asset("style.css"), isolate_styles=False)
+    component = load(NAME, "heatmap", common_css=True)
     result = component(data=payload, key=key, on_clicked_change=lambda: None)
     clicked = result.get("clicked") if hasattr(result, "get") else getattr(result, "clicked", None)
     if not isinstance(clicked, dict):
@@ -106,11 +103,6 @@ def heatmap(payload: dict[str, Any], *, key: str) -> tuple[int, int] | None:
     if isinstance(row, int) and isinstance(col, int) and row in ids and col in ids:
         return row, col
     return None
-
-
-@lru_cache(maxsize=None)
-def _asset(name: str) -> str:
-    return (_HERE / name).read_text(encoding="utf-8")
 
 
 def _numbers(array: np.ndarray) -> list[float | int | None]:

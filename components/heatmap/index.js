@@ -83,7 +83,7 @@ function buildRoot(parentElement) {
   const canvas = el("canvas", "indoor-heatmap-canvas", root);
   const overlay = el("canvas", "indoor-heatmap-overlay", root);
   canvas.setAttribute("role", "img");
-  const tip = el("div", "indoor-heatmap-tip", root);
+  const tip = el("div", "indoor-tip indoor-heatmap-tip", root);
   tip.hidden = true;
   const state = { root, canvas, overlay, tip, sig: null, layout: null, hover: -1 };
   overlay.addEventListener("mousemove", (event) => onMove(state, event));
@@ -349,10 +349,10 @@ function setHover(state, i, event) {
   const lines = clickable || !data.hover_empty ? data.hover : data.hover_empty;
   tip.replaceChildren();
   lines.forEach((line, k) => {
-    const div = el("div", k === 0 ? "indoor-heatmap-tip-head" : "indoor-heatmap-tip-line", tip);
+    const div = el("div", k === 0 ? "indoor-tip-head" : "indoor-tip-line", tip);
     div.textContent = fillTemplate(line, data, i, r, c);
   });
-  if (clickable) el("div", "indoor-heatmap-tip-hint", tip).textContent = "click: open these images";
+  if (clickable) el("div", "indoor-tip-hint", tip).textContent = "click: open these images";
   tip.hidden = false;
   state.overlay.style.cursor = clickable ? "pointer" : "default";
   {

@@ -9,18 +9,15 @@ or box selection). plotly.js is loaded by the browser from the app's static fold
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-import streamlit as st
+from components import load
 
 NAME = "indoor_scatter_hover"
 SPLITS = ("train", "val", "test")  # split index sent per point, decoded in index.js
 XY_STEPS = 9999  # map coordinates are sent as integers 0..XY_STEPS
 COLOUR_STEPS = 999  # continuous colour values are sent as integers 0..COLOUR_STEPS
-_HERE = Path(__file__).parent
 
 
 def palette(n_classes: int) -> list[str]:
@@ -111,7 +108,7 @@ def map_payload(
 
 def scatter_hover(payload: dict[str, Any], *, key: str) -> dict[str, Any]:
     """Mount the map; returns {"clicked": row | None, "selected": [rows]} (kept across reruns under ``key``)."""
-    component = st.components.v2.component(NAME, js=_asset("index.js"), css=_asset("style.css"), isolate_styles=False)
+    component = load(NAME, "scatter_hover")
     result = component(
         data=payload,
         key=key,
@@ -121,11 +118,6 @@ def scatter_hover(payload: dict[str, Any], *, key: str) -> dict[str, Any]:
         height=int(payload["height"]),
     )
     return {"clicked": result.get("clicked"), "selected": list(result.get("selected") or [])}
-
-
-@lru_cache(maxsize=None)
-def _asset(name: str) -> str:
-    return (_HERE / name).read_text(encoding="utf-8")
 
 
 def _steps(values: np.ndarray, low: float, high: float, steps: int) -> list[int]:
