@@ -340,7 +340,7 @@ def load_cache(path: str | Path, *, check_thumbs: bool = True) -> Cache:
 
 def _missing_files(root: Path, relative_paths: Iterable[str]) -> list[str]:
     """The relative paths under ``root`` that are not files, in order. One directory listing per folder instead of
-    one stat per file (15,600 thumbnails: ~10 ms instead of ~200 ms)."""
+    one stat per file (15,611 thumbnails: 0.03 s instead of 0.2 s)."""
     listed: dict[str, set[str]] = {}
     missing = []
     for relative in relative_paths:
