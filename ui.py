@@ -174,8 +174,8 @@ def display_path(path: Path | str) -> str:
 
 def warm_up() -> None:
     """Fill the server's shared caches before the first session needs them: the default cache, its confusion
-    matrices and the similarity class order (scipy's clustering). Called once, in a background thread, by the
-    start-up hook in app.py. Errors are left to the pages, which report them."""
+    matrices and the similarity class order (stored by the build; computed for older caches). Called once, in a
+    background thread, by the start-up hook in app.py. Errors are left to the pages, which report them."""
     quiet = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
     level = quiet.level
     quiet.setLevel(logging.ERROR)  # "missing ScriptRunContext": expected outside a session
