@@ -24,6 +24,7 @@ import struct
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlparse
 
+import numpy as np
 import pytest
 
 from browser_util import (
@@ -592,6 +593,47 @@ def test_explain_a_prediction_in_the_image_detail(page, server, cache, screensho
     maps = [page.request.get(src).body() for src in sources[:3]]
     assert len(set(maps)) == 3, "the occlusion map and Grad-CAM must differ from the image and each other"
     photograph(page, screenshot_dir, "Gallery_explain")
+
+
+# A class name that would run script if any page or component put it into the page as HTML
+HOSTILE = '<img src=x onerror="window.__indoorPwned=1">bar & "deli"'
+
+
+def test_class_names_are_text_in_the_matrix_and_bars(browser, cache_copy, tmp_path):
+    """Class names reach the canvas heatmap, its tooltip and the bar lists as text: no markup runs."""
+    import json
+
+    hostile = tmp_path / "hostile"
+    shutil.copytree(cache_copy, hostile, ignore=shutil.ignore_patterns("decisions.sqlite*"))
+    meta = json.loads((hostile / "meta.json").read_text())
+    worst = int(np.argmin([meta["metrics"]["test"]["per_class"][c]["top1"] for c in meta["classes"]]))
+    meta["classes"][worst] = HOSTILE
+    (hostile / "meta.json").write_text(json.dumps(meta))
+    tab = browser.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        with running_server(hostile) as hostile_server:
+            open_page(tab, hostile_server, "")  # Overview: its accuracy bars put the worst class first
+            tab.wait_for_selector('[data-testid="indoor-bars"][data-drawn]', timeout=TIMEOUT_S * 1000)
+            bars = tab.evaluate(BARS_JS)
+            assert HOSTILE in bars[0]["labels"], bars[0]["labels"]
+            open_page(tab, hostile_server, "Confusion", {"order": "name"})
+            tab.wait_for_selector('[data-testid="indoor-heatmap"][data-drawn]', timeout=TIMEOUT_S * 1000)
+            tab.evaluate(CELL_JS, True)  # scrolls the matrix into view
+            point = tab.evaluate("""(name) => { const s = document.querySelector('[data-testid="indoor-heatmap"]')._indoor;
+                const k = s.data.labels.indexOf(name); return s.cellCenter(s.data.ids[k], s.data.ids[k]); }""", HOSTILE)
+            tab.mouse.move(point["x"] - 2, point["y"] - 2)
+            tab.mouse.move(point["x"], point["y"], steps=2)
+            tip = tab.locator('[data-testid="indoor-heatmap"] .indoor-heatmap-tip:not([hidden])')
+            tip.wait_for(timeout=10_000)
+            assert f"given {HOSTILE} → predicted {HOSTILE}" in tip.text_content()
+            assert tab.locator('[data-testid="stMain"] img[src="x"]').count() == 0
+            assert tab.evaluate("() => window.__indoorPwned") is None
+    finally:
+        tab.close()
+        shutil.rmtree(published_thumbs(hostile), ignore_errors=True)
+    assert not errors, f"JavaScript errors: {errors}"
 
 
 # Pages the scenarios above open by URL (each checks title and exceptions there, and photographs the page).
