@@ -108,7 +108,7 @@ def map_payload(
 
 def scatter_hover(payload: dict[str, Any], *, key: str) -> dict[str, Any]:
     """Mount the map; returns {"clicked": row | None, "selected": [rows]} (kept across reruns under ``key``)."""
-    component = load(NAME, "scatter_hover")
+    component = load(NAME, "scatter_hover", common_css=True)
     result = component(
         data=payload,
         key=key,

@@ -56,7 +56,7 @@ function buildRoot(parentElement) {
   const plot = el("div", "indoor-map-plot", root);
   const status = el("div", "indoor-map-status", root);
   status.textContent = "Loading the map…";
-  const tip = el("div", "indoor-map-tip", root);
+  const tip = el("div", "indoor-tip indoor-map-tip", root);
   tip.hidden = true;
   const frame = el("div", "indoor-map-frame", tip);
   const img = el("img", "indoor-map-img", frame);
