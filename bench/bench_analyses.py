@@ -22,7 +22,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from indoor.analysis import build_tables  # noqa: E402
+from indoor.analysis.tables import build_tables  # noqa: E402
 from indoor.cache import CacheError, load_cache  # noqa: E402
 
 

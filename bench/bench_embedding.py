@@ -24,9 +24,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from indoor.backbones import create_backbone, fast_inference  # noqa: E402
-from indoor.datasets import discover  # noqa: E402
-from indoor.train import extract_features  # noqa: E402
+from indoor.model.backbones import create_backbone, fast_inference  # noqa: E402
+from indoor.data.layouts import discover  # noqa: E402
+from indoor.model.features import extract_features  # noqa: E402
 
 
 def raw_forward(forward, image_size: int, n_images: int, batch_size: int) -> float:

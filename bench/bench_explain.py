@@ -22,11 +22,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from indoor import explain  # noqa: E402
-from indoor.backbones import DEFAULT_BACKBONE, create_backbone  # noqa: E402
+from indoor.model import explain  # noqa: E402
+from indoor.model.backbones import DEFAULT_BACKBONE, create_backbone  # noqa: E402
 from indoor.cache import CacheError, load_cache  # noqa: E402
-from indoor.demo import DEMO_CLASSES, render_scene  # noqa: E402
-from indoor.train import LinearHead  # noqa: E402
+from indoor.data.synthetic import DEMO_CLASSES, render_scene  # noqa: E402
+from indoor.model.probe import LinearHead  # noqa: E402
 
 
 def timing_classifier(image_size: int, n_classes: int) -> explain.Classifier:

@@ -18,7 +18,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from indoor.cache import load_cache  # noqa: E402
-from indoor.compare import compare_runs  # noqa: E402
+from indoor.analysis.compare import compare_runs  # noqa: E402
 from indoor.decisions import Decision, DecisionStore, export_csv  # noqa: E402
 
 

@@ -1,6 +1,6 @@
 import sys
 
-from .cli import main
+from indoor.cli import main
 
 if __name__ == "__main__":  # guard: worker processes started with forkserver/spawn re-import __main__
     sys.exit(main())

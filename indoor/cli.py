@@ -18,6 +18,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _class_count(text: str) -> int:
+    """The demo's class count: 10 hand-drawn classes at least, the 67 of MIT Indoor 67 at most."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 10 <= value <= 67:
+        raise argparse.ArgumentTypeError(f"the demo has 10 to 67 classes, got {value}")
+    return value
+
+
 def _fraction(text: str) -> float:
     value = float(text)
     if not 0 < value < 1:
@@ -44,11 +55,14 @@ def _add_build_options(parser: argparse.ArgumentParser, *, image_size: int) -> N
                        help="fine-tune the backbone end to end for N epochs first (CUDA if present; slow on CPU; default 0)")
     group.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     group.add_argument("--quiet", action="store_true", help="no progress bars")
+    group.add_argument("--force", action="store_true",
+                       help="build into --out even when it is a non-empty folder that is not a cache (what is in "
+                            "the way is moved aside into moved-aside-<time>/, never deleted)")
 
 
 def _options(args: argparse.Namespace):
-    from .build import BuildOptions
-    from .train import DEFAULT_HEAD_C
+    from indoor.cache.build import BuildOptions
+    from indoor.model.probe import DEFAULT_HEAD_C
 
     return BuildOptions(
         backbone=args.backbone, image_size=args.image_size, folds=args.folds, seed=args.seed,
@@ -73,7 +87,7 @@ def make_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=DEFAULT_DEMO_OUT, help="cache folder to write (default runs/demo)")
     demo.add_argument("--data", type=Path, default=None,
                       help="where to render the images and truth.csv (default: <out>-data beside the cache)")
-    demo.add_argument("--classes", type=int, default=12, help="number of classes, 10..67 (default 12)")
+    demo.add_argument("--classes", type=_class_count, default=12, help="number of classes, 10..67 (default 12)")
     demo.add_argument("--per-class", type=_positive_int, default=130, help="images per class (default 130)")
     demo.add_argument("--render-size", type=_positive_int, default=256, help="rendered image size in pixels (default 256)")
     demo.add_argument("--test-fraction", type=_fraction, default=0.2, help="share of each class in test (default 0.2)")
@@ -121,6 +135,12 @@ def make_parser() -> argparse.ArgumentParser:
                                description="Validate a cache folder and print a summary (or its metadata as JSON).")
     info.add_argument("cache", type=Path, help="cache folder, e.g. runs/demo")
     info.add_argument("--json", action="store_true", help="print the run metadata as JSON")
+
+    backbones = commands.add_parser(
+        "backbones", help="list the backbones --backbone accepts",
+        description="List the offline default backbone and, with a pattern, the timm and torchvision models that "
+                    "match it (those download their pretrained weights, so they need internet).")
+    backbones.add_argument("pattern", nargs="?", default=None, help='a glob such as "resnet*"')
     return parser
 
 
@@ -137,10 +157,13 @@ def _summary_line(cache) -> str:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .build import build_cache
-    from .datasets import discover
-    from .demo import render_demo
+    from indoor.cache.build import build_cache
+    from indoor.data.layouts import discover
+    from indoor.data.synthetic import render_demo
 
+    from indoor.cache import check_target
+
+    check_target(args.out, force=args.force)  # before minutes of rendering
     started = time.perf_counter()
     data_dir = args.data or args.out.parent / f"{args.out.name}-data"
     summary = render_demo(data_dir, n_classes=args.classes, per_class=args.per_class, seed=args.seed,
@@ -149,29 +172,33 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print(f"rendered {summary.n_images} images of {len(summary.classes)} classes into {summary.images_dir} "
           f"(truth: {summary.truth_path})")
     index = discover(summary.images_dir, seed=args.seed)
-    cache = build_cache(index, args.out, _options(args))
+    cache = build_cache(index, args.out, _options(args), force=args.force)
     print(f"built {_summary_line(cache)} in {time.perf_counter() - started:.0f} s")
     return 0
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from .build import build_cache
-    from .datasets import discover
+    from indoor.cache.build import build_cache
+    from indoor.data.layouts import discover
 
+    from indoor.cache import check_target
+
+    check_target(args.out, force=args.force)  # before any work
     started = time.perf_counter()
     index = discover(args.data, manifest=args.manifest, test_fraction=args.test_fraction, seed=args.seed)
     print(index.summary())
     for note in index.notes:
         print(f"note: {note}")
-    cache = build_cache(index, args.out, _options(args))
+    cache = build_cache(index, args.out, _options(args), force=args.force)
     print(f"built {_summary_line(cache)} in {time.perf_counter() - started:.0f} s")
     return 0
 
 
 def _cmd_apply(args: argparse.Namespace) -> int:
-    from .apply import apply_decisions
-    from .cache import load_cache
-    from .decisions import DecisionStore, decisions_from_frame, import_csv, import_merges_csv
+    from indoor.cache import load_cache
+    from indoor.data.layouts import read_csv_text
+    from indoor.decisions import DecisionStore, decisions_from_frame, import_csv, import_merges_csv
+    from indoor.decisions.apply import apply_decisions, write_manifest
 
     cache = load_cache(args.cache, check_thumbs=False)
     known_ids = set(cache.samples["sample_id"])
@@ -179,7 +206,7 @@ def _cmd_apply(args: argparse.Namespace) -> int:
     if args.decisions is not None:
         if not args.decisions.is_file():
             raise FileNotFoundError(f"decisions CSV not found: {args.decisions}")
-        decisions = import_csv(args.decisions.read_text(encoding="utf-8-sig"), classes=cache.classes, known_ids=known_ids)
+        decisions = import_csv(read_csv_text(args.decisions), classes=cache.classes, known_ids=known_ids)
     else:
         store = DecisionStore(cache.decisions_path, classes=cache.classes, known_ids=known_ids)
         decisions = decisions_from_frame(store.current())
@@ -187,10 +214,10 @@ def _cmd_apply(args: argparse.Namespace) -> int:
     if args.merges is not None:
         if not args.merges.is_file():
             raise FileNotFoundError(f"merges CSV not found: {args.merges}")
-        merges = import_merges_csv(args.merges.read_text(encoding="utf-8-sig"), classes=cache.classes)
+        merges = import_merges_csv(read_csv_text(args.merges), classes=cache.classes)
     manifest, report = apply_decisions(cache.samples, cache.classes, decisions, merges=merges, annotator=args.annotator)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    manifest.to_csv(args.out, index=False)
+    write_manifest(manifest, args.out)  # every cell formula-guarded; the manifest reader undoes the guard
     print(f"applied {len(decisions)} decision(s): {report.summary()}")
     print(f"wrote {len(manifest)} rows to {args.out}; retrain with:")
     print(f"  python -m indoor build --data {cache.meta['data_root']} --manifest {args.out} --out {args.cache}-cleaned")
@@ -200,8 +227,8 @@ def _cmd_apply(args: argparse.Namespace) -> int:
 def _cmd_analyze(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .analysis import build_tables
-    from .cache import load_cache, write_tables
+    from indoor.analysis.tables import build_tables
+    from indoor.cache import load_cache, write_tables
 
     started = time.perf_counter()
     cache = load_cache(args.cache)
@@ -215,7 +242,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from .cache import load_cache
+    from indoor.cache import load_cache
 
     cache = load_cache(args.cache)
     if args.json:
@@ -236,18 +263,30 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_backbones(args: argparse.Namespace) -> int:
+    from indoor.model.backbones import list_backbones
+
+    entries = list_backbones(args.pattern)
+    width = max(len(str(entry["name"])) for entry in entries)
+    for entry in entries:
+        where = "offline" if entry["offline"] else "needs internet"
+        print(f"{entry['name']:<{width}}  {where:<14}  {entry['description']}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    from .backbones import BackboneError
-    from .cache import CacheError
-    from .datasets import DataError
-    from .decisions import DecisionError
-    from .apply import ApplyError
+    from indoor.model.backbones import BackboneError
+    from indoor.cache import CacheError
+    from indoor.data.layouts import DataError
+    from indoor.decisions import DecisionError
+    from indoor.decisions.apply import ApplyError
 
     parser = make_parser()
     args = parser.parse_args(argv)
-    handlers = {"demo": _cmd_demo, "build": _cmd_build, "apply": _cmd_apply, "analyze": _cmd_analyze, "info": _cmd_info}
+    handlers = {"demo": _cmd_demo, "build": _cmd_build, "apply": _cmd_apply, "analyze": _cmd_analyze, "info": _cmd_info,
+                "backbones": _cmd_backbones}
     try:
-        from .build import BuildError
+        from indoor.cache.build import BuildError
 
         return handlers[args.command](args)
     except (DataError, CacheError, BackboneError, BuildError, DecisionError, ApplyError, FileNotFoundError) as exc:

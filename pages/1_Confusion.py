@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
-import ui
-from components.heatmap import heatmap, heatmap_payload
-from indoor import explore
-from indoor.metrics import per_class_report
+from indoor.analysis import explore
+from indoor.analysis.metrics import confusion_totals, per_class_table
+from indoor.app import loading, page, urls
+from indoor.app.components.heatmap import heatmap, heatmap_payload
+from indoor.app.text import md, split_label
 
-cache = ui.setup_page("Confusion explorer", ":material/grid_on:")
+cache = page.setup_page("Confusion explorer", ":material/grid_on:")
 classes = cache.classes
 n_classes = len(classes)
 present_splits = set(cache.samples["split"].unique())
@@ -20,16 +20,16 @@ VALUES = {"counts": "Counts", "rows": "Row %"}
 ORDERS = {"similarity": "Similarity", "accuracy": "Accuracy", "name": "Name"}
 
 PARAMS = {
-    "split": ui.choice_param("confusion.split", default_split, split_options),
-    "values": ui.choice_param("confusion.values", "counts", list(VALUES)),
-    "order": ui.choice_param("confusion.order", "similarity", list(ORDERS)),
-    "scale": ui.choice_param("confusion.scale", "errors", ["errors", "all"]),
+    "split": urls.choice_param("confusion.split", default_split, split_options),
+    "values": urls.choice_param("confusion.values", "counts", list(VALUES)),
+    "order": urls.choice_param("confusion.order", "similarity", list(ORDERS)),
+    "scale": urls.choice_param("confusion.scale", "errors", ["errors", "all"]),
 }
-ui.url_sync_in("confusion", PARAMS)
+urls.url_sync_in("confusion", PARAMS)
 
 st.title("Confusion explorer")
 c1, c2, c3, c4 = st.columns([3, 2, 3, 2])
-split = c1.segmented_control("Split", split_options, key="confusion.split", format_func=ui.split_label,
+split = c1.segmented_control("Split", split_options, key="confusion.split", format_func=split_label,
                              required=True)
 values = c2.segmented_control("Values", list(VALUES), key="confusion.values", format_func=VALUES.get,
                               required=True)
@@ -38,19 +38,14 @@ order_by = c3.segmented_control("Class order", list(ORDERS), key="confusion.orde
 scale = c4.segmented_control("Colour scale", ["errors", "all"], key="confusion.scale", required=True,
                              format_func={"errors": "Errors", "all": "All cells"}.get,
                              help="Errors: colours span the off-diagonal cells, so small confusions stand out.")
-ui.url_sync_out("confusion", PARAMS)
+urls.url_sync_out("confusion", PARAMS)
 
-matrix = ui.confusion(cache, split)
-order = ui.class_order(cache, order_by)
-support = matrix.sum(axis=1)
-rates = explore.normalise_rows(matrix)
-shown = (rates if values == "rows" else matrix.astype(float))[np.ix_(order, order)]
-counts = matrix[np.ix_(order, order)]
-row_rates = rates[np.ix_(order, order)]
-n_images = int(matrix.sum())
-n_wrong = n_images - int(np.trace(matrix))
+matrix = loading.confusion(cache, split)
+order = loading.class_order(cache, order_by)
+shown, counts, row_rates = explore.confusion_view(matrix, order, values=values)
+n_images, n_wrong = confusion_totals(matrix)
 
-st.caption(f"{ui.md(ui.split_label(split))}: {n_images:,} images, {n_wrong:,} misclassified "
+st.caption(f"{md(split_label(split))}: {n_images:,} images, {n_wrong:,} misclassified "
            f"({n_wrong / max(n_images, 1):.1%}). Rows: given label · columns: prediction. "
            "**Click a cell** to open the images of that pair.")
 
@@ -65,34 +60,25 @@ payload = heatmap_payload(
     hover=["given {row} → predicted {col}", "{v0:int} images · {v1:pct} of the row"],
     hover_empty=["given {row} → predicted {col}", "no images"],
     clickable=clickable, cell_text=n_classes <= 16, row_title="given label", col_title="predicted",
-    cell=int(np.clip(900 / max(n_classes, 1), 12, 44)),
+    cell=int(min(max(900 / max(n_classes, 1), 12), 44)),
 )
 clicked = heatmap(payload, key="confusion.matrix")
 if clicked is not None:
     given, predicted = classes[clicked[0]], classes[clicked[1]]
-    ui.open_gallery(given, predicted, split, correct=given == predicted)
+    urls.open_gallery(given, predicted, split, correct=given == predicted)
 
 with st.container(border=True):
     st.markdown("**Open a pair's gallery**")
     p1, p2, p3 = st.columns([2, 2, 1], vertical_alignment="bottom")
-    pair_true = p1.selectbox("Given label", [ui.ANY] + classes, key="confusion.pair_true")
-    pair_pred = p2.selectbox("Predicted", [ui.ANY] + classes, key="confusion.pair_pred")
+    pair_true = p1.selectbox("Given label", [urls.ANY] + classes, key="confusion.pair_true")
+    pair_pred = p2.selectbox("Predicted", [urls.ANY] + classes, key="confusion.pair_pred")
     with p3:
-        ui.class_pair_link(pair_true, pair_pred, split, label="Open gallery", icon=":material/photo_library:",
-                           correct=pair_true != ui.ANY and pair_true == pair_pred)
+        urls.class_pair_link(pair_true, pair_pred, split, label="Open gallery", icon=":material/photo_library:",
+                           correct=pair_true != urls.ANY and pair_true == pair_pred)
 
 # ------------------------------------------------------------------------------------------ per-class table
 st.subheader("Per-class precision, recall and F1")
-report = per_class_report(matrix, classes)
-off = matrix.astype(float).copy()
-np.fill_diagonal(off, 0)
-top_confusion = off.argmax(axis=1)
-report["errors"] = (support - np.diag(matrix)).astype(int)
-report["most often predicted as"] = [
-    f"{classes[j]} ({int(off[i, j])})" if off[i, j] > 0 else "" for i, j in enumerate(top_confusion)
-]
-report = report[report["support"] > 0].sort_values("f1", kind="stable")
-report[["precision", "recall", "f1"]] *= 100
+report = per_class_table(matrix, classes)  # classes with images, worst F1 first, in percent
 st.dataframe(
     report, hide_index=True, width="stretch", height="content" if len(report) <= 16 else 600,
     column_config={
@@ -104,4 +90,4 @@ st.dataframe(
         "errors": st.column_config.NumberColumn("misclassified", format="%d"),
     },
 )
-st.caption(f"{ui.md(ui.split_label(split))}. Click a column header to sort.")
+st.caption(f"{md(split_label(split))}. Click a column header to sort.")

@@ -9,9 +9,14 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-import ui
-from components.scatter_hover import map_payload, scatter_hover
-from indoor.thumbs import cache_key, publish_plotly_js, publish_thumbnails
+from indoor.app.widgets import detail
+
+from indoor.app.widgets import gallery
+
+from indoor.analysis import explore
+from indoor.app import page
+from indoor.app.components.scatter_hover import map_payload, scatter_hover
+from indoor.app.static import cache_key, publish_plotly_js, publish_thumbnails
 
 SPLIT_OPTIONS = ("all", "train", "val", "test")
 # colour-by option -> (component mode, samples column, plotly colour scale)
@@ -48,7 +53,7 @@ def _url(path: str) -> str:
     return f"/{base}/{path}" if base else f"/{path}"
 
 
-cache = ui.setup_page("Embedding map", ":material/scatter_plot:")
+cache = page.setup_page("Embedding map", ":material/scatter_plot:")
 samples = cache.samples
 classes = cache.classes
 st.title("Embedding map")
@@ -81,13 +86,8 @@ errors_only = col_errors.toggle("Errors only", key="errors", bind="query-params"
 
 label = samples["label"].to_numpy()
 pred = samples["pred"].to_numpy()
-shown = np.ones(len(samples), dtype=bool)
-if split != "all":
-    shown &= samples["split"].to_numpy() == split
-if chosen:
-    shown &= np.isin(label, [classes.index(name) for name in chosen])
-if errors_only:
-    shown &= label != pred
+shown = explore.sample_mask(samples, split=split, errors_only=errors_only,
+                            labels=[classes.index(name) for name in chosen] if chosen else None)
 rows = np.flatnonzero(shown)
 
 mode, column, scale = COLOUR_BY[colour_by]
@@ -139,7 +139,7 @@ def show_clicked() -> None:
     if clicked is None:
         return
     st.subheader("Clicked image")
-    ui.image_detail(cache, clicked, key="map_detail")
+    detail.image_detail(cache, clicked, key="map_detail")
 
 
 def show_selection() -> None:
@@ -149,7 +149,7 @@ def show_selection() -> None:
     if st.button("Review the selection one by one", key="map_to_review", icon=":material/rate_review:"):
         st.session_state["selection_rows"] = selection
         st.switch_page("pages/10_Review.py", query_params={"source": "selection"})
-    ui.gallery(cache, selection, key="map_gallery")
+    gallery.gallery(cache, selection, key="map_gallery")
 
 
 for show in (show_selection, show_clicked) if last["first"] == "selected" else (show_clicked, show_selection):

@@ -5,23 +5,25 @@ Deep link: ``/Relabel?sample=<sample_id>`` opens that image in the form (the gal
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
-import ui
-from indoor.decisions import DecisionError, export_csv, import_csv, merges_csv
+from indoor.analysis import relabel
+from indoor.app import loading, page, state, urls
+from indoor.app.text import md, split_label
+from indoor.app.widgets import decision_form, decisions_io
+from indoor.decisions import DecisionError
 
-cache = ui.setup_page("Relabel", ":material/edit_note:")
+cache = page.setup_page("Relabel", ":material/edit_note:")
 classes = cache.classes
 samples = cache.samples
-store = ui.decision_store(cache)
+store = loading.decision_store(cache)
 if store is None:
     st.stop()
 
 SHOW = {"wrong": "Wrong", "all": "All", "decided": "Decided"}
 CLASS_KEY, SHOW_KEY, SAMPLE_KEY = "relabel.class", "relabel.show", "relabel.sample"
-PARAMS = {"sample": ui.UrlParam(SAMPLE_KEY, None, lambda raw: raw if raw in cache.row_of else None)}
-ui.url_sync_in("relabel", PARAMS)
+PARAMS = {"sample": urls.UrlParam(SAMPLE_KEY, None, lambda raw: raw if raw in cache.row_of else None)}
+urls.url_sync_in("relabel", PARAMS)
 pending = st.session_state.pop("relabel.pending", None)  # "edit" in the decisions table below
 if pending in cache.row_of:
     st.session_state[SAMPLE_KEY] = pending
@@ -30,16 +32,10 @@ current = store.current()
 decided_ids = set(current["sample_id"])
 
 
-def candidates(class_name: str, show: str) -> pd.DataFrame:
+def candidates(class_name: str, show: str):
     """Images offered in the picker: one given class (or any), misclassified / all / decided."""
-    frame = samples
-    if class_name != ui.ANY:
-        frame = frame[frame["label"] == classes.index(class_name)]
-    if show == "wrong":
-        frame = frame[frame["label"] != frame["pred"]].sort_values("confidence", ascending=False, kind="stable")
-    elif show == "decided":
-        frame = frame[frame["sample_id"].isin(decided_ids)]
-    return frame
+    label = None if class_name == urls.ANY else classes.index(class_name)
+    return relabel.picker_rows(samples, label=label, show=show, decided=decided_ids)
 
 
 # Keep the filters consistent with the chosen image (a deep link or "edit" may point anywhere).
@@ -48,23 +44,23 @@ st.session_state.setdefault(SHOW_KEY, "wrong")
 if chosen is not None:
     row = cache.row_of[chosen]
     chosen_class = classes[int(samples["label"].iat[row])]
-    if st.session_state.get(CLASS_KEY) not in (ui.ANY, chosen_class):
+    if st.session_state.get(CLASS_KEY) not in (urls.ANY, chosen_class):
         st.session_state[CLASS_KEY] = chosen_class
     if chosen not in set(candidates(st.session_state.get(CLASS_KEY, chosen_class), st.session_state[SHOW_KEY])
                          ["sample_id"]):
         st.session_state[SHOW_KEY] = "all"
 if CLASS_KEY not in st.session_state:
-    wrong_counts = (samples["label"] != samples["pred"]).groupby(samples["label"]).sum()
-    st.session_state[CLASS_KEY] = classes[int(wrong_counts.idxmax())] if len(wrong_counts) else classes[0]
+    most_errors = relabel.class_with_most_errors(samples["label"].to_numpy(), samples["pred"].to_numpy())
+    st.session_state[CLASS_KEY] = classes[most_errors] if most_errors is not None else classes[0]
 
 
 def _undo_last() -> None:
     try:
-        now = store.undo_last(annotator=ui.annotator())
+        now = store.undo_last(annotator=state.annotator())
     except DecisionError as exc:
-        ui.notify("error", f"Undo failed: {exc}")
+        state.notify("error", f"Undo failed: {exc}")
         return
-    ui.notify("info", "Undone." + (f" Now: {now.summary()} for {now.sample_id}" if now else ""))
+    state.notify("info", "Undone." + (f" Now: {now.summary()} for {now.sample_id}" if now else ""))
 
 
 def filters_changed() -> None:
@@ -75,8 +71,8 @@ st.title("Relabel")
 picker, form = st.columns([5, 4], gap="large")
 with picker:
     f1, f2 = st.columns([3, 2])
-    class_name = f1.selectbox("Given label", [ui.ANY] + classes, key=CLASS_KEY, on_change=filters_changed,
-                              format_func=lambda c: "any class" if c == ui.ANY else c)
+    class_name = f1.selectbox("Given label", [urls.ANY] + classes, key=CLASS_KEY, on_change=filters_changed,
+                              format_func=lambda c: "any class" if c == urls.ANY else c)
     show = f2.segmented_control("Show", list(SHOW), key=SHOW_KEY, format_func=SHOW.get, required=True,
                                 on_change=filters_changed,
                                 help="Wrong: misclassified images, most confident first. Decided: images with a decision.")
@@ -88,7 +84,7 @@ with picker:
     if st.session_state.get(SAMPLE_KEY) not in ids:
         st.session_state[SAMPLE_KEY] = ids[0] if ids else None
 
-    col = ui.columns(cache)
+    col = loading.columns(cache)
 
     def describe(sample_id: str) -> str:
         r = cache.row_of[sample_id]
@@ -104,16 +100,16 @@ with picker:
         r = cache.row_of[sample_id]
         label, pred = classes[int(samples["label"].iat[r])], classes[int(samples["pred"].iat[r])]
         st.image(str(cache.image_path(r)), width="stretch")
-        st.markdown(f"Given **{ui.md(label)}** · predicted **{ui.md(pred)}** "
-                    f"({float(samples['confidence'].iat[r]):.0%}) · {ui.md(ui.split_label(str(samples['split'].iat[r])))}")
-ui.url_sync_out("relabel", PARAMS)
+        st.markdown(f"Given **{md(label)}** · predicted **{md(pred)}** "
+                    f"({float(samples['confidence'].iat[r]):.0%}) · {md(split_label(str(samples['split'].iat[r])))}")
+urls.url_sync_out("relabel", PARAMS)
 
 with form:
     if sample_id is None:
         st.info("Choose an image on the left.")
     else:
         st.subheader("Decision")
-        ui.decision_form(cache, sample_id, key="relabel.form")
+        decision_form.decision_form(cache, sample_id, key="relabel.form")
 
 # ------------------------------------------------------------------------------------------- all decisions
 st.divider()
@@ -122,17 +118,9 @@ st.subheader(f"All decisions ({len(current):,})")
 if current.empty:
     st.caption("No decision yet. Decisions saved in the gallery, the map or the form above appear here.")
 else:
-    table = current.merge(samples[["sample_id", "split", "label", "pred"]], on="sample_id", how="left")
-    table["given"] = [classes[int(i)] if pd.notna(i) else "" for i in table["label"]]
-    table["predicted"] = [classes[int(i)] if pd.notna(i) else "" for i in table["pred"]]
-    table = table.sort_values("event_id", ascending=False, kind="stable").reset_index(drop=True)
-    table["decided (UTC)"] = pd.to_datetime(table["decided_at"], utc=True, format="ISO8601").dt.strftime(
-        "%Y-%m-%d %H:%M")
-    columns = ["sample_id", "split", "given", "predicted", "action", "new_label", "extra_labels", "tags", "note",
-               "annotator", "decided (UTC)"]
-
+    table = relabel.decision_table(current, samples, classes)  # newest first
     st.caption("Select a row to open that image in the form above (edit).")
-    event = st.dataframe(table[columns], hide_index=True, width="stretch", key="relabel.table",
+    event = st.dataframe(table[relabel.DECISION_COLUMNS], hide_index=True, width="stretch", key="relabel.table",
                          on_select="rerun", selection_mode="single-row",
                          height=min(36 * (len(table) + 1) + 3, 420),
                          column_config={name: st.column_config.TextColumn(width="small")
@@ -147,61 +135,14 @@ else:
     buttons = st.container(horizontal=True)
     if selected_rows:
         picked = table.iloc[selected_rows[0]]
-        buttons.button(f"Undo {ui.md(picked['annotator'])}'s decision on {ui.md(picked['sample_id'])}",
-                       icon=":material/undo:", key="relabel.undo_selected", on_click=ui.undo_decision,
+        buttons.button(f"Undo {md(picked['annotator'])}'s decision on {md(picked['sample_id'])}",
+                       icon=":material/undo:", key="relabel.undo_selected", on_click=decision_form.undo_decision,
                        args=(cache, str(picked["sample_id"]), str(picked["annotator"])))
-    buttons.button(f"Undo my last decision ({ui.md(ui.annotator())})", icon=":material/undo:",
+    buttons.button(f"Undo my last decision ({md(state.annotator())})", icon=":material/undo:",
                    key="relabel.undo_last", on_click=_undo_last)
 
 
 # --------------------------------------------------------------------------------------------- export/import
 st.divider()
 st.subheader("Export and import")
-export_col, import_col = st.columns(2, gap="large")
-with export_col:
-    st.markdown("**Download**")
-    decided = samples.iloc[[cache.row_of[i] for i in set(current["sample_id"]) if i in cache.row_of]]
-    csv_text = export_csv(current, decided[["sample_id", "path", "split", "label", "pred"]], classes)
-    st.download_button(f"Download decisions CSV ({len(current):,} rows)", csv_text, file_name="decisions.csv",
-                       mime="text/csv", icon=":material/download:", key="relabel.download",
-                       disabled=current.empty, on_click="ignore")
-    merges = store.merges()
-    if not merges.empty:
-        st.download_button(f"Download class merges CSV ({len(merges):,})", merges_csv(merges),
-                           file_name="merges.csv", mime="text/csv", icon=":material/download:",
-                           key="relabel.download_merges", on_click="ignore")
-    st.caption("Columns: sample_id, path, split, label, predicted, action, new_label, extra_labels, tags, note, "
-               "attributes, annotator, decided_at. Cells starting with = + − @ are neutralised for spreadsheets.")
-with import_col:
-    st.markdown("**Import**")
-    upload_key = f"relabel.upload.{st.session_state.get('relabel.upload_round', 0)}"
-    uploaded = st.file_uploader("Decisions CSV (same columns; sample_id and action required)", type=["csv"],
-                                key=upload_key)
-    if uploaded is not None:
-        try:
-            text = uploaded.getvalue().decode("utf-8-sig")
-        except UnicodeDecodeError:
-            st.error("This file is not UTF-8 text; save it as CSV (UTF-8) and try again.")
-            text = None
-        if text is not None:
-            try:
-                parsed = import_csv(text, classes=classes, known_ids=cache.row_of.keys(),
-                                    annotator_default=ui.annotator())
-            except DecisionError as exc:
-                st.error(f"Nothing imported: {len(exc.problems) or 1} problem(s) in {uploaded.name}.")
-                st.code("\n".join(exc.problems) or str(exc), language=None)
-            else:
-                if not parsed:
-                    st.warning(f"{uploaded.name} has no decision rows.")
-                elif st.button(f"Import {len(parsed):,} decisions", type="primary", key="relabel.import",
-                               icon=":material/upload:"):
-                    try:
-                        saved = store.save_many(parsed)
-                    except DecisionError as exc:
-                        st.error(f"Nothing imported: {exc}")
-                    else:
-                        st.session_state["relabel.upload_round"] = st.session_state.get("relabel.upload_round", 0) + 1
-                        ui.notify("success", f"Imported {saved:,} decisions from {uploaded.name}.")
-                        st.rerun()
-                else:
-                    st.caption(f"{len(parsed):,} valid rows; they become the current decisions of their annotators.")
+decisions_io.export_import(cache, store, current, key="relabel")

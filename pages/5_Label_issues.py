@@ -6,31 +6,32 @@ Deep link: ``/Label_issues?class=bar&split=test&tab=multi``.
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 import streamlit as st
 
-import ui
-from components.bars import bars, bars_payload
+from indoor.analysis import explore, label_issues, multiclass
+from indoor.app import loading, page, state, urls
+from indoor.app.components.bars import bars, bars_payload
+from indoor.app.text import md, percent, split_label
+from indoor.app.widgets import decision_form, detail, pick_list
 from indoor.decisions import Decision
 
-cache = ui.setup_page("Label issues", ":material/rule:")
+cache = page.setup_page("Label issues", ":material/rule:")
 classes = cache.classes
 samples = cache.samples
 
 
-tables = ui.analysis_tables(cache)
+tables = loading.analysis_tables(cache)
 issues, quality, candidates = tables["label_issues"], tables["class_quality"], tables["multiclass"]
 
 TABS = {"queue": "Review queue", "classes": "Per-class label quality", "multi": "Multi-class candidates"}
 present = [s for s in ("test", "train", "val") if (samples["split"] == s).any()]
 PARAMS = {
-    "class": ui.class_param(cache, "li.class"),
-    "split": ui.choice_param("li.split", "all", ["all"] + present),
-    "flagged": ui.bool_param("li.flagged", True),
-    "tab": ui.choice_param("li.tab", "queue", list(TABS)),
+    "class": urls.class_param(cache, "li.class"),
+    "split": urls.choice_param("li.split", "all", ["all"] + present),
+    "flagged": urls.bool_param("li.flagged", True),
+    "tab": urls.choice_param("li.tab", "queue", list(TABS)),
 }
-ui.url_sync_in("label_issues", PARAMS)
+urls.url_sync_in("label_issues", PARAMS)
 
 st.title("Label issues")
 st.caption(
@@ -43,7 +44,7 @@ for message in tables["warnings"].query("analysis == 'label_issues'")["message"]
 n_flagged = int(issues["is_issue"].sum())
 m1, m2, m3 = st.columns(3)
 m1.metric("Flagged labels", f"{n_flagged:,}", help="cleanlab.filter.find_label_issues")
-m2.metric("Share of images", ui.percent(n_flagged / max(len(issues), 1)))
+m2.metric("Share of images", percent(n_flagged / max(len(issues), 1)))
 worst = quality.dropna(subset=["label_quality"]).head(1)
 m3.metric("Noisiest class", worst["class"].iloc[0] if len(worst) else "–",
           help="Lowest cleanlab label quality score (rank_classes_by_label_quality)")
@@ -51,117 +52,48 @@ m3.metric("Noisiest class", worst["class"].iloc[0] if len(worst) else "–",
 tab = st.segmented_control("View", list(TABS), key="li.tab", format_func=TABS.get, required=True,
                            label_visibility="collapsed")
 f1, f2, f3 = st.columns([3, 2, 3], vertical_alignment="bottom")
-class_name = f1.selectbox("Given label", [ui.ANY] + classes, key="li.class",
-                          format_func=lambda c: "any class" if c == ui.ANY else c)
-split = f2.selectbox("Split", ["all"] + present, key="li.split", format_func=ui.split_label)
+class_name = f1.selectbox("Given label", [urls.ANY] + classes, key="li.class",
+                          format_func=lambda c: "any class" if c == urls.ANY else c)
+split = f2.selectbox("Split", ["all"] + present, key="li.split", format_func=split_label)
 flagged_only = f3.toggle("Flagged only", key="li.flagged",
                          help="Off: every image, in review order (flagged first, then by label quality).")
-ui.url_sync_out("label_issues", PARAMS)
-
-
-def _filtered(frame: pd.DataFrame, row_column: str = "row") -> pd.DataFrame:
-    rows = frame[row_column].to_numpy()
-    keep = np.ones(len(frame), dtype=bool)
-    if class_name != ui.ANY:
-        keep &= samples["label"].to_numpy()[rows] == classes.index(class_name)
-    if split != "all":
-        keep &= samples["split"].to_numpy()[rows] == split
-    return frame[keep]
+urls.url_sync_out("label_issues", PARAMS)
+selected = explore.sample_mask(samples, split=split,
+                               labels=None if class_name == urls.ANY else [classes.index(class_name)])
 
 
 def _decided() -> set[str]:
-    store = ui.decision_store(cache)
+    store = loading.decision_store(cache)
     return set(store.current()["sample_id"]) if store is not None else set()
-
-
-def _save_decision(decision: Decision) -> None:
-    store = ui.decision_store(cache)
-    if store is None:
-        return
-    try:
-        store.save(decision)
-    except Exception as exc:  # DecisionError: say why, never a traceback
-        ui.notify("error", f"Not saved: {exc}")
-        return
-    ui.notify("success", f"Saved: {decision.summary()} for {decision.sample_id}")
-
-
-def _position(key: str, n: int) -> int:
-    """The reviewed item's index in a list of n, kept in session state; Previous / Next move it."""
-    pos = min(max(int(st.session_state.get(key, 0)), 0), max(n - 1, 0))
-    st.session_state[key] = pos
-    return pos
-
-
-def _move(key: str, step: int, table_key: str) -> None:
-    st.session_state[key] = max(int(st.session_state.get(key, 0)) + step, 0)
-    st.session_state[f"{table_key}.gen"] = st.session_state.get(f"{table_key}.gen", 0) + 1
-
-
-def _picked(key: str, table_key: str) -> None:
-    event = st.session_state.get(f"{table_key}.{st.session_state.get(f'{table_key}.gen', 0)}")
-    rows = (event or {}).get("selection", {}).get("rows", []) if isinstance(event, dict) else event.selection.rows
-    if rows:
-        st.session_state[key] = int(rows[0])
-
-
-def _pick_table(frame: pd.DataFrame, *, pos_key: str, table_key: str, column_config: dict, height: int = 360) -> None:
-    """A list the reviewer can click (one row) to open that item below."""
-    gen = st.session_state.get(f"{table_key}.gen", 0)
-    st.dataframe(frame, key=f"{table_key}.{gen}", on_select=lambda: _picked(pos_key, table_key),
-                 selection_mode="single-row", hide_index=True, width="stretch", height=height,
-                 column_config=column_config)
-
-
-def _nav(pos: int, n: int, *, pos_key: str, table_key: str, what: str) -> None:
-    a, b, c = st.columns([1, 1, 5], vertical_alignment="center")
-    a.button("Previous", key=f"{pos_key}.prev", disabled=pos == 0, on_click=_move, args=(pos_key, -1, table_key),
-             icon=":material/arrow_back:", width="stretch")
-    b.button("Next", key=f"{pos_key}.next", disabled=pos >= n - 1, on_click=_move, args=(pos_key, 1, table_key),
-             icon=":material/arrow_forward:", width="stretch")
-    c.markdown(f"Reviewing **{what} {pos + 1:,} of {n:,}** (click a row above to jump)")
 
 
 # ------------------------------------------------------------------------------------------------ review queue
 if tab == "queue":
-    queue = issues[issues["is_issue"]] if flagged_only else issues
-    queue = _filtered(queue).sort_values("review_rank", kind="stable")
+    queue = label_issues.review_queue(issues, keep=selected, flagged_only=flagged_only)
     if queue.empty:
         st.info("No flagged label in this selection." if flagged_only else "No image in this selection.",
                 icon=":material/filter_alt_off:")
         st.stop()
-    decided = _decided()
-    rows = queue["row"].to_numpy()
-    view = pd.DataFrame({
-        "#": np.arange(1, len(queue) + 1),
-        "sample_id": queue["sample_id"].to_numpy(),
-        "split": queue["split"].to_numpy(),
-        "given": [classes[i] for i in queue["label"]],
-        "suggested": [classes[i] for i in queue["suggested"]],
-        "label quality": queue["label_quality"].to_numpy(),
-        "p(given)": queue["self_confidence"].to_numpy(),
-        "flagged": queue["is_issue"].to_numpy(),
-        "decided": [sid in decided for sid in queue["sample_id"]],
-    })
-    _pick_table(view, pos_key="li.pos", table_key="li.queue", column_config={
+    view = label_issues.queue_table(queue, classes, _decided())
+    pick_list.pick_table(view, pos_key="li.pos", table_key="li.queue", column_config={
         "label quality": st.column_config.ProgressColumn(format="%.2f", min_value=0.0, max_value=1.0),
         "p(given)": st.column_config.NumberColumn(format="%.2f"),
     })
-    pos = _position("li.pos", len(queue))
-    _nav(pos, len(queue), pos_key="li.pos", table_key="li.queue", what="image")
-    row = int(rows[pos])
+    pos = pick_list.position("li.pos", len(queue))
+    pick_list.nav(pos, len(queue), pos_key="li.pos", table_key="li.queue", what="image")
+    row = int(queue["row"].iat[pos])
     sample_id = str(samples["sample_id"].iat[row])
     given, suggested = classes[int(queue["label"].iat[pos])], classes[int(queue["suggested"].iat[pos])]
     s1, s2, s3 = st.columns([3, 2, 2], vertical_alignment="center")
-    s1.markdown(f"Suggested label: **{ui.md(suggested)}** (given **{ui.md(given)}**, label quality "
+    s1.markdown(f"Suggested label: **{md(suggested)}** (given **{md(given)}**, label quality "
                 f"{float(queue['label_quality'].iat[pos]):.2f})")
-    s2.button(f"Relabel to {ui.md(suggested)}", key="li.accept", type="primary", icon=":material/swap_horiz:",
-              on_click=_save_decision, width="stretch",
-              args=(Decision(sample_id=sample_id, action="relabel", new_label=suggested, tags=("incorrect label",),
-                             annotator=ui.annotator()),))
+    s2.button(f"Relabel to {md(suggested)}", key="li.accept", type="primary", icon=":material/swap_horiz:",
+              on_click=decision_form.save_decision, width="stretch",
+              args=(cache, Decision(sample_id=sample_id, action="relabel", new_label=suggested,
+                                    tags=("incorrect label",), annotator=state.annotator())))
     with s3:
-        ui.relabel_link(sample_id, label="Full relabel form")
-    ui.image_detail(cache, row, key="li.detail")
+        urls.relabel_link(sample_id, label="Full relabel form")
+    detail.image_detail(cache, row, key="li.detail")
 
 # --------------------------------------------------------------------------------------------- per-class quality
 elif tab == "classes":
@@ -191,7 +123,7 @@ elif tab == "classes":
         pick = st.selectbox("Open a class", frame["class"].tolist(), key="li.quality_class")
         c1, c2 = st.columns(2)
         with c1:
-            ui.class_pair_link(pick, None, None, label=f"Errors of {pick} in the gallery", key="li.ql1",
+            urls.class_pair_link(pick, None, None, label=f"Errors of {pick} in the gallery", key="li.ql1",
                                icon=":material/photo_library:")
         with c2:
             st.page_link("pages/5_Label_issues.py", label=f"Flagged labels of {pick}", icon=":material/rule:",
@@ -199,28 +131,19 @@ elif tab == "classes":
 
 # ------------------------------------------------------------------------------------------ multi-class candidates
 else:
-    frame = _filtered(candidates)
+    frame = explore.rows_where(candidates, selected)
     st.caption("Images whose two most probable classes are both high or nearly equal — possibly both present. "
                "Pairs that are near-equal for most of their images (look-alike classes) rank lower: see Class merges.")
     if frame.empty:
         st.info("No multi-class candidate in this selection.", icon=":material/filter_alt_off:")
         st.stop()
-    view = pd.DataFrame({
-        "#": np.arange(1, len(frame) + 1),
-        "sample_id": frame["sample_id"].to_numpy(),
-        "given": [classes[i] for i in frame["label"]],
-        "class A": [classes[i] for i in frame["class_a"]],
-        "class B": [classes[i] for i in frame["class_b"]],
-        "p(A)": frame["p_a"].to_numpy(),
-        "p(B)": frame["p_b"].to_numpy(),
-        "score": frame["score"].to_numpy(),
-    })
-    _pick_table(view, pos_key="li.mpos", table_key="li.multi", height=300, column_config={
+    view = multiclass.candidate_table(frame, classes)
+    pick_list.pick_table(view, pos_key="li.mpos", table_key="li.multi", height=300, column_config={
         "p(A)": st.column_config.NumberColumn(format="%.2f"), "p(B)": st.column_config.NumberColumn(format="%.2f"),
         "score": st.column_config.NumberColumn(format="%.2f"),
     })
-    pos = _position("li.mpos", len(frame))
-    _nav(pos, len(frame), pos_key="li.mpos", table_key="li.multi", what="candidate")
+    pos = pick_list.position("li.mpos", len(frame))
+    pick_list.nav(pos, len(frame), pos_key="li.mpos", table_key="li.multi", what="candidate")
     item = frame.iloc[pos]
     row = int(item["row"])
     sample_id = str(item["sample_id"])
@@ -233,16 +156,16 @@ else:
             st.image(str(cache.image_path(row)), width="stretch",
                      caption=f"{sample_id} · given {label} · {a} {item['p_a']:.0%} / {b} {item['p_b']:.0%}")
         with right:
-            st.markdown(f"**Both {ui.md(a)} and {ui.md(b)}?**")
-            st.button(f"Multi-label: {ui.md(label)} + {ui.md(', '.join(extra))}", key="li.multilabel", type="primary",
-                      icon=":material/join:", on_click=_save_decision, disabled=not extra,
-                      args=(Decision(sample_id=sample_id, action="multi_label", extra_labels=extra,
-                                     tags=("multi-class",), annotator=ui.annotator()),))
-            ui.quick_decisions(cache, sample_id, key="li.mquick")
-            ui.relabel_link(sample_id)
+            st.markdown(f"**Both {md(a)} and {md(b)}?**")
+            st.button(f"Multi-label: {md(label)} + {md(', '.join(extra))}", key="li.multilabel", type="primary",
+                      icon=":material/join:", on_click=decision_form.save_decision, disabled=not extra,
+                      args=(cache, Decision(sample_id=sample_id, action="multi_label", extra_labels=extra,
+                                            tags=("multi-class",), annotator=state.annotator())))
+            decision_form.quick_decisions(cache, sample_id, key="li.mquick")
+            urls.relabel_link(sample_id)
         for name in (a, b):
-            typical = ui.typical_rows(cache, classes.index(name), k=6, exclude=row)
-            st.markdown(f"**Typical {ui.md(name)}**")
+            typical = loading.typical_rows(cache, classes.index(name), k=6, exclude=row)
+            st.markdown(f"**Typical {md(name)}**")
             if typical:
                 st.image([str(cache.thumb_path(r)) for r in typical], width=110)
             else:

@@ -7,17 +7,18 @@ Deep link: ``/Class_merges?a=bookstore&b=videostore``.
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
-import ui
+from indoor.analysis import merges
+from indoor.app import loading, page, state, urls
+from indoor.app.text import md, percent, split_label
 from indoor.decisions import DecisionError
 
-cache = ui.setup_page("Class merges", ":material/merge:")
+cache = page.setup_page("Class merges", ":material/merge:")
 classes = cache.classes
 
 
-tables = ui.analysis_tables(cache)
+tables = loading.analysis_tables(cache)
 pairs = tables["merges"]
 if pairs.empty:
     st.title("Class merges")
@@ -27,34 +28,23 @@ if pairs.empty:
 known = set(classes)
 first = pairs.iloc[0]  # default view: the most mergeable pair
 PARAMS = {
-    "a": ui.UrlParam("merge.a", first["class_a"], lambda raw: raw if raw in known else None),
-    "b": ui.UrlParam("merge.b", first["class_b"], lambda raw: raw if raw in known else None),
+    "a": urls.UrlParam("merge.a", first["class_a"], lambda raw: raw if raw in known else None),
+    "b": urls.UrlParam("merge.b", first["class_b"], lambda raw: raw if raw in known else None),
 }
-ui.url_sync_in("merges", PARAMS)
+urls.url_sync_in("merges", PARAMS)
 
 eval_split = "test" if (cache.samples["split"] == "test").any() else "all"
 st.title("Class merges")
 st.caption(
     "Class pairs ranked by the mean of three ranks: label overlap (cleanlab find_overlapping_classes: estimated "
     "share of images labelled one class but truly the other), two-way confusion, and the cosine distance between "
-    f"the classes' mean embeddings. Accuracy if merged: top-1 on the {ui.split_label(eval_split)} split with the "
+    f"the classes' mean embeddings. Accuracy if merged: top-1 on the {split_label(eval_split)} split with the "
     "two classes' probabilities summed."
 )
 
 top_n = st.slider("Pairs listed", 5, min(100, len(pairs)), min(15, len(pairs)), key="merge.top") if len(pairs) > 5 else len(pairs)
 shown = pairs.head(top_n)
-view = pd.DataFrame({
-    "rank": shown["rank"],
-    "class A": shown["class_a"],
-    "class B": shown["class_b"],
-    "A→B": shown["a_as_b"],
-    "B→A": shown["b_as_a"],
-    "confusion": shown["confusion"] * 100,
-    "overlap": shown["overlap"],
-    "centroid distance": shown["centroid_distance"],
-    "top-1": shown["top1"] * 100,
-    "top-1 if merged": shown["top1_merged"] * 100,
-})
+view = merges.merge_table(shown)
 
 
 def _picked() -> None:
@@ -77,37 +67,36 @@ st.dataframe(view, key="merge.table", on_select=_picked, selection_mode="single-
 c1, c2 = st.columns(2)
 a = c1.selectbox("Class A", classes, key="merge.a")
 b = c2.selectbox("Class B", classes, key="merge.b")
-ui.url_sync_out("merges", PARAMS)
+urls.url_sync_out("merges", PARAMS)
 if a == b:
     st.info("Choose two different classes.")
     st.stop()
-lo, hi = sorted((classes.index(a), classes.index(b)))
-pair = pairs[(pairs["index_a"] == lo) & (pairs["index_b"] == hi)].iloc[0]
-a, b = classes[lo], classes[hi]
+pair = merges.find_pair(pairs, classes.index(a), classes.index(b))
+a, b = classes[int(pair["index_a"])], classes[int(pair["index_b"])]
 
 with st.container(border=True):
-    st.markdown(f"#### {ui.md(a)} + {ui.md(b)} · rank {int(pair['rank'])} of {len(pairs)}")
+    st.markdown(f"#### {md(a)} + {md(b)} · rank {int(pair['rank'])} of {len(pairs)}")
     m1, m2, m3, m4, m5 = st.columns(5)
     m1.metric(f"{a} → {b}", f"{int(pair['a_as_b'])}", help=f"{a} images predicted {b} (all splits)")
     m2.metric(f"{b} → {a}", f"{int(pair['b_as_a'])}", help=f"{b} images predicted {a} (all splits)")
     m3.metric("Overlapping labels", f"{int(pair['n_overlap'])}", help="cleanlab estimate of images labelled one "
               "class whose true class is the other")
     m4.metric("Centroid distance", f"{pair['centroid_distance']:.3f}", help="1 − cosine of the mean embeddings")
-    m5.metric("Top-1 if merged", ui.percent(pair["top1_merged"]), delta=f"{pair['gain'] * 100:+.1f} pts",
-              help=f"{ui.split_label(eval_split)} split; now {ui.percent(pair['top1'])}")
+    m5.metric("Top-1 if merged", percent(pair["top1_merged"]), delta=f"{pair['gain'] * 100:+.1f} pts",
+              help=f"{split_label(eval_split)} split; now {percent(pair['top1'])}")
     left, right = st.columns(2, gap="large")
     for column, name, other in ((left, a, b), (right, b, a)):
         with column:
-            st.markdown(f"**Typical {ui.md(name)}**")
-            rows = ui.typical_rows(cache, classes.index(name), k=8)
+            st.markdown(f"**Typical {md(name)}**")
+            rows = loading.typical_rows(cache, classes.index(name), k=8)
             if rows:
                 st.image([str(cache.thumb_path(r)) for r in rows], width=100)
             else:
                 st.caption("No correctly classified image of this class.")
-            ui.class_pair_link(name, other, None, label=f"{name} predicted as {other}", key=f"merge.link.{name}",
+            urls.class_pair_link(name, other, None, label=f"{name} predicted as {other}", key=f"merge.link.{name}",
                                icon=":material/photo_library:")
 
-    store = ui.decision_store(cache)
+    store = loading.decision_store(cache)
     if store is not None:
         st.markdown("**Record a merge**")
         f1, f2, f3 = st.columns([2, 3, 1.4], vertical_alignment="bottom")
@@ -115,14 +104,14 @@ with st.container(border=True):
         note = f2.text_input("Note", key="merge.note", placeholder="Why? (optional)")
         if f3.button("Record merge", key="merge.save", type="primary", icon=":material/merge:", width="stretch"):
             try:
-                store.save_merge(a, b, into=into_choice, annotator=ui.annotator(), note=note)
+                store.save_merge(a, b, into=into_choice, annotator=state.annotator(), note=note)
             except DecisionError as exc:
                 st.error(f"Not recorded: {exc}")
             else:
-                ui.notify("success", f"Recorded: merge {a} + {b} into {into_choice}")
+                state.notify("success", f"Recorded: merge {a} + {b} into {into_choice}")
                 st.rerun()
 
-store = ui.decision_store(cache)
+store = loading.decision_store(cache)
 if store is not None:
     recorded = store.merges()
     st.markdown("#### Recorded merges")
@@ -135,10 +124,10 @@ if store is not None:
                                format_func=lambda i: " + ".join(recorded.set_index("event_id").loc[i, ["class_a", "class_b"]]))
         if u2.button("Undo merge", key="merge.undo", icon=":material/undo:"):
             try:
-                store.undo_merge(int(undo_id), annotator=ui.annotator())
+                store.undo_merge(int(undo_id), annotator=state.annotator())
             except DecisionError as exc:
                 st.error(f"Undo failed: {exc}")
             else:
-                ui.notify("info", "Merge undone.")
+                state.notify("info", "Merge undone.")
                 st.rerun()
-        st.page_link(ui.RELABEL_PAGE, label="Download the merges CSV on the Relabel page", icon=":material/download:")
+        st.page_link(urls.RELABEL_PAGE, label="Download the merges CSV on the Relabel page", icon=":material/download:")

@@ -8,19 +8,21 @@ Deep link: ``/Shortcuts?tab=curves&property=hue``.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-import ui
+from indoor.analysis import explore, shortcuts
 from indoor.analysis.shortcuts import PROPERTIES
+from indoor.app import loading, page, urls
+from indoor.app.text import esc, md
+from indoor.app.widgets import gallery
 
-cache = ui.setup_page("Shortcuts", ":material/tune:")
+cache = page.setup_page("Shortcuts", ":material/tune:")
 classes = cache.classes
 samples = cache.samples
 
 
-tables = ui.analysis_tables(cache)
+tables = loading.analysis_tables(cache)
 findings, curves, image_issues = tables["shortcut_findings"], tables["shortcut_curves"], tables["image_issues"]
 
 def _tick(lo: float, hi: float, prop: str) -> str:
@@ -37,11 +39,11 @@ ISSUES = {"dark": "Dark", "light": "Light", "blurry": "Blurry", "low_information
           "odd_size": "Odd size", "odd_aspect": "Odd aspect ratio", "grayscale": "Grayscale"}
 properties = [p for p in PROPERTIES if p in set(curves["property"])]
 PARAMS = {
-    "tab": ui.choice_param("sc.tab", "findings", list(TABS)),
-    "property": ui.choice_param("sc.property", properties[0] if properties else "brightness", properties or ["brightness"]),
-    "issue": ui.choice_param("sc.issue", "dark", list(ISSUES)),
+    "tab": urls.choice_param("sc.tab", "findings", list(TABS)),
+    "property": urls.choice_param("sc.property", properties[0] if properties else "brightness", properties or ["brightness"]),
+    "issue": urls.choice_param("sc.issue", "dark", list(ISSUES)),
 }
-ui.url_sync_in("shortcuts", PARAMS)
+urls.url_sync_in("shortcuts", PARAMS)
 
 st.title("Shortcuts")
 st.caption(
@@ -65,61 +67,55 @@ if tab == "findings":
         cls = f["class"]
         with st.container(border=True):
             head = f"#{f['rank']}" if f["rank"] > 0 else f"(repeats #{f['redundant_with']})"
-            st.markdown(f"**{head} · {ui.md(f['summary'])}**")
+            st.markdown(f"**{head} · {md(f['summary'])}**")
             st.caption(
-                f"{f['n_other']} images in the bin are labelled otherwise; their mean probability of {ui.md(cls)} is "
+                f"{f['n_other']} images in the bin are labelled otherwise; their mean probability of {md(cls)} is "
                 f"{f['mean_prob']:.1%}, {f['lift']:.1f}× what images of the same labels get elsewhere "
-                f"(t = {f['t']:.1f}); {f['n_false']} are predicted {ui.md(cls)} · {f['n_bin']} images in the bin"
-                + (f" · same images: {ui.md(f['also'])}" if f["also"] else "")
+                f"(t = {f['t']:.1f}); {f['n_false']} are predicted {md(cls)} · {f['n_bin']} images in the bin"
+                + (f" · same images: {md(f['also'])}" if f["also"] else "")
             )
             rows = [cache.row_of[s] for s in f["examples"] if s in cache.row_of]
             if rows:
                 st.image([str(cache.thumb_path(r)) for r in rows], width=96,
                          caption=[f"{classes[int(samples['label'].iat[r])]} · "
                                   f"{float(cache.probs[r, classes.index(cls)]):.0%}" for r in rows])
-            st.caption(f"Thumbnails: given label · probability of {ui.md(cls)}, highest first.")
+            st.caption(f"Thumbnails: given label · probability of {md(cls)}, highest first.")
             a, b = st.columns(2)
             with a:
-                ui.class_pair_link(None, cls, None, label=f"All images wrongly predicted {cls}", key=f"sc.g{i}",
+                urls.class_pair_link(None, cls, None, label=f"All images wrongly predicted {cls}", key=f"sc.g{i}",
                                    icon=":material/photo_library:")
             with b:
                 if rows:
-                    ui.relabel_link(str(samples["sample_id"].iat[rows[0]]), label="Relabel the first example",
+                    urls.relabel_link(str(samples["sample_id"].iat[rows[0]]), label="Relabel the first example",
                                     key=f"sc.r{i}")
 
 # ---------------------------------------------------------------------------------------------------- curves
 elif tab == "curves":
     prop = st.selectbox("Property", properties, key="sc.property", format_func=PROPERTIES.get)
-    data = curves[curves["property"] == prop]
-    suggested = [c for c in findings.loc[(findings["property"] == prop) & (findings["rank"] > 0), "class"].unique()][:4]
+    suggested = shortcuts.finding_classes(findings, prop, top=4)
     default = ["(all)"] + (suggested or list(classes[:3]))
     picked = st.multiselect("Classes", ["(all)"] + classes, default=default, key=f"sc.classes.{prop}")
-    bins = data.drop_duplicates("bin").sort_values("bin")
+    bins = shortcuts.curve_bins(curves, prop)
     if len(bins) < 2:
         st.info(f"Every image has the same {PROPERTIES[prop]}: nothing to compare.", icon=":material/info:")
     else:
         fig = go.Figure()
         for name in picked:
-            line = data[data["class"] == name].set_index("bin").reindex(bins["bin"])
-            line["bin"] = line.index
-            line["bin_label"] = bins.set_index("bin")["bin_label"]
-            line[["n", "correct"]] = line[["n", "correct"]].fillna(0)
-            if name != "(all)":  # too few images for an accuracy: a gap, not a misleading 0 % or 100 %
-                line.loc[line["n"] < MIN_CURVE_IMAGES, "accuracy"] = np.nan
+            line = shortcuts.curve_of(curves, prop, name, min_images=MIN_CURVE_IMAGES)  # too few images: a gap
             fig.add_trace(go.Scatter(
-                x=line["bin"], y=line["accuracy"], mode="lines+markers", name=ui.esc(name),
+                x=line["bin"], y=line["accuracy"], mode="lines+markers", name=esc(name),
                 line=dict(width=4 if name == "(all)" else 2, color="#111827" if name == "(all)" else None),
-                customdata=np.stack([line["n"], line["correct"], [ui.esc(t) for t in line["bin_label"]]], axis=1),
-                hovertemplate="%{customdata[2]}<br>" + ui.esc(name)
+                customdata=np.stack([line["n"], line["correct"], [esc(t) for t in line["bin_label"]]], axis=1),
+                hovertemplate="%{customdata[2]}<br>" + esc(name)
                 + ": %{y:.0%} (%{customdata[1]} of %{customdata[0]})<extra></extra>",
             ))
         fig.update_layout(
             height=440, margin=dict(l=8, r=8, t=36, b=8), plot_bgcolor="white", hovermode="closest",
-            title=dict(text=f"Top-1 accuracy per {ui.esc(PROPERTIES[prop])} bin (by given label)", font=dict(size=14)),
+            title=dict(text=f"Top-1 accuracy per {esc(PROPERTIES[prop])} bin (by given label)", font=dict(size=14)),
             yaxis=dict(range=[-0.02, 1.04], tickformat=".0%", gridcolor="#eef2f7", title="accuracy"),
             xaxis=dict(tickmode="array", tickvals=bins["bin"].tolist(), gridcolor="#eef2f7",
                        ticktext=[_tick(lo, hi, prop) for lo, hi in zip(bins["lo"], bins["hi"])],
-                       title=f"{ui.esc(PROPERTIES[prop])} (equal-count bins, low → high)"),
+                       title=f"{esc(PROPERTIES[prop])} (equal-count bins, low → high)"),
             legend=dict(orientation="h", y=-0.25),
         )
         st.plotly_chart(fig, key="sc.curve", width="stretch", config={"displayModeBar": False})
@@ -138,8 +134,8 @@ else:
     issue = st.selectbox("Issue", list(ISSUES), key="sc.issue", format_func=lambda k: f"{ISSUES[k]} ({int(counts.get(k, 0))})")
     rows = image_issues.loc[image_issues["issue"] == issue, "row"].to_numpy()
     if len(rows):
-        pred_share = pd.Series([classes[int(p)] for p in samples["pred"].to_numpy()[rows]]).value_counts(normalize=True)
-        label_share = pd.Series([classes[int(p)] for p in samples["label"].to_numpy()[rows]]).value_counts(normalize=True)
-        st.caption("Most predicted: " + ", ".join(f"{ui.md(c)} {v:.0%}" for c, v in pred_share.head(3).items())
-                   + " · most labelled: " + ", ".join(f"{ui.md(c)} {v:.0%}" for c, v in label_share.head(3).items()))
-    ui.gallery(cache, rows, key=f"sc.gallery.{issue}")
+        pred_share = explore.class_shares(samples["pred"].to_numpy()[rows], classes, top=3)
+        label_share = explore.class_shares(samples["label"].to_numpy()[rows], classes, top=3)
+        st.caption("Most predicted: " + ", ".join(f"{md(c)} {v:.0%}" for c, v in pred_share)
+                   + " · most labelled: " + ", ".join(f"{md(c)} {v:.0%}" for c, v in label_share))
+    gallery.gallery(cache, rows, key=f"sc.gallery.{issue}")

@@ -200,7 +200,7 @@ def published_thumbs(cache_path: Path | str) -> Path:
     """The folder the Embedding map page publishes ``cache_path``'s thumbnails into (static/thumbs/<key>)."""
     import json
 
-    from indoor.thumbs import THUMBS_FOLDER, cache_key
+    from indoor.app.static import THUMBS_FOLDER, cache_key
 
     created_at = str(json.loads((Path(cache_path) / "meta.json").read_text()).get("created_at", ""))
     return ROOT / "static" / THUMBS_FOLDER / cache_key(cache_path, created_at)

@@ -16,7 +16,7 @@ SMALL_BUILD = {"image_size": 96, "folds": 3, "thumb_size": 64, "workers": 2, "pr
 @pytest.fixture(scope="session")
 def demo_data(tmp_path_factory) -> Path:
     """A rendered 10-class demo data set (images/ + truth.csv)."""
-    from indoor.demo import render_demo
+    from indoor.data.synthetic import render_demo
 
     out = tmp_path_factory.mktemp("demo") / "demo-data"
     render_demo(out, seed=0, workers=2, progress=False, **SMALL_DEMO)
@@ -26,8 +26,8 @@ def demo_data(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def demo_cache_path(demo_data, tmp_path_factory) -> Path:
     """The demo's cache, built with the real EfficientNet-Lite0 weights at a small size."""
-    from indoor.build import BuildOptions, build_cache
-    from indoor.datasets import discover
+    from indoor.cache.build import BuildOptions, build_cache
+    from indoor.data.layouts import discover
 
     out = tmp_path_factory.mktemp("runs") / "demo"
     build_cache(discover(demo_data / "images"), out, BuildOptions(**SMALL_BUILD), log=lambda _: None)

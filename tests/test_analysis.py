@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from indoor.analysis import TABLES, build_tables
+from indoor.analysis.tables import TABLES, build_tables
 from indoor.analysis import duplicates, label_issues, merges, multiclass, shortcuts
 
 
@@ -491,7 +491,7 @@ def test_demo_dark_image_issues_are_planted_dark(demo_tables, truth):
 def test_cache_tables_prefers_the_stored_tables(demo_cache_path, demo_tables, tmp_path):
     import shutil
 
-    from indoor.analysis import cache_tables
+    from indoor.cache.tables import cache_tables
     from indoor.cache import load_cache
 
     copy = tmp_path / "demo"
@@ -511,3 +511,96 @@ def test_build_tables_warns_without_thumbnails_and_for_in_sample_probs(demo_cach
                           demo_cache.classes, probs_out_of_sample=False)
     messages = " ".join(tables["warnings"]["message"])
     assert "not out-of-sample" in messages and "No thumbnails" in messages
+
+
+# ------------------------------------------------------------------------------ what the pages show (no Streamlit)
+
+
+def test_review_queue_and_its_table():
+    issues = pd.DataFrame({"row": [0, 1, 2, 3], "sample_id": ["s0", "s1", "s2", "s3"],
+                           "split": ["test", "train", "test", "test"], "label": [0, 1, 0, 1],
+                           "suggested": [1, 0, 0, 0], "label_quality": [0.2, 0.1, 0.9, 0.3],
+                           "self_confidence": [0.1, 0.05, 0.9, 0.2], "is_issue": [True, True, False, True],
+                           "review_rank": [2, 1, 4, 3]})
+    assert label_issues.review_queue(issues)["row"].tolist() == [1, 0, 3]
+    assert label_issues.review_queue(issues, flagged_only=False)["row"].tolist() == [1, 0, 3, 2]
+    keep = np.array([True, False, True, False])
+    assert label_issues.review_queue(issues, keep=keep, flagged_only=False)["row"].tolist() == [0, 2]
+    table = label_issues.queue_table(label_issues.review_queue(issues), ["bar", "deli"], {"s0"})
+    assert table["#"].tolist() == [1, 2, 3] and table["sample_id"].tolist() == ["s1", "s0", "s3"]
+    assert table["given"].tolist() == ["deli", "bar", "deli"] and table["suggested"].tolist() == ["bar", "deli", "bar"]
+    assert table["decided"].tolist() == [False, True, False]
+    assert table["label quality"].tolist() == [0.1, 0.2, 0.3] and table["p(given)"].tolist() == [0.05, 0.1, 0.2]
+
+
+def test_multiclass_candidate_table_names_the_classes():
+    candidates = pd.DataFrame({"row": [5, 2], "sample_id": ["s5", "s2"], "label": [0, 2], "class_a": [1, 2],
+                               "class_b": [0, 1], "p_a": [0.5, 0.6], "p_b": [0.4, 0.3], "score": [0.9, 0.5]})
+    table = multiclass.candidate_table(candidates, ["a", "b", "c"])
+    assert list(table.columns) == ["#", "sample_id", "given", "class A", "class B", "p(A)", "p(B)", "score"]
+    assert table["#"].tolist() == [1, 2] and table["given"].tolist() == ["a", "c"]
+    assert table["class A"].tolist() == ["b", "c"] and table["class B"].tolist() == ["a", "b"]
+
+
+def test_merge_table_and_find_pair():
+    rng = np.random.default_rng(4)
+    truth = np.repeat(np.arange(3), 20)
+    probs = _probs(truth, 3, p=0.8, rng=rng)
+    table = merges.merge_candidates(truth, probs, rng.normal(size=(60, 8)), ["a", "b", "c"])
+    view = merges.merge_table(table)
+    assert view["class A"].tolist() == table["class_a"].tolist()
+    assert view["confusion"].tolist() == pytest.approx((table["confusion"] * 100).tolist())
+    assert view["top-1 if merged"].tolist() == pytest.approx((table["top1_merged"] * 100).tolist())
+    pair = merges.find_pair(table, 2, 0)
+    assert (pair["index_a"], pair["index_b"], pair["class_a"], pair["class_b"]) == (0, 2, "a", "c")
+    with pytest.raises(KeyError):
+        merges.find_pair(table.iloc[:0], 0, 1)
+
+
+def test_curve_of_fills_missing_bins_and_leaves_gaps():
+    labels = np.array([0, 0, 1, 1] * 5)
+    preds = labels.copy()
+    preds[:4] = 1 - labels[:4]
+    labels[16:] = preds[16:] = 0  # the brightest bin holds no image of class b
+    curves = shortcuts.accuracy_curves(_frame(np.arange(20.0), labels, preds), ["a", "b"], n_bins=5)
+    bins = shortcuts.curve_bins(curves, "brightness")
+    assert bins["bin"].tolist() == [0, 1, 2, 3, 4]
+    overall = shortcuts.curve_of(curves, "brightness", "(all)")
+    assert overall.index.tolist() == [0, 1, 2, 3, 4] and overall["n"].tolist() == [4, 4, 4, 4, 4]
+    assert overall["accuracy"].tolist() == [0.0, 1.0, 1.0, 1.0, 1.0]  # "(all)" never has gaps
+    b = shortcuts.curve_of(curves, "brightness", "b")
+    assert b["n"].tolist() == [2, 2, 2, 2, 0] and b["bin_label"].tolist() == bins["bin_label"].tolist()
+    assert b["accuracy"].isna().all()  # 2 images a bin: fewer than 3
+    assert shortcuts.curve_of(curves, "brightness", "b", min_images=2)["accuracy"].tolist()[:4] == [0.0, 1.0, 1.0, 1.0]
+    findings = pd.DataFrame({"property": ["hue", "brightness", "hue", "hue"], "rank": [1, 2, 0, 3],
+                             "class": ["bar", "deli", "deli", "bar"]})
+    assert shortcuts.finding_classes(findings, "hue") == ["bar"]
+    assert shortcuts.finding_classes(findings, "brightness") == ["deli"]
+
+
+def test_duplicate_views_notes_and_errors_near_training():
+    pairs = pd.DataFrame({"kind": ["exact", "near", "near"], "row_a": [0, 2, 4], "row_b": [1, 3, 5],
+                          "similarity": [1.0, 0.95, 0.9], "pixel_similarity": [np.nan, 0.97, np.nan],
+                          "cross_split": [False, True, False], "label_differs": [True, False, False],
+                          "split_a": ["train", "train", "test"], "split_b": ["train", "val", "test"]})
+    assert duplicates.pair_view(pairs, "exact")["row_a"].tolist() == [0]
+    assert duplicates.pair_view(pairs, "near")["row_a"].tolist() == [2, 4]
+    assert duplicates.pair_view(pairs, "leakage")["row_a"].tolist() == [2]
+    assert duplicates.pair_view(pairs, "labels")["row_a"].tolist() == [0]
+    with pytest.raises(ValueError):
+        duplicates.pair_view(pairs, "nothing")
+    assert duplicates.similarity_column(pairs) == "similarity"
+    assert duplicates.similarity_column(pairs.iloc[1:2]) == "pixel_similarity"
+    notes = [duplicates.pair_note(r) for r in pairs.to_dict("records")]
+    assert notes == ["identical pixels · different labels",
+                     "pixel similarity 0.970 · embedding 0.950 · train ↔ val",
+                     "embedding similarity 0.900"]
+    nearest = pd.DataFrame({"row": [6, 7, 8], "nearest_train": [0, 1, 2], "similarity": [0.5, 0.99, 0.8],
+                            "pixel_similarity": [0.2, 0.95, np.nan], "near_duplicate": [False, True, False],
+                            "is_error": [True, True, True]})
+    assert duplicates.errors_near_training(nearest)["row"].tolist() == [7]
+    assert duplicates.errors_near_training(nearest, near_only=False)["row"].tolist() == [7, 8, 6]
+    assert duplicates.view_counts(pairs, nearest) == {"exact": 1, "near": 2, "leakage": 1, "labels": 1, "errors": 1}
+    assert duplicates.error_note(nearest.iloc[1]) == ("test error ↔ nearest training image · embedding similarity "
+                                                      "0.990 · pixel similarity 0.950 · NEAR DUPLICATE")
+    assert duplicates.error_note(nearest.iloc[2]).endswith("similarity 0.800")

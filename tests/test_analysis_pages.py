@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from indoor.analysis import cache_tables
+from indoor.cache.tables import cache_tables
 from indoor.cache import load_cache
 from indoor.decisions import DecisionStore
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from indoor import explore
+from indoor.analysis import explore
 from indoor.cache import load_cache
 from indoor.decisions import DecisionStore
 
@@ -438,11 +438,11 @@ def test_relabel_table_row_selection_opens_it_in_the_form(monkeypatch, own_copy)
 
 
 def test_without_any_cache_the_first_screen_offers_to_build_the_demo(monkeypatch, tmp_path):
-    import ui
+    from indoor.app import state
 
     monkeypatch.delenv("INDOOR_CACHE", raising=False)
-    monkeypatch.setattr(ui, "RUNS", tmp_path / "runs")
-    monkeypatch.setattr(ui, "DEFAULT_CACHE", tmp_path / "runs" / "demo")
+    monkeypatch.setattr(state, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(state, "DEFAULT_CACHE", tmp_path / "runs" / "demo")
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     assert "No inference cache yet" in at.info[0].value
@@ -453,7 +453,7 @@ def test_without_any_cache_the_first_screen_offers_to_build_the_demo(monkeypatch
 
 
 def test_sidebar_lists_caches_under_runs_and_switches(monkeypatch, tmp_path, demo_cache_path):
-    import ui
+    from indoor.app import state
 
     runs = tmp_path / "runs"
     shutil.copytree(demo_cache_path, runs / "demo")
@@ -462,8 +462,8 @@ def test_sidebar_lists_caches_under_runs_and_switches(monkeypatch, tmp_path, dem
     meta["image_size"] = 123
     (runs / "other" / "meta.json").write_text(json.dumps(meta))
     monkeypatch.delenv("INDOOR_CACHE", raising=False)
-    monkeypatch.setattr(ui, "RUNS", runs)
-    monkeypatch.setattr(ui, "DEFAULT_CACHE", runs / "demo")
+    monkeypatch.setattr(state, "RUNS", runs)
+    monkeypatch.setattr(state, "DEFAULT_CACHE", runs / "demo")
     at = AppTest.from_file(APP, default_timeout=60).run()
     selector = at.sidebar.selectbox(key="indoor.cache_select")
     assert selector.value == str(runs / "demo")
@@ -479,32 +479,34 @@ def test_sidebar_lists_caches_under_runs_and_switches(monkeypatch, tmp_path, dem
 def test_command_line_cache_wins_over_the_environment(monkeypatch, tmp_path):
     import sys
 
-    import ui
+
+    from indoor.app import state
+
 
     monkeypatch.setenv("INDOOR_CACHE", str(tmp_path / "from-env"))
     monkeypatch.setattr(sys, "argv", ["app.py", "--cache", str(tmp_path / "from-cli")])
-    assert ui._cli_cache() == str(tmp_path / "from-cli")
+    assert state._cli_cache() == str(tmp_path / "from-cli")
     monkeypatch.setattr(sys, "argv", ["app.py"])
-    assert ui._cli_cache() is None
+    assert state._cli_cache() is None
 
 
 def test_build_progress_lines_map_to_an_overall_fraction():
-    import ui
+    from indoor.app import page
 
-    fraction, text = ui._progress_of("rendering demo images:  50%|#####     | 780/1560 [00:05<00:05]")
+    fraction, text = page._progress_of("rendering demo images:  50%|#####     | 780/1560 [00:05<00:05]")
     assert fraction == pytest.approx(0.15) and "50%" in text
-    fraction, _ = ui._progress_of("embedding: 100%|##########| 1560/1560 [00:20<00:00, 75img/s]")
+    fraction, _ = page._progress_of("embedding: 100%|##########| 1560/1560 [00:20<00:00, 75img/s]")
     assert fraction == pytest.approx(0.80)
-    assert ui._progress_of("built runs/demo: 1560 images")[0] == 1.0
-    assert ui._progress_of("some other line")[0] is None
+    assert page._progress_of("built runs/demo: 1560 images")[0] == 1.0
+    assert page._progress_of("some other line")[0] is None
 
 
 def test_markdown_escaping_keeps_data_literal():
-    import ui
+    from indoor.app.text import esc, md
 
-    assert ui.md("a_b*c [x](y) <b> $x$ :smile:") == r"a\_b\*c \[x\](y) \<b\> \$x\$ \:smile\:"
-    assert ui.md("1. first") == r"1\. first" and ui.md("# h") == r"\# h"
-    assert ui.esc('<img src=x onerror="1">') == "&lt;img src=x onerror=&quot;1&quot;&gt;"
+    assert md("a_b*c [x](y) <b> $x$ :smile:") == r"a\_b\*c \[x\](y) \<b\> \$x\$ \:smile\:"
+    assert md("1. first") == r"1\. first" and md("# h") == r"\# h"
+    assert esc('<img src=x onerror="1">') == "&lt;img src=x onerror=&quot;1&quot;&gt;"
 
 
 def test_pages_import_neither_torch_nor_umap(shared_copy):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import subprocess
 import sys
@@ -11,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from indoor.apply import ApplyError, apply_decisions, resolve_merges
+from indoor.decisions.apply import ApplyError, apply_decisions, manifest_csv, resolve_merges, write_manifest
 from indoor.cache import load_cache
-from indoor.compare import compare_runs
-from indoor.decisions import Decision, DecisionStore, export_csv, merges_csv
+from indoor.analysis.compare import compare_runs
+from indoor.decisions import Decision, DecisionStore, export_csv, merges_csv, unneutralise
 
 REPO = Path(__file__).resolve().parents[1]
 CLASSES = ["bar", "bookstore", "deli", "videostore"]
@@ -75,6 +77,45 @@ def test_conflicts_and_unknowns_are_refused_with_every_problem():
     assert "train/x0.jpg" not in set(manifest["path"])
     with pytest.raises(ApplyError, match="unknown class 'sauna'"):
         resolve_merges(pd.DataFrame({"class_a": ["sauna"], "class_b": ["bar"], "into": ["x"]}), CLASSES)
+
+
+NASTY = "=cmd|' /C calc'!A0"  # a merge target that a spreadsheet would run as a formula
+
+
+def _nasty_manifest() -> pd.DataFrame:
+    merges = pd.DataFrame({"class_a": ["bookstore"], "class_b": ["videostore"], "into": [NASTY]})
+    decisions = [Decision("train/x2.jpg", "multi_label", extra_labels=("videostore",), annotator="ann")]
+    manifest, report = apply_decisions(_samples(), CLASSES, decisions, merges=merges)
+    assert report.merged == 3 and NASTY in set(manifest["label"])  # the frame holds the real name
+    return manifest
+
+
+def test_manifest_csv_neutralises_a_merge_target(tmp_path):
+    manifest = _nasty_manifest()
+    text = manifest_csv(manifest)
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows[0] == ["path", "label", "split", "extra_labels"]
+    labels = {r[0]: r[1] for r in rows[1:]}
+    assert labels["train/x1.jpg"] == "'" + NASTY and labels["train/x0.jpg"] == "bar"
+    assert {r[0]: r[3] for r in rows[1:]}["train/x2.jpg"] == "'" + NASTY  # extra_labels too
+    for row in rows[1:]:
+        assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row), row
+    restored = pd.DataFrame([[unneutralise(c) for c in r] for r in rows[1:]], columns=rows[0])
+    pd.testing.assert_frame_equal(restored, manifest.reset_index(drop=True))  # the guard round-trips
+    write_manifest(manifest, tmp_path / "cleaned.csv")
+    assert (tmp_path / "cleaned.csv").read_bytes() == text.encode("utf-8")
+
+
+def test_a_neutralised_manifest_reads_back_with_the_real_class_names(tmp_path):
+    from indoor.data.layouts import discover
+
+    manifest = _nasty_manifest()
+    for path in manifest["path"]:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).touch()
+    write_manifest(manifest, tmp_path / "cleaned.csv")
+    index = discover(tmp_path, manifest=tmp_path / "cleaned.csv")
+    assert index.classes == sorted(set(manifest["label"]))
 
 
 def test_compare_runs_counts_fixed_and_broken():
@@ -146,4 +187,14 @@ def test_cli_apply_refuses_bad_csv_with_line_numbers(demo_cache_path, tmp_path):
         [sys.executable, "-m", "indoor", "apply", "--cache", str(demo_cache_path), "--decisions", str(tmp_path / "bad.csv"),
          "--out", str(tmp_path / "out.csv")], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 2 and "line 2" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_apply_on_a_latin1_decisions_csv_names_the_line(demo_cache_path, tmp_path):
+    bad = tmp_path / "decisions.csv"
+    bad.write_bytes("sample_id,action,new_label\nx.jpg,relabel,caf\u00e9\n".encode("latin-1"))
+    result = subprocess.run([sys.executable, "-m", "indoor", "apply", "--cache", str(demo_cache_path), "--decisions",
+                             str(bad), "--out", str(tmp_path / "out.csv")], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "decisions.csv line 2: not UTF-8 text (byte 0xe9)" in result.stderr
     assert not (tmp_path / "out.csv").exists()

@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from indoor.backbones import BackboneError, create_backbone, fast_inference, imagenet_top5
+from indoor.model.backbones import DEFAULT_BACKBONE, BackboneError, create_backbone, fast_inference, imagenet_top5
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +73,18 @@ def test_fast_inference_falls_back_to_the_module_when_it_cannot_trace_or_disagre
     assert fast_inference(random_output, torch.ones(4, 3, 8, 8)) is random_output
     linear = torch.nn.Linear(4, 2).eval()
     assert fast_inference(linear, torch.randn(2, 4, device="meta")) is linear  # only the CPU is optimised
+
+
+def test_list_backbones_names_what_create_backbone_accepts(capsys):
+    from indoor.cli import main
+    from indoor.model.backbones import list_backbones
+
+    assert [e["name"] for e in list_backbones()] == [DEFAULT_BACKBONE]
+    matching = list_backbones("resnet18")
+    assert {"resnet18", "tv:resnet18"} <= {e["name"] for e in matching}
+    assert [e["offline"] for e in matching] == [True] + [False] * (len(matching) - 1)
+    for name in ("resnet18", "timm:resnet18", "tv:resnet18"):
+        assert create_backbone(name, image_size=64, pretrained=False).embedding_dim == 512
+    assert main(["backbones", "resnet18"]) == 0
+    out = capsys.readouterr().out
+    assert "efficientnet_lite0  offline" in out and "tv:resnet18" in out

@@ -18,10 +18,10 @@ import pytest
 import torch
 from PIL import Image
 
-from indoor.build import BuildOptions, build_cache
+from indoor.cache.build import BuildOptions, build_cache
 from indoor.cache import SAMPLE_COLUMNS, SCHEMA_VERSION, CacheError, load_cache
-from indoor.datasets import discover
-from indoor.train import LinearHead, head_probs
+from indoor.data.layouts import discover
+from indoor.model.probe import LinearHead, head_probs
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = BuildOptions(image_size=64, folds=3, thumb_size=48, workers=0, progress=False)
@@ -67,13 +67,13 @@ def test_demo_cache_is_complete_and_consistent(demo_cache):
     assert meta["backbone"]["name"] == "efficientnet_lite0" and "offline" in meta["backbone"]["weights"]
     assert 0 <= meta["metrics"]["test"]["top1"] <= 1 and meta["metrics"]["test"]["top5"] >= meta["metrics"]["test"]["top1"]
     assert meta["probs_out_of_sample"] == {"train": True, "val": True, "test": True}
-    from indoor.analysis import TABLES
+    from indoor.analysis.tables import TABLES
 
     for name in TABLES:  # the analyses are computed at build time
         assert demo_cache.has_table(name), name
     assert len(demo_cache.table("label_issues")) == len(samples)
-    from indoor.explore import class_order
-    from indoor.metrics import confusion_matrix
+    from indoor.analysis.explore import class_order
+    from indoor.analysis.metrics import confusion_matrix
 
     stored = demo_cache.table("class_order")["similarity"].to_numpy()  # read by the confusion explorer
     matrix = confusion_matrix(samples["label"].to_numpy(), samples["pred"].to_numpy(), len(demo_cache.classes))
@@ -137,12 +137,12 @@ def test_failed_write_leaves_the_earlier_cache_and_decisions_intact(tmp_path, mo
     def broken_save(*args, **kwargs):
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr("indoor.cache.np.save", broken_save)
+    monkeypatch.setattr("indoor.cache.writer.np.save", broken_save)
     with pytest.raises(OSError, match="disk full"):
         build_cache(index, out, TINY, log=lambda _: None)
     monkeypatch.undo()
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".cache.")]  # staging cleaned up
+    assert not [p for p in out.iterdir() if p.name.startswith(".building-")]  # staging cleaned up
     load_cache(out)
     # a successful rebuild keeps files that are not the cache's (the decisions store)
     build_cache(index, out, TINY, log=lambda _: None)
@@ -160,8 +160,8 @@ def test_killed_build_leaves_the_earlier_cache_intact(tmp_path):
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     deadline = time.time() + 120
-    while time.time() < deadline and not list(tmp_path.glob(".cache.building-*")) and process.poll() is None:
-        time.sleep(0.05)  # wait until the new build has started writing beside the cache, then kill it
+    while time.time() < deadline and not list(out.glob(".building-*")) and process.poll() is None:
+        time.sleep(0.05)  # wait until the new build has started staging its files, then kill it
     process.send_signal(signal.SIGKILL)
     process.wait()
     cache = load_cache(out)

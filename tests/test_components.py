@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components.bars import DEFAULT_COLOUR, bars_payload, colour_ramp
+from indoor.app.components.bars import DEFAULT_COLOUR, bars_payload, colour_ramp
 
 ROOT = Path(__file__).resolve().parents[1]
-BARS = ROOT / "components" / "bars"
+BARS = ROOT / "indoor" / "app" / "components" / "bars"
 
 
 # ------------------------------------------------------------------------------------------------ bars_payload
@@ -151,7 +151,7 @@ def test_assets_never_parse_data_as_html():
 
 SCRIPT = """
 import streamlit as st
-from components.bars import bars, bars_payload
+from indoor.app.components.bars import bars, bars_payload
 
 payload = bars_payload(["alpha", "beta", "gamma"], [0.1, 0.5, 0.9], ids=[7, "beta", 3], clickable=True)
 clicked = bars(payload, key="demo.bars")

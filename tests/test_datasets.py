@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from indoor.datasets import DataError, ImageLoadError, discover, load_rgb
+from indoor.data.layouts import DataError, discover
+from indoor.data.images import ImageLoadError, load_rgb
 
 
 def _jpeg(path: Path, color=(120, 80, 40), size=(40, 30)) -> Path:

@@ -29,6 +29,8 @@ from indoor.decisions import (
     export_csv,
     import_csv,
     merges_csv,
+    neutralise,
+    unneutralise,
 )
 
 CLASSES = ["bathroom", "bedroom", "-basement", "kitchen"]
@@ -352,6 +354,18 @@ def test_export_neutralises_formula_cells(store: DecisionStore) -> None:
     assert by_id[IDS[0]]["path"] == f"images/{IDS[0]}.jpg" and by_id[IDS[0]]["split"] == "val"
 
 
+@pytest.mark.parametrize("value", ["=cmd|' /C calc'!A0", "+1", "-basement", "@SUM(A1)", "\tx", "\rx", "'=x", "'quoted"])
+def test_one_formula_guard_round_trips(value: str) -> None:
+    assert neutralise(value) == "'" + value
+    assert unneutralise(neutralise(value)) == value
+    assert neutralise("bathroom") == "bathroom" and unneutralise("bathroom") == "bathroom"
+    assert neutralise(None) == "" and neutralise(float("nan")) == ""
+    assert unneutralise("'") == "'" and unneutralise("'x") == "'x"  # only a quote the guard added is stripped
+    from indoor.decisions import cards, csvio
+
+    assert cards.unneutralise is csvio.unneutralise  # the cards CSV uses the same guard
+
+
 def test_export_import_round_trip(store: DecisionStore, tmp_path: Path) -> None:
     _fill_nasty(store)
     original = store.current_decisions()
@@ -506,3 +520,13 @@ def test_writer_killed_mid_loop_loses_no_acknowledged_save(tmp_path: Path) -> No
     assert store.count() == min(50, len(events))
     store.save(Decision("after", "keep", annotator="survivor"))  # still writable
     assert store.count() == min(50, len(events)) + 1
+
+
+def test_a_huge_bad_import_gets_a_capped_message():
+    from indoor.decisions import import_csv
+
+    text = "sample_id,action\n" + "".join(f"s{i},explode\n" for i in range(200_000))
+    with pytest.raises(DecisionError) as caught:
+        import_csv(text, classes=["a", "b"], known_ids={"s1"})
+    assert "200,000 bad row(s)" in str(caught.value) and len(str(caught.value)) < 10_000
+    assert len(caught.value.problems) == 51 and caught.value.problems[-1] == "... and 199,950 more bad row(s)"

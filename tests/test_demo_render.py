@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from indoor.demo import (
+from indoor.data.synthetic import (
     DEMO_CLASSES,
     INDOOR67_CLASSES,
     TRUTH_COLUMNS,

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components.scatter_hover import XY_STEPS, map_payload
+from indoor.app.components.scatter_hover import XY_STEPS, map_payload
 from indoor.cache import load_cache
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,7 +92,7 @@ def test_payload_holds_urls_not_images(monkeypatch, cache_copy, static_dir):
     assert "base64" not in raw and "data:image" not in raw
     assert raw.count("/app/static/thumbs/") == 1  # the prefix once; per-point URLs are built in the browser
     assert len(raw) < 60 * len(payload(at)["x"]) + 5_000  # a few integers per point
-    script = (ROOT / "components" / "scatter_hover" / "index.js").read_text()
+    script = (ROOT / "indoor" / "app" / "components" / "scatter_hover" / "index.js").read_text()
     code = "\n".join(line.split("//")[0] for line in script.splitlines())
     assert "textContent" in code and not re.search(r"innerHTML|outerHTML|insertAdjacentHTML", code)
 

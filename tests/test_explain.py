@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from indoor import explain
-from indoor.demo import render_scene
+from indoor.model import explain
+from indoor.data.synthetic import render_scene
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from components.heatmap import heatmap_payload
-from indoor.explore import colour_limit
+from indoor.app.components.heatmap import heatmap_payload
+from indoor.analysis.explore import colour_limit
 
 LABELS = ["bar", "<b>deli</b>", "office"]
 
@@ -77,6 +77,6 @@ def test_colour_limit_spans_the_errors_or_every_cell():
 def test_the_script_never_parses_data_as_html():
     from pathlib import Path
 
-    script = (Path(__file__).resolve().parents[1] / "components" / "heatmap" / "index.js").read_text()
+    script = (Path(__file__).resolve().parents[1] / "indoor" / "app" / "components" / "heatmap" / "index.js").read_text()
     for unsafe in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"):
         assert unsafe not in script, unsafe

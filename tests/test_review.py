@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from indoor import review
-from indoor.review import CardError, QueueError, QueueSource
+from indoor.decisions import cards as class_cards
+from indoor.decisions import queue as review
+from indoor.decisions.cards import CardError
+from indoor.decisions.queue import QueueError, QueueSource
 
 CLASSES = ["bar", "deli", "kitchen"]
 
@@ -135,41 +137,41 @@ def test_step_clamps():
 
 
 def test_parse_attributes_one_per_line():
-    assert review.parse_attributes("high chairs\n\n  a bar counter \nhigh chairs\n") == ["high chairs", "a bar counter"]
-    assert review.parse_attributes("") == []
+    assert class_cards.parse_attributes("high chairs\n\n  a bar counter \nhigh chairs\n") == ["high chairs", "a bar counter"]
+    assert class_cards.parse_attributes("") == []
     with pytest.raises(CardError, match="contains ';'"):
-        review.parse_attributes("stools; chairs", class_name="bar")
+        class_cards.parse_attributes("stools; chairs", class_name="bar")
 
 
 def test_cards_json_and_csv_round_trip_in_class_order():
     cards = {"deli": ["a counter", "=SUM(A1)"], "bar": ["high chairs", "drinks"], "kitchen": []}
-    as_json = review.cards_to_json(cards, classes=CLASSES)
+    as_json = class_cards.cards_to_json(cards, classes=CLASSES)
     assert list(json.loads(as_json)) == ["bar", "deli", "kitchen"]
-    assert review.parse_cards(as_json, classes=CLASSES) == cards
-    as_csv = review.cards_to_csv(cards, classes=CLASSES)
+    assert class_cards.parse_cards(as_json, classes=CLASSES) == cards
+    as_csv = class_cards.cards_to_csv(cards, classes=CLASSES)
     lines = as_csv.splitlines()
     assert lines[0] == "class,attribute"
     assert "deli,'=SUM(A1)" in lines  # a formula is neutralised in the file ...
     assert "kitchen," in lines  # an empty card keeps its class
-    assert review.parse_cards(as_csv, classes=CLASSES) == cards  # ... and restored on import
+    assert class_cards.parse_cards(as_csv, classes=CLASSES) == cards  # ... and restored on import
 
 
 def test_parse_cards_cleans_and_guesses_the_format():
     text = "class,attribute\nbar, high chairs \nbar,high chairs\nbar,\n\ndeli,cheese\n"
-    assert review.parse_cards(text, classes=CLASSES) == {"bar": ["high chairs"], "deli": ["cheese"]}
-    assert review.parse_cards('  {"bar": ["x", " x ", ""]}', classes=CLASSES) == {"bar": ["x"]}
+    assert class_cards.parse_cards(text, classes=CLASSES) == {"bar": ["high chairs"], "deli": ["cheese"]}
+    assert class_cards.parse_cards('  {"bar": ["x", " x ", ""]}', classes=CLASSES) == {"bar": ["x"]}
 
 
 def test_parse_cards_lists_every_unknown_class_in_one_clear_error():
     text = json.dumps({"bar": ["stools"], "pub": ["beer"], "diner": ["booths"]})
     with pytest.raises(CardError) as info:
-        review.parse_cards(text, classes=CLASSES)
+        class_cards.parse_cards(text, classes=CLASSES)
     message = str(info.value)
     assert "unknown classes 'pub', 'diner'" in message
     assert "bar, deli, kitchen" in message  # says which classes exist
     assert info.value.problems[0].startswith("unknown classes")
     with pytest.raises(CardError, match="unknown class 'pub'"):
-        review.parse_cards("class,attribute\npub,beer\n", classes=CLASSES)
+        class_cards.parse_cards("class,attribute\npub,beer\n", classes=CLASSES)
 
 
 @pytest.mark.parametrize(
@@ -188,10 +190,10 @@ def test_parse_cards_lists_every_unknown_class_in_one_clear_error():
 )
 def test_parse_cards_rejects_bad_files_with_a_reason(text, fmt, match):
     with pytest.raises(CardError, match=match):
-        review.parse_cards(text, classes=CLASSES, fmt=fmt)
+        class_cards.parse_cards(text, classes=CLASSES, fmt=fmt)
 
 
 def test_qualified_attributes():
-    assert review.qualify("bar", "high chairs") == "bar: high chairs"
-    assert review.unqualify("bar: high chairs") == ("bar", "high chairs")
-    assert review.unqualify("no class") == ("", "no class")
+    assert class_cards.qualify("bar", "high chairs") == "bar: high chairs"
+    assert class_cards.unqualify("bar: high chairs") == ("bar", "high chairs")
+    assert class_cards.unqualify("no class") == ("", "no class")

@@ -123,6 +123,19 @@ def test_review_relabel_to_prediction_and_to_another_class(monkeypatch, own_copy
     assert decisions[second].action == "relabel" and decisions[second].new_label == chosen
 
 
+def test_review_shows_the_top5_bar_list_and_mounts_the_keyboard_helper(monkeypatch, shared_copy):
+    cache = load_cache(shared_copy)
+    at = open_page(monkeypatch, shared_copy, REVIEW)
+    _, row, _, _ = shown_image(at, cache)
+    names = [c.proto.component_name for c in at.get("bidi_component")]
+    assert names.count("indoor_bars") == 1 and names.count("indoor_review_keys") == 1
+    top5 = bars_data(at)
+    probs = np.asarray(cache.probs[row], dtype=float)
+    assert top5["values"] == pytest.approx(sorted(probs, reverse=True)[:5], abs=1e-6)
+    assert top5["labels"] == [cache.classes[i] for i in top5["ids"]]
+    assert top5["text"] == [f"{probs[i]:.0%}" for i in top5["ids"]]
+
+
 def test_review_relabel_without_a_class_says_so_and_saves_nothing(monkeypatch, own_copy):
     at = open_page(monkeypatch, own_copy, REVIEW)
     first = at.session_state["rv.sample"]

@@ -1,5 +1,5 @@
 """What makes the first page after `streamlit run` fast: app.py's st.App, whose start-up hook warms the server's
-shared caches (ui.warm_up), and the class order stored at build time (no scipy import before the first page)."""
+shared caches (loading.warm_up), and the class order stored at build time (no scipy import before the first page)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ import pytest
 import streamlit as st
 from streamlit.web.server.app_discovery import discover_asgi_app
 
-import ui
-from indoor import analysis
+from indoor.app import loading
+from indoor.analysis.tables import TABLES
+from indoor.cache import tables as cache_tables_module
 from indoor.cache import load_cache
 from streamlit.testing.v1 import AppTest
 
@@ -38,20 +39,20 @@ def test_importing_app_py_defines_the_app_and_runs_no_page_code(monkeypatch):
 
 def test_warm_up_fills_the_caches_the_pages_use(monkeypatch, shared_copy):
     calls = []
-    real_load = ui.load_cache
+    real_load = loading.load_cache
 
     def counting_load(path, *args, **kwargs):
         calls.append(str(path))
         return real_load(path, *args, **kwargs)
 
-    monkeypatch.setattr(ui, "load_cache", counting_load)
+    monkeypatch.setattr(loading, "load_cache", counting_load)
     monkeypatch.setenv("INDOOR_CACHE", str(shared_copy))
     monkeypatch.setattr(sys, "argv", ["app.py"])
-    ui._load_cache.clear()
-    ui._order.clear()
-    ui.warm_up()
+    loading._load_cache.clear()
+    loading._order.clear()
+    loading.warm_up()
     assert calls == [str(shared_copy.resolve())]
-    cache = ui._load_cache(str(shared_copy.resolve()), ui._stamp(shared_copy.resolve()))  # what a page calls
+    cache = loading._load_cache(str(shared_copy.resolve()), loading._stamp(shared_copy.resolve()))  # what a page calls
     assert calls == [str(shared_copy.resolve())], "the page's call must be served from the warmed cache"
     assert list(cache.classes) == list(cache.meta["classes"])
 
@@ -59,7 +60,7 @@ def test_warm_up_fills_the_caches_the_pages_use(monkeypatch, shared_copy):
 def test_warm_up_leaves_a_broken_cache_to_the_pages(monkeypatch, tmp_path):
     monkeypatch.setenv("INDOOR_CACHE", str(tmp_path / "nowhere"))
     monkeypatch.setattr(sys, "argv", ["app.py"])
-    ui.warm_up()  # no exception: the page shows the validation message when it opens
+    loading.warm_up()  # no exception: the page shows the validation message when it opens
 
 
 def _confusion_labels(monkeypatch, cache_path) -> list[str]:
@@ -86,6 +87,6 @@ def test_a_damaged_or_missing_stored_order_is_recomputed(monkeypatch, own_copy):
     pd.DataFrame({"similarity": [0] * len(cache.classes)}).to_parquet(own_copy / "analysis" / "class_order.parquet")
     assert _confusion_labels(monkeypatch, own_copy) == [cache.classes[i] for i in computed]
     (own_copy / "analysis" / "class_order.parquet").unlink()  # a cache built before the table existed
-    monkeypatch.setattr(analysis, "build_tables", lambda *a, **k: pytest.fail("every table recomputed"))
-    tables = analysis.cache_tables(load_cache(own_copy))
-    assert set(tables) == set(analysis.TABLES) and tables["class_order"]["similarity"].tolist() == computed
+    monkeypatch.setattr(cache_tables_module, "build_tables", lambda *a, **k: pytest.fail("every table recomputed"))
+    tables = cache_tables_module.cache_tables(load_cache(own_copy))
+    assert set(tables) == set(TABLES) and tables["class_order"]["similarity"].tolist() == computed

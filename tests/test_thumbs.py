@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from indoor.cache import load_cache
-from indoor.thumbs import MARKER_FILE, cache_key, plotly_js_path, publish_plotly_js, publish_thumbnails, thumb_url
+from indoor.app.static import MARKER_FILE, cache_key, plotly_js_path, publish_plotly_js, publish_thumbnails, thumb_url
 
 
 @pytest.fixture

@@ -307,3 +307,64 @@ def _tiny(thumbnails: Sequence[bytes | str | Path] | np.ndarray) -> np.ndarray:
 def _unit_rows(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+
+
+# ------------------------------------------------------------------------------------------------- views
+
+PAIR_VIEWS = ("exact", "near", "leakage", "labels")
+
+
+def pair_view(pairs: pd.DataFrame, view: str) -> pd.DataFrame:
+    """The duplicate pairs (:func:`duplicate_pairs`) of one view: ``exact`` or ``near`` (by kind), ``leakage``
+    (one image in train, the other outside it) or ``labels`` (the two labels differ); table order."""
+    if view in ("exact", "near"):
+        return pairs[pairs["kind"] == view]
+    if view == "leakage":
+        return pairs[pairs["cross_split"].astype(bool)]
+    if view == "labels":
+        return pairs[pairs["label_differs"].astype(bool)]
+    raise ValueError(f"unknown view {view!r} (expected one of {', '.join(PAIR_VIEWS)})")
+
+
+def errors_near_training(nearest: pd.DataFrame, *, near_only: bool = True) -> pd.DataFrame:
+    """The misclassified images of a nearest-training table (:func:`nearest_training_images` plus ``is_error``, as
+    stored): those whose nearest training image is a near duplicate (table order), or, with ``near_only=False``,
+    all of them, most similar first."""
+    errors = nearest[nearest["is_error"].astype(bool)]
+    if near_only:
+        return errors[errors["near_duplicate"].astype(bool)]
+    return errors.sort_values("similarity", ascending=False)
+
+
+def view_counts(pairs: pd.DataFrame, nearest: pd.DataFrame) -> dict[str, int]:
+    """Items per view: pairs per :data:`PAIR_VIEWS` view, and ``errors``: the errors whose nearest training image
+    is a near duplicate."""
+    counts = {view: len(pair_view(pairs, view)) for view in PAIR_VIEWS}
+    return counts | {"errors": len(errors_near_training(nearest))}
+
+
+def similarity_column(pairs: pd.DataFrame) -> str:
+    """The similarity to threshold near pairs on: ``pixel_similarity`` when every pair has one, else ``similarity``
+    (embedding)."""
+    return "pixel_similarity" if pairs["pixel_similarity"].notna().all() else "similarity"
+
+
+def pair_note(pair) -> str:
+    """One line on a duplicate pair (a row of :func:`duplicate_pairs` with ``split_a``/``split_b``, as stored):
+    how alike the two images are, then whether it crosses train and another split and whether the labels differ."""
+    if pair["kind"] == "exact":
+        kind = "identical pixels"
+    elif pd.notna(pair["pixel_similarity"]):
+        kind = f"pixel similarity {pair['pixel_similarity']:.3f} · embedding {pair['similarity']:.3f}"
+    else:
+        kind = f"embedding similarity {pair['similarity']:.3f}"
+    other = pair["split_b"] if pair["split_a"] == "train" else pair["split_a"]
+    return (kind + (f" · train ↔ {other}" if pair["cross_split"] else "")
+            + (" · different labels" if pair["label_differs"] else ""))
+
+
+def error_note(error) -> str:
+    """One line on a misclassified image beside its nearest training image (a row of :func:`errors_near_training`)."""
+    pixel = f" · pixel similarity {error['pixel_similarity']:.3f}" if pd.notna(error["pixel_similarity"]) else ""
+    near = " · NEAR DUPLICATE" if error["near_duplicate"] else ""
+    return f"test error ↔ nearest training image · embedding similarity {error['similarity']:.3f}{pixel}{near}"

@@ -229,3 +229,30 @@ def _ranks(order: np.ndarray) -> np.ndarray:
     ranks = np.empty(len(order), dtype=np.int64)
     ranks[order] = np.arange(len(order), dtype=np.int64)
     return ranks
+
+
+def review_queue(issues: pd.DataFrame, *, keep: np.ndarray | None = None, flagged_only: bool = True) -> pd.DataFrame:
+    """The rows of a label-issue table (:func:`find_label_issues` plus ``sample_id``/``split``, as stored) in review
+    order: only the flagged ones when ``flagged_only``, only images selected by ``keep`` (a boolean mask over the
+    samples, indexed by ``row``) when given."""
+    queue = issues[issues["is_issue"]] if flagged_only else issues
+    if keep is not None:
+        queue = queue[np.asarray(keep, dtype=bool)[queue["row"].to_numpy()]]
+    return queue.sort_values("review_rank", kind="stable")
+
+
+def queue_table(queue: pd.DataFrame, classes: Sequence[str], decided: set[str] | frozenset[str] = frozenset()
+                ) -> pd.DataFrame:
+    """A review queue (:func:`review_queue`) as a table to read: position, sample_id, split, given and suggested
+    class names, label quality, p(given), flagged, and whether the image already has a decision (in ``decided``)."""
+    return pd.DataFrame({
+        "#": np.arange(1, len(queue) + 1),
+        "sample_id": queue["sample_id"].to_numpy(),
+        "split": queue["split"].to_numpy(),
+        "given": [classes[i] for i in queue["label"]],
+        "suggested": [classes[i] for i in queue["suggested"]],
+        "label quality": queue["label_quality"].to_numpy(),
+        "p(given)": queue["self_confidence"].to_numpy(),
+        "flagged": queue["is_issue"].to_numpy(),
+        "decided": [sid in decided for sid in queue["sample_id"]],
+    })

@@ -179,3 +179,30 @@ def _rank(values: np.ndarray) -> np.ndarray:
 def _normalise(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+
+
+def merge_table(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Merge candidates (:func:`merge_candidates`) as a table to read: rank, the two classes, the confusion counts
+    both ways, confusion (percent), overlap, centroid distance, and top-1 now and if merged (percent)."""
+    return pd.DataFrame({
+        "rank": pairs["rank"],
+        "class A": pairs["class_a"],
+        "class B": pairs["class_b"],
+        "A→B": pairs["a_as_b"],
+        "B→A": pairs["b_as_a"],
+        "confusion": pairs["confusion"] * 100,
+        "overlap": pairs["overlap"],
+        "centroid distance": pairs["centroid_distance"],
+        "top-1": pairs["top1"] * 100,
+        "top-1 if merged": pairs["top1_merged"] * 100,
+    })
+
+
+def find_pair(pairs: pd.DataFrame, a: int, b: int) -> pd.Series:
+    """The row of merge candidates (:func:`merge_candidates`) of classes ``a`` and ``b`` (indices, either order).
+    Raises KeyError when the table lacks the pair."""
+    lo, hi = sorted((int(a), int(b)))
+    found = pairs[(pairs["index_a"] == lo) & (pairs["index_b"] == hi)]
+    if found.empty:
+        raise KeyError(f"no merge candidate for classes {lo} and {hi}")
+    return found.iloc[0]

@@ -9,6 +9,8 @@ frequent pairs sink in the ranking.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -88,3 +90,18 @@ def multiclass_candidates(
         keep &= groups[scores["class_a"].to_numpy()] != groups[scores["class_b"].to_numpy()]
     out = scores.loc[keep].sort_values(["score", "row"], ascending=[False, True], kind="stable")
     return out[CANDIDATE_COLUMNS].reset_index(drop=True)
+
+
+def candidate_table(candidates: pd.DataFrame, classes: Sequence[str]) -> pd.DataFrame:
+    """Multi-class candidates (:func:`multiclass_candidates` plus ``sample_id``, as stored) as a table to read:
+    position, sample_id, class names (given, A, B), p(A), p(B) and score."""
+    return pd.DataFrame({
+        "#": np.arange(1, len(candidates) + 1),
+        "sample_id": candidates["sample_id"].to_numpy(),
+        "given": [classes[i] for i in candidates["label"]],
+        "class A": [classes[i] for i in candidates["class_a"]],
+        "class B": [classes[i] for i in candidates["class_b"]],
+        "p(A)": candidates["p_a"].to_numpy(),
+        "p(B)": candidates["p_b"].to_numpy(),
+        "score": candidates["score"].to_numpy(),
+    })

@@ -364,3 +364,30 @@ def _robust_z(x: np.ndarray):
     mad = 1.4826 * float(np.median(np.abs(x - med))) if len(x) else 0.0
     scale = mad if mad > 0 else (float(np.std(x)) if len(x) and np.std(x) > 0 else 1e-9)
     return (x - med) / scale, (lambda zz: med - zz * scale), (lambda zz: med + zz * scale)
+
+
+def curve_of(curves: pd.DataFrame, prop: str, name: str, *, min_images: int = 3) -> pd.DataFrame:
+    """One class's (or ``"(all)"``'s) accuracy curve over every bin of ``prop`` (from :func:`accuracy_curves`),
+    indexed and ordered by bin: n and correct (0 in a bin without its images), bin_label, and accuracy (NaN where
+    the class has fewer than ``min_images`` images in the bin: a gap, not a misleading 0 % or 100 %)."""
+    data = curves[curves["property"] == prop]
+    bins = curve_bins(curves, prop)
+    line = data[data["class"] == name].set_index("bin").reindex(bins["bin"])
+    line["bin"] = line.index
+    line["bin_label"] = bins.set_index("bin")["bin_label"]
+    line[["n", "correct"]] = line[["n", "correct"]].fillna(0)
+    if name != "(all)":
+        line.loc[line["n"] < min_images, "accuracy"] = np.nan
+    return line
+
+
+def curve_bins(curves: pd.DataFrame, prop: str) -> pd.DataFrame:
+    """The bins of ``prop`` in :func:`accuracy_curves`, one row each, in bin order (``bin``, ``lo``, ``hi``,
+    ``bin_label``)."""
+    return curves[curves["property"] == prop].drop_duplicates("bin").sort_values("bin")
+
+
+def finding_classes(findings: pd.DataFrame, prop: str, *, top: int = 4) -> list[str]:
+    """Up to ``top`` classes of the ranked (not repeated) findings on ``prop``, best first."""
+    ranked = findings.loc[(findings["property"] == prop) & (findings["rank"] > 0), "class"]
+    return [str(c) for c in ranked.unique()][:top]

@@ -1,0 +1,147 @@
+"""The analysis tables a build stores: every analysis below run once over the cache's arrays.
+
+One module per question (like cleanlab's filter / rank / dataset):
+
+- :mod:`.label_issues` — which labels are likely wrong (confident learning) and how clean each class is;
+- :mod:`.multiclass` — which images show two classes at once;
+- :mod:`.merges` — which class pairs the model cannot tell apart;
+- :mod:`.shortcuts` — which image properties the predictions lean on, and CleanVision-style image issues;
+- :mod:`.duplicates` — exact / near duplicates, train-test leakage, the same image under two labels.
+
+All are pure functions of arrays and DataFrames. :func:`build_tables` runs everything worth precomputing and
+returns named DataFrames; the cache build stores them as ``analysis/<name>.parquet`` (read back with
+``cache.table(name)``). Row numbers in the tables (``row``, ``row_a`` ...) index the cache's samples.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from indoor.analysis import duplicates, label_issues, merges, multiclass, shortcuts
+
+TABLES: dict[str, str] = {
+    "label_issues": "one row per image: label-issue flag, quality, suggested label, review order",
+    "class_quality": "per class label quality (cleanlab), worst first",
+    "multiclass": "multi-class candidates, best first",
+    "merges": "class pairs, most mergeable first",
+    "shortcut_curves": "per property bin and class: accuracy",
+    "shortcut_findings": "ranked shortcut findings with example sample_ids",
+    "image_issues": "CleanVision-style image issues",
+    "duplicate_pairs": "exact and near duplicate pairs",
+    "nearest_train": "per non-train image: nearest training image",
+    "warnings": "reasons to distrust an analysis",
+    "class_order": "the classes in similarity order (clustered by mutual confusion), for the confusion explorer",
+}
+# Tables a cache built by an older indoor may lack; cheap to compute on the fly, so their absence alone doesn't
+# make :func:`cache_tables` recompute every table.
+LATE_TABLES = ("class_order",)
+
+
+def build_tables(
+    samples: pd.DataFrame,
+    probs: np.ndarray,
+    embeddings: np.ndarray,
+    classes: list[str],
+    *,
+    seed: int = 0,
+    probs_out_of_sample: bool = True,
+    thumbnails: Sequence[bytes | str | Path] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Every analysis table (names and contents: :data:`TABLES`) for one cache.
+
+    ``samples`` is the cache's samples frame (sample_id, split, label, pred, fold, pixel_hash and the property
+    columns), ``probs`` its (N, C) OUT-OF-SAMPLE probabilities (say ``probs_out_of_sample=False`` otherwise: a
+    warning is recorded), ``embeddings`` (N, D), ``classes`` the C class names. ``thumbnails`` (N JPEG bytes or
+    file paths, the cache's thumbnails) let near duplicates be verified on pixels — without them only very high
+    embedding similarity counts (see :mod:`.duplicates`). ``seed`` is accepted for reproducibility of any
+    randomised step (all current steps are deterministic).
+    """
+    del seed  # nothing random today
+    samples = samples.reset_index(drop=True)
+    probs = np.asarray(probs, dtype=np.float64)
+    embeddings = np.asarray(embeddings, dtype=np.float32)
+    n = len(samples)
+    if probs.shape != (n, len(classes)):
+        raise ValueError(f"probs has shape {probs.shape}, expected ({n}, {len(classes)})")
+    if len(embeddings) != n:
+        raise ValueError(f"embeddings has {len(embeddings)} rows, expected {n}")
+    labels = samples["label"].to_numpy(np.int64)
+    splits = samples["split"].astype(str).to_numpy()
+    ids = samples["sample_id"].astype(str).to_numpy()
+    tables: dict[str, pd.DataFrame] = {}
+
+    issues = label_issues.find_label_issues(labels, probs)
+    issues.insert(1, "sample_id", ids)
+    issues.insert(2, "split", splits)
+    tables["label_issues"] = issues
+    tables["class_quality"] = label_issues.class_label_quality(
+        labels, probs, classes, is_issue=issues["is_issue"].to_numpy()
+    )
+    folds = int(samples["fold"].max()) + 1 if "fold" in samples and n and samples["fold"].max() >= 0 else None
+    warning_rows = [("label_issues", w) for w in label_issues.label_issue_warnings(
+        labels, classes, probs_out_of_sample=probs_out_of_sample, folds=folds)]
+    groups = label_issues.overlapping_class_groups(labels, probs, share=label_issues.OVERLAP_SHARE)
+    for group in np.unique(groups):
+        members = [classes[c] for c in np.flatnonzero(groups == group)]
+        if len(members) > 1:
+            n_between = int((issues["overlap_issue"] & (groups[issues["label"]] == group)).sum())
+            warning_rows.append(("label_issues", (
+                f"{' and '.join(members)} overlap: the model cannot tell them apart, so disagreements between them "
+                f"({n_between} images) are not flagged as label errors. Consider merging them (Class merges page).")))
+
+    candidates = multiclass.multiclass_candidates(labels, probs, class_groups=groups)
+    candidates.insert(1, "sample_id", ids[candidates["row"].to_numpy()])
+    tables["multiclass"] = candidates
+
+    eval_rows = splits == "test" if (splits == "test").any() else None
+    tables["merges"] = merges.merge_candidates(labels, probs, embeddings, classes, eval_rows=eval_rows)
+
+    tables["shortcut_curves"] = shortcuts.accuracy_curves(samples, classes)
+    tables["shortcut_findings"] = shortcuts.shortcut_findings(samples, probs, classes)
+    image_issues = shortcuts.image_issues(samples)
+    image_issues.insert(1, "sample_id", ids[image_issues["row"].to_numpy()])
+    tables["image_issues"] = image_issues
+
+    hashes = samples["pixel_hash"].to_numpy() if "pixel_hash" in samples else np.full(n, "", dtype=object)
+    if "pixel_hash" not in samples:
+        warning_rows.append(("duplicates", "The cache has no pixel hashes: exact duplicates are not searched."))
+    if thumbnails is None:
+        warning_rows.append(("duplicates", "No thumbnails were given: near duplicates are judged by embedding "
+                             f"similarity alone (>= {duplicates.EMBEDDING_THRESHOLD}), which misses re-crops."))
+    elif len(thumbnails) != n:
+        raise ValueError(f"{len(thumbnails)} thumbnails for {n} samples")
+    tiny = duplicates.tiny_images(thumbnails) if thumbnails is not None else None  # decoded once, used twice
+    pairs = duplicates.duplicate_pairs(hashes, embeddings, splits, labels, thumbnails=tiny)
+    for side in ("a", "b"):
+        rows = pairs[f"row_{side}"].to_numpy()
+        pairs[f"sample_id_{side}"] = ids[rows]
+        pairs[f"split_{side}"] = splits[rows]
+        pairs[f"label_{side}"] = labels[rows]
+    tables["duplicate_pairs"] = pairs
+
+    nearest = duplicates.nearest_training_images(embeddings, splits, thumbnails=tiny)
+    nearest.insert(1, "sample_id", ids[nearest["row"].to_numpy()])
+    query = nearest["row"].to_numpy()
+    nearest["is_error"] = samples["pred"].to_numpy()[query] != labels[query]
+    found = nearest["nearest_train"].to_numpy()
+    nearest["nearest_sample_id"] = np.where(found >= 0, ids[np.maximum(found, 0)], "")
+    tables["nearest_train"] = nearest
+
+    tables["warnings"] = pd.DataFrame(warning_rows, columns=["analysis", "message"]).astype(str)
+    tables["class_order"] = class_order_table(labels, samples["pred"].to_numpy(np.int64), len(classes))
+    return tables
+
+
+def class_order_table(labels: np.ndarray, preds: np.ndarray, n_classes: int) -> pd.DataFrame:
+    """Class indices in similarity order (``similarity`` column, one row per class), from the confusion matrix of
+    every image; ``preds`` must be out-of-sample predictions. Stored at build time so that the dashboard needn't
+    import scipy's clustering (about a second) before it can show the confusion explorer."""
+    from indoor.analysis.explore import confusion_similarity_order
+    from indoor.analysis.metrics import confusion_matrix
+
+    matrix = confusion_matrix(np.asarray(labels), np.asarray(preds), n_classes)
+    return pd.DataFrame({"similarity": confusion_similarity_order(matrix).astype(np.int64)})

@@ -1,0 +1,1 @@
+"""The Streamlit app layer: the only part of ``indoor`` that imports Streamlit."""

@@ -1,0 +1,236 @@
+"""Every ``st.cache_*`` wrapper of the app in one place: the cache itself, and the read-only arrays and tables
+pages derive from it, shared by all sessions and keyed by the cache's build (:attr:`indoor.cache.Cache.key`)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from indoor.analysis import explore
+from indoor.app import state
+from indoor.analysis.compare import Comparison, compare_runs
+from indoor.analysis.metrics import confusion_matrix
+from indoor.cache import Cache, CacheError, find_caches, is_cache, load_cache
+from indoor.decisions import DecisionError, DecisionStore
+
+
+_LOG = logging.getLogger("indoor.app")
+
+
+def _stamp(path: Path) -> int:
+    try:
+        return (path / "meta.json").stat().st_mtime_ns
+    except OSError:
+        return -1
+
+
+@st.cache_resource(show_spinner="Loading the inference cache…", max_entries=4)
+def _load_cache(path: str, stamp: int) -> Cache:
+    """One shared, read-only Cache per (path, meta.json mtime): a rebuilt cache is picked up on the next run."""
+    return load_cache(path)
+
+
+def load(path: Path) -> Cache:
+    """The cache at ``path``, loaded once per build and shared read-only by every session (a rebuilt cache, with a
+    new ``meta.json``, is picked up on the next run). Raises :class:`indoor.cache.CacheError`."""
+    return _load_cache(str(path), _stamp(path))
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Plain numpy copies of the sample columns pages read row by row (pandas scalar access is slow)."""
+
+    sample_id: np.ndarray
+    label: np.ndarray
+    pred: np.ndarray
+    confidence: np.ndarray
+    self_confidence: np.ndarray
+    split: np.ndarray
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _columns(key: str, _cache: Cache) -> Columns:
+    s = _cache.samples
+    arrays = {name: s[name].to_numpy(dtype=object if name in ("sample_id", "split") else None).copy()
+              for name in ("sample_id", "label", "pred", "confidence", "self_confidence", "split")}
+    for array in arrays.values():
+        array.flags.writeable = False
+    return Columns(**arrays)
+
+
+def columns(cache: Cache) -> Columns:
+    return _columns(cache.key, cache)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _confusion(key: str, _cache: Cache, split: str) -> np.ndarray:
+    samples = _cache.samples
+    mask = explore.split_mask(samples["split"].to_numpy(), split)
+    matrix = confusion_matrix(samples["label"].to_numpy()[mask], samples["pred"].to_numpy()[mask],
+                              len(_cache.classes))
+    matrix.flags.writeable = False
+    return matrix
+
+
+def confusion(cache: Cache, split: str) -> np.ndarray:
+    """Confusion counts (rows = given label, columns = prediction) of one split (or ``all``); shared, read-only."""
+    return _confusion(cache.key, cache, split)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _order(key: str, _cache: Cache, by: str) -> np.ndarray:
+    order = _stored_similarity_order(_cache) if by == "similarity" else None
+    if order is None:
+        order = explore.class_order(_confusion(key, _cache, "all"), _cache.classes, by=by)
+    order.flags.writeable = False
+    return order
+
+
+def _stored_similarity_order(cache: Cache) -> np.ndarray | None:
+    """The similarity order the build stored (analysis/class_order.parquet), if present and a permutation of the
+    classes; None otherwise (then it is computed)."""
+    if not cache.has_table("class_order"):
+        return None
+    try:
+        order = cache.table("class_order")["similarity"].to_numpy(np.int64)
+    except (CacheError, KeyError, ValueError):
+        return None
+    return order if np.array_equal(np.sort(order), np.arange(len(cache.classes))) else None
+
+
+def class_order(cache: Cache, by: str) -> np.ndarray:
+    """Class indices ordered by name, accuracy or similarity; computed on every image (all splits, out-of-sample
+    probabilities) so the order stays put when the split changes."""
+    return _order(cache.key, cache, by)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _typical(key: str, _cache: Cache, k: int) -> dict[int, np.ndarray]:
+    samples = _cache.samples
+    labels, preds = samples["label"].to_numpy(), samples["pred"].to_numpy()
+    self_conf = samples["self_confidence"].to_numpy()
+    return {c: explore.typical_examples(labels, preds, self_conf, c, k=k) for c in range(len(_cache.classes))}
+
+
+def typical_rows(cache: Cache, class_index: int, *, k: int = 6, exclude: int | None = None) -> list[int]:
+    """Rows of the most confidently, correctly classified images of a class (out-of-sample probabilities)."""
+    rows = [int(r) for r in _typical(cache.key, cache, k + 1)[int(class_index)] if r != exclude]
+    return rows[:k]
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _store(path: str, key: str, _cache: Cache) -> DecisionStore:
+    return DecisionStore(path, classes=_cache.classes, known_ids=_cache.row_of.keys())
+
+
+def decision_store(cache: Cache) -> DecisionStore | None:
+    """The decisions store beside the cache (created on first use); None (after an error message) if unusable."""
+    try:
+        return _store(str(cache.decisions_path), cache.key, cache)
+    except DecisionError as exc:
+        st.error(f"Decisions can't be saved or read: {exc}")
+        return None
+
+
+def top_classes(cache: Cache, rows: Sequence[int], k: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """(indices, probabilities) of the k most probable classes of ``rows``."""
+    probs = np.asarray(cache.probs[np.sort(np.asarray(rows, dtype=int))])
+    order = np.argsort(np.argsort(np.asarray(rows, dtype=int)))  # back to the order of ``rows``
+    return explore.top_k(probs[order], k)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Running the analyses on this cache (a rebuild stores them)…")
+def _analysis_tables(key: str, _cache: Cache) -> dict:
+    from indoor.cache.tables import cache_tables
+
+    return cache_tables(_cache)
+
+
+def analysis_tables(cache: Cache) -> dict:
+    """The cache's analysis tables (name -> DataFrame): read from the cache, or computed once when absent."""
+    return _analysis_tables(cache.key, cache)
+
+
+# ------------------------------------------------------------------------------------------- other runs (Compare)
+
+
+def resolve_run(text: str | Path) -> Path:
+    """A run's folder as typed: absolute, or relative to the project folder."""
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else (state.ROOT / path)
+
+
+def same_folder(a: Path, b: Path) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
+
+
+def run_options(cache: Cache) -> tuple[list[str], str]:
+    """(options, default run B) of a run picker, as display paths: the shown cache, its rebuild on the cleaned
+    manifest (``<cache>-cleaned``, what ``python -m indoor build`` on the cleaned CSV makes) when there is one,
+    every cache under runs/; run B defaults to the cleaned rebuild, else another run, else the shown cache."""
+    current = state.display_path(cache.path)
+    sibling = cache.path.parent / f"{cache.path.name}-cleaned"
+    cleaned = state.display_path(sibling) if is_cache(sibling) else None
+    found = [state.display_path(p) for p in find_caches(state.RUNS)]
+    options = list(dict.fromkeys([current, *([cleaned] if cleaned else []), *found]))
+    others = [o for o in options if not same_folder(resolve_run(o), cache.path)]
+    return options, cleaned or (others[0] if others else current)
+
+
+def open_run(text: str, home: Cache) -> Cache:
+    """The cache at ``text`` (:func:`resolve_run`; ``home``, the dashboard's own, if it is the same folder), loaded
+    once per build like :func:`load`. Raises :class:`indoor.cache.CacheError`."""
+    path = resolve_run(text)
+    if same_folder(path, home.path):
+        return home
+    if not path.is_dir():
+        raise CacheError(f"no folder {text}")
+    return load(path.resolve())
+
+
+@st.cache_resource(max_entries=16, show_spinner="Comparing…")
+def _compare(key_a: str, key_b: str, reference: str, split: str, _a: Cache, _b: Cache) -> Comparison:
+    return compare_runs(_a.samples, _a.classes, _b.samples, _b.classes, reference=reference, split=split)
+
+
+def compare(run_a: Cache, run_b: Cache, reference: str, split: str) -> Comparison:
+    """Run A against run B (:func:`indoor.analysis.compare.compare_runs`), once per pair of builds and options."""
+    return _compare(run_a.key, run_b.key, reference, split, run_a, run_b)
+
+
+def warm_up() -> None:
+    """Fill the server's shared caches before the first session needs them: the default cache, its confusion
+    matrices and the similarity class order (stored by the build; computed for older caches). Called once, in a
+    background thread, by the start-up hook in app.py. Errors are left to the pages, which report them."""
+    quiet = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # "missing ScriptRunContext": expected outside a session
+    try:
+        # Streamlit checks once per process, on the first element a page writes, whether it runs in a REPL: an
+        # inspect.stack() that reads the source of every frame, 0.3 s deep in a page's script thread, next to
+        # nothing here. (Private; skipped if it ever changes.)
+        from streamlit import delta_generator
+
+        with contextlib.suppress(Exception):
+            delta_generator._maybe_print_use_warning()
+        choice = state.default_cache()
+        if choice.path is None:
+            return
+        cache = load(choice.path)
+        columns(cache)
+        for split in [*sorted(set(cache.samples["split"].unique())), explore.SPLIT_ALL]:
+            confusion(cache, split)
+        class_order(cache, "similarity")
+    except Exception as exc:  # noqa: BLE001 - a broken cache is the pages' to explain
+        _LOG.info("warm-up stopped: %s", exc)
+    finally:
+        quiet.setLevel(level)

@@ -1,0 +1,222 @@
+"""Build an inference cache from a data set: embed -> out-of-sample probabilities -> UMAP -> metrics -> write."""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from indoor import __version__
+from indoor.analysis.tables import build_tables
+from indoor.model.backbones import DEFAULT_BACKBONE, create_backbone
+from indoor.cache import Cache, check_target, load_cache, write_cache
+from indoor.data.layouts import DatasetIndex
+from indoor.cache.properties import PROPERTY_COLUMNS
+from indoor.analysis.metrics import split_metrics
+from indoor.cache.projection import umap_2d
+from indoor.model.probe import DEFAULT_HEAD_C, fit_linear_head, head_probs, out_of_fold_probs
+from indoor.model.features import default_device, extract_features, seed_everything
+from indoor.model.finetune import finetune
+
+
+@dataclass
+class BuildOptions:
+    backbone: str = DEFAULT_BACKBONE
+    image_size: int = 224
+    folds: int = 5
+    seed: int = 0
+    batch_size: int = 32
+    workers: int = 2
+    head_c: float = DEFAULT_HEAD_C
+    thumb_size: int = 128
+    finetune_epochs: int = 0
+    device: str | None = None
+    progress: bool = True
+
+
+class BuildError(RuntimeError):
+    """The build cannot produce a cache (e.g. every image unreadable); the message says why."""
+
+
+def build_cache(
+    index: DatasetIndex,
+    out: str | Path,
+    options: BuildOptions | None = None,
+    *,
+    log: Callable[[str], None] = print,
+    force: bool = False,
+) -> Cache:
+    """Compute everything the dashboard needs for ``index`` and write it atomically to ``out``.
+
+    ``out`` must be absent, empty or a cache (checked first, before any work), unless ``force``."""
+    check_target(out, force=force)
+    options = options or BuildOptions()
+    device = options.device or default_device()
+    seed_everything(options.seed)
+    if device == "cpu":
+        torch.set_num_threads(max(1, torch.get_num_threads()))
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+
+    backbone = create_backbone(options.backbone, image_size=options.image_size)
+    samples = index.samples.reset_index(drop=True)
+    features = extract_features(
+        samples["path"].tolist(),
+        backbone,
+        batch_size=options.batch_size,
+        workers=options.workers,
+        thumb_size=options.thumb_size,
+        device=device,
+        progress=options.progress,
+    )
+    timings["embed"] = features.seconds
+    skipped = [
+        {"sample_id": sample_id, "path": str(index.root / sample_id), "reason": reason} for sample_id, reason in index.missing
+    ]
+    for row, reason in sorted(features.errors.items()):
+        skipped.append({"sample_id": samples["sample_id"].iat[row], "path": samples["path"].iat[row], "reason": reason})
+    keep = np.array([row not in features.errors for row in range(len(samples))], dtype=bool)
+    if not keep.any():
+        raise BuildError(f"none of the {len(samples)} images could be read; first problem: {skipped[0]['reason'] if skipped else '?'}")
+    samples = samples.loc[keep].reset_index(drop=True)
+    embeddings = features.embeddings[keep]
+    properties = features.properties[keep]
+    thumbnails = [t for t, k in zip(features.thumbnails, keep) if k]
+    hashes = [h for h, k in zip(features.hashes, keep) if k]
+    labels = samples["label"].to_numpy()
+    is_train = (samples["split"] == "train").to_numpy()
+    missing_train = [c for i, c in enumerate(index.classes) if not (labels[is_train] == i).any()]
+    if missing_train:
+        raise BuildError(f"after skipping unreadable images, class {missing_train[0]!r} has no training image")
+
+    finetune_info = None
+    model_state = None
+    if options.finetune_epochs > 0:
+        t0 = time.perf_counter()
+        log(f"fine-tuning {backbone.name} for {options.finetune_epochs} epoch(s) on {device}")
+        losses = finetune(
+            backbone,
+            samples.loc[is_train, "path"].tolist(),
+            labels[is_train].tolist(),
+            n_classes=len(index.classes),
+            epochs=options.finetune_epochs,
+            batch_size=options.batch_size,
+            workers=options.workers,
+            device=device,
+            seed=options.seed,
+            progress=options.progress,
+        )
+        embeddings = extract_features(
+            samples["path"].tolist(), backbone, batch_size=options.batch_size, workers=options.workers,
+            device=device, extras=False, progress=options.progress, desc="re-embedding",
+        ).embeddings
+        model_state = {k: v.detach().cpu() for k, v in backbone.embedder.state_dict().items()}
+        finetune_info = {"epochs": options.finetune_epochs, "train_loss": losses, "device": device}
+        timings["finetune"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    n_classes = len(index.classes)
+    probs = np.zeros((len(samples), n_classes), dtype=np.float64)
+    fold = np.full(len(samples), -1, dtype=np.int64)
+    folds = max(2, min(options.folds, int(is_train.sum())))
+    train_probs, train_fold = out_of_fold_probs(
+        embeddings[is_train], labels[is_train], n_classes=n_classes, folds=folds, c=options.head_c,
+        seed=options.seed, progress=options.progress,
+    )
+    probs[is_train], fold[is_train] = train_probs, train_fold
+    head = fit_linear_head(embeddings[is_train], labels[is_train], n_classes=n_classes, c=options.head_c, seed=options.seed)
+    if (~is_train).any():
+        probs[~is_train] = head_probs(head, embeddings[~is_train])
+    probs = (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
+    timings["head"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    coords = umap_2d(embeddings, seed=options.seed)
+    timings["umap"] = time.perf_counter() - t0
+
+    table = _sample_table(samples, probs, fold, coords, properties)
+    table["pixel_hash"] = pd.Series(hashes, dtype=str)
+
+    t0 = time.perf_counter()
+    tables = build_tables(table, probs, embeddings, index.classes, seed=options.seed,
+                          probs_out_of_sample=finetune_info is None, thumbnails=thumbnails)
+    timings["analyses"] = time.perf_counter() - t0
+    metrics = split_metrics(probs, labels, samples["split"].to_numpy(), index.classes)
+    timings["total_before_write"] = time.perf_counter() - started
+    meta = {
+        "classes": index.classes,
+        "data_root": str(index.root),
+        "layout": index.layout,
+        "backbone": {"name": backbone.name, "weights": backbone.weights, "embedding_dim": backbone.embedding_dim},
+        "image_size": options.image_size,
+        "folds": folds,
+        "seed": options.seed,
+        "head": {"type": "logistic regression on standardised embeddings", "C": options.head_c},
+        "finetune": finetune_info,
+        "metrics": metrics,
+        "timings": timings,
+        "throughput_images_per_s": len(features.embeddings) / features.seconds if features.seconds else None,
+        "versions": _versions(),
+        "skipped": skipped,
+        "notes": index.notes,
+        "probs_out_of_sample": {"train": finetune_info is None, "val": True, "test": True},
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "device": device,
+    }
+    tensors = {"head.pt": {k: v.detach().cpu() for k, v in head.state_dict().items()}}
+    if model_state is not None:
+        tensors["model.pt"] = model_state
+    write_cache(out, samples=table, probs=probs, embeddings=embeddings, meta=meta, thumbnails=thumbnails, tensors=tensors,
+                tables=tables, force=force)
+    return load_cache(out)
+
+
+def _sample_table(samples: pd.DataFrame, probs: np.ndarray, fold: np.ndarray, coords: np.ndarray, properties: np.ndarray) -> pd.DataFrame:
+    labels = samples["label"].to_numpy()
+    rows = np.arange(len(labels))
+    order = np.argsort(-probs, axis=1, kind="stable")
+    pred = order[:, 0]
+    top2 = probs[rows, order[:, 1]] if probs.shape[1] > 1 else np.zeros(len(labels))
+    self_confidence = probs[rows, labels]
+    table = pd.DataFrame(
+        {
+            "sample_id": samples["sample_id"].astype(str),
+            "path": samples["path"].astype(str),
+            "split": samples["split"].astype(str),
+            "label": labels.astype(np.int64),
+            "pred": pred.astype(np.int64),
+            "fold": fold.astype(np.int64),
+            "confidence": probs[rows, pred].astype(np.float32),
+            "self_confidence": self_confidence.astype(np.float32),
+            "margin": (probs[rows, pred] - top2).astype(np.float32),
+            "loss": (-np.log(np.clip(self_confidence, 1e-12, 1.0))).astype(np.float32),
+            "top5": [list(map(int, r[:5])) for r in order],
+            "umap_x": coords[:, 0],
+            "umap_y": coords[:, 1],
+        }
+    )
+    for column_index, column in enumerate(PROPERTY_COLUMNS):
+        table[column] = properties[:, column_index].astype(np.float32)
+    return table
+
+
+def _versions() -> dict[str, str]:
+    import sklearn
+    import timm
+
+    versions = {"indoor": __version__, "python": platform.python_version(), "torch": torch.__version__, "timm": timm.__version__,
+                "numpy": np.__version__, "pandas": pd.__version__, "scikit-learn": sklearn.__version__}
+    try:
+        from importlib.metadata import version
+
+        versions["umap-learn"] = version("umap-learn")
+    except Exception:  # pragma: no cover
+        pass
+    return versions

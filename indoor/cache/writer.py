@@ -1,0 +1,197 @@
+"""Writing caches: the whole cache at once (:func:`write_cache`) or its analysis tables (:func:`write_tables`).
+
+Safety rules:
+
+* a folder that is not a cache (and not empty) is never written into unless ``force=True`` (the CLI's
+  ``--force``); even then, what is in the way is moved aside, not deleted;
+* the new cache is written into a staging folder inside the target and swapped in file by file, ``meta.json``
+  removed first and written last: a reader never sees a mixture of two builds as a valid cache, and a build killed
+  midway leaves the earlier cache's files in a ``.old-*`` folder;
+* files that are not the cache's (``decisions.sqlite`` and its ``-wal``/``-shm``, notes) are never touched;
+* the staging folder is removed on any failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from indoor.cache.format import (
+    CACHE_FILES,
+    EMBEDDINGS_FILE,
+    HEAD_FILE,
+    MARKER_FILE,
+    META_FILE,
+    MODEL_FILE,
+    PROBS_FILE,
+    SAMPLES_FILE,
+    SCHEMA_VERSION,
+    TABLES_DIR,
+    THUMBS_DIR,
+    CacheError,
+    _validate_arrays,
+    _validate_frame,
+    is_cache,
+    thumb_name,
+)
+
+
+def check_target(out: str | Path, *, force: bool = False) -> None:
+    """Raise :class:`CacheError` unless ``out`` may become a cache: absent, empty, already a cache (``meta.json``
+    or indoor's marker file), or ``force``. Call before any heavy work, so a wrong ``--out`` fails at once."""
+    out = Path(out)
+    if not out.exists() and not out.is_symlink():
+        return
+    if not out.is_dir():
+        raise CacheError(f"{out} exists and is not a folder; choose another --out")
+    if force or _is_ours(out):
+        return
+    names = sorted(p.name for p in out.iterdir())
+    if names:
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        raise CacheError(f"{out} is not an indoor cache and is not empty ({shown}); choose another --out, or pass "
+                         "--force to build into it (what is in the way is moved aside, never deleted)")
+
+
+
+
+def write_cache(
+    out: str | Path,
+    *,
+    samples: pd.DataFrame,
+    probs: np.ndarray,
+    embeddings: np.ndarray,
+    meta: dict[str, Any],
+    thumbnails: list[bytes],
+    tensors: dict[str, dict[str, Any]],
+    tables: dict[str, pd.DataFrame] | None = None,
+    force: bool = False,
+) -> Path:
+    """Write a complete cache to ``out`` atomically; ``tensors`` maps HEAD_FILE / MODEL_FILE to state dicts.
+
+    ``samples`` must have every SAMPLE_COLUMNS column except ``thumb`` (filled here); ``thumbnails[i]`` are JPEG
+    bytes for row i; ``tables`` are analysis tables (name -> DataFrame). ``out`` must pass :func:`check_target`
+    (``force`` lets a non-empty folder that is not a cache through). Files that are not the cache's stay where
+    they are, untouched.
+    """
+    import torch
+
+    out = Path(out)
+    check_target(out, force=force)
+    out.mkdir(parents=True, exist_ok=True)
+    samples = samples.reset_index(drop=True).copy()
+    samples["thumb"] = [thumb_name(i) for i in range(len(samples))]
+    meta = {**meta, "schema_version": SCHEMA_VERSION, "n_samples": int(len(samples))}
+    _validate_frame(samples, len(meta["classes"]), where="samples to write")
+    _validate_arrays(probs, embeddings, len(samples), len(meta["classes"]))
+    if len(thumbnails) != len(samples):
+        raise CacheError(f"{len(thumbnails)} thumbnails for {len(samples)} samples")
+
+    staging = out / f".building-{os.getpid()}-{int(time.time() * 1000)}"
+    staging.mkdir()
+    try:
+        (staging / THUMBS_DIR).mkdir()
+        for row, data in enumerate(thumbnails):
+            (staging / thumb_name(row)).write_bytes(data)
+        np.save(staging / PROBS_FILE, np.ascontiguousarray(probs, dtype=np.float32))
+        np.save(staging / EMBEDDINGS_FILE, np.ascontiguousarray(embeddings, dtype=np.float32))
+        for file_name, state in tensors.items():
+            if file_name not in (HEAD_FILE, MODEL_FILE):
+                raise CacheError(f"unknown tensor file {file_name!r}")
+            torch.save(state, staging / file_name)
+        if tables:
+            (staging / TABLES_DIR).mkdir()
+            for name, table in tables.items():
+                if not name.isidentifier():
+                    raise CacheError(f"analysis table name {name!r} must be an identifier")
+                table.to_parquet(staging / TABLES_DIR / f"{name}.parquet", index=False)
+        samples.to_parquet(staging / SAMPLES_FILE, index=False)
+        (staging / META_FILE).write_text(json.dumps(_jsonable(meta), indent=2), encoding="utf-8")
+        _swap_in(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out
+
+
+def write_tables(cache_path: str | Path, tables: dict[str, pd.DataFrame]) -> None:
+    """Replace the analysis tables of an existing cache (e.g. after an analysis improved), atomically."""
+    cache_path = Path(cache_path)
+    if not is_cache(cache_path):
+        raise CacheError(f"no cache at {cache_path}")
+    staging = cache_path / f".{TABLES_DIR}.building-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        for name, table in tables.items():
+            if not name.isidentifier():
+                raise CacheError(f"analysis table name {name!r} must be an identifier")
+            table.to_parquet(staging / f"{name}.parquet", index=False)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    target = cache_path / TABLES_DIR
+    retired = cache_path / f".{TABLES_DIR}.old-{os.getpid()}"
+    if target.exists():
+        target.rename(retired)
+    staging.rename(target)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def _is_ours(folder: Path) -> bool:
+    if (folder / MARKER_FILE).is_file():
+        return True
+    try:
+        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and "schema_version" in meta and "classes" in meta
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    """Move the staged cache files into ``out``, one by one: ``meta.json`` out first and in last. What was there
+    goes into a retired folder, deleted at the end when it was our own cache, kept (and named) otherwise."""
+    ours = _is_ours(out)
+    (out / MARKER_FILE).write_text(json.dumps({"written_by": "indoor"}), encoding="utf-8")
+    retired = out / f".old-{os.getpid()}-{int(time.time() * 1000)}"
+    retired.mkdir()
+    for name in (META_FILE, *[n for n in CACHE_FILES if n != META_FILE]):
+        if (out / name).exists() or (out / name).is_symlink():
+            (out / name).rename(retired / name)
+    for name in [n for n in CACHE_FILES if n != META_FILE] + [META_FILE]:
+        if (staging / name).exists():
+            (staging / name).rename(out / name)
+    staging.rmdir()
+    if ours:
+        shutil.rmtree(retired, ignore_errors=True)
+    elif any(retired.iterdir()):
+        kept = out / f"moved-aside-{time.strftime('%Y%m%d-%H%M%S')}"
+        retired.rename(kept)
+        print(f"note: files of {out} that were in the cache's way were moved into {kept}")
+    else:
+        retired.rmdir()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return None if not np.isfinite(value) else float(value)
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+

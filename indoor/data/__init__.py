@@ -1,0 +1,1 @@
+"""Data: layouts on disk (:mod:`.layouts`), image loading (:mod:`.images`), the synthetic demo (:mod:`.synthetic`)."""
