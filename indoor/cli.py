@@ -136,6 +136,15 @@ def make_parser() -> argparse.ArgumentParser:
     info.add_argument("cache", type=Path, help="cache folder, e.g. runs/demo")
     info.add_argument("--json", action="store_true", help="print the run metadata as JSON")
 
+    decisions = commands.add_parser(
+        "decisions", help="check or back up a cache's decisions store",
+        description="check: SQLite's integrity check of <cache>/decisions.sqlite (exit 2 when damaged). backup: a "
+                    "consistent copy (VACUUM INTO), safe while the dashboard is saving.")
+    decisions.add_argument("action", choices=("check", "backup"))
+    decisions.add_argument("cache", type=Path, help="cache folder, e.g. runs/demo")
+    decisions.add_argument("--out", type=Path, default=None,
+                           help="backup file (default: <cache>/decisions-backup-<time>.sqlite)")
+
     backbones = commands.add_parser(
         "backbones", help="list the backbones --backbone accepts",
         description="List the offline default backbone and, with a pattern, the timm and torchvision models that "
@@ -263,6 +272,47 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_decisions(args: argparse.Namespace) -> int:
+    from indoor.decisions import DecisionError, DecisionStore
+
+    path = args.cache / "decisions.sqlite"
+    if not path.is_file():
+        raise FileNotFoundError(f"no decisions store at {path}")
+    try:
+        store = DecisionStore(path)
+    except DecisionError as exc:
+        print(f"damaged or not a decisions store: {exc}", file=sys.stderr)
+        return 2
+    if args.action == "check":
+        problems = store.integrity_problems(quick=False)
+        if problems:
+            print(f"damaged: {path}", file=sys.stderr)
+            for problem in problems[:20]:
+                print(f"  {problem}", file=sys.stderr)
+            print("back it up with `python -m indoor decisions backup`, then move the file away (the dashboard "
+                  "starts a fresh store); the sqlite3 shell's .recover can salvage rows from the copy", file=sys.stderr)
+            return 2
+        print(f"ok: {path} ({store.count()} current decisions)")
+        return 0
+    target = args.out or args.cache / f"decisions-backup-{time.strftime('%Y%m%d-%H%M%S')}.sqlite"
+    existed = target.exists()
+    try:
+        print(f"backed up {path} to {store.backup(target)}")
+    except DecisionError as exc:
+        if existed:
+            raise
+        import shutil
+
+        target.unlink(missing_ok=True)  # what the failed VACUUM INTO began
+
+        for suffix in ("", "-wal"):  # SQLite can't read it: keep the bytes as they are, the log included
+            if Path(f"{path}{suffix}").is_file():
+                shutil.copy2(f"{path}{suffix}", f"{target}{suffix}")
+        print(f"{path} is damaged ({exc.__cause__ or exc}); copied it as it is to {target}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _cmd_backbones(args: argparse.Namespace) -> int:
     from indoor.model.backbones import list_backbones
 
@@ -284,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     handlers = {"demo": _cmd_demo, "build": _cmd_build, "apply": _cmd_apply, "analyze": _cmd_analyze, "info": _cmd_info,
-                "backbones": _cmd_backbones}
+                "backbones": _cmd_backbones, "decisions": _cmd_decisions}
     try:
         from indoor.cache.build import BuildError
 

@@ -10,7 +10,7 @@ import streamlit as st
 
 from indoor.analysis import compare
 from indoor.app import loading, page, state, urls
-from indoor.app.text import split_label
+from indoor.app.text import md, split_label
 from indoor.app.widgets import compare_view
 from indoor.cache import Cache, CacheError
 
@@ -38,10 +38,10 @@ c1, c2, c3, c4 = st.columns([4, 4, 3, 2], vertical_alignment="bottom")
 for key in ("cmp.a", "cmp.b"):
     if st.session_state.get(key) and st.session_state[key] not in options:
         options.append(st.session_state[key])
-path_a = c1.selectbox("Run A (before)", options, key="cmp.a", accept_new_options=True,
-                      help="A cache under runs/, or type the path of any cache folder.")
-path_b = c2.selectbox("Run B (after)", options, key="cmp.b", accept_new_options=True,
-                      help="A cache under runs/ (e.g. the one rebuilt on the cleaned manifest), or type a path.")
+path_a = c1.selectbox("Run A (before)", options, key="cmp.a", format_func=md,
+                      help="One of the caches the sidebar offers (under runs/, --cache or INDOOR_CACHE).")
+path_b = c2.selectbox("Run B (after)", options, key="cmp.b", format_func=md,
+                      help="One of the caches the sidebar offers, e.g. the one rebuilt on the cleaned manifest.")
 reference = c3.segmented_control("Reference labels", list(REFERENCES), key="cmp.ref", format_func=REFERENCES.get,
                                  required=True, help="Whose labels count as right for both runs: B's (e.g. after "
                                                      "cleaning, the default) or A's.")
@@ -57,7 +57,7 @@ for name, text in (("A", path_a), ("B", path_b)):
     try:
         runs[name] = loading.open_run(str(text), cache)
     except CacheError as exc:
-        st.error(f"Run {name} ({text}) can't be opened: {exc}")
+        st.error(f"Run {name} ({md(text)}) can't be opened: {md(exc)}")
         urls.url_sync_out("compare", PARAMS)
         st.stop()
 run_a, run_b = runs["A"], runs["B"]

@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from indoor.app.text import md
+
 from indoor.cache import load_cache
 from indoor.decisions import Decision, DecisionStore
 
@@ -326,7 +328,10 @@ def test_compare_page_shows_fixed_and_broken_images(monkeypatch, own_copy, tmp_p
 
 
 def test_compare_page_warns_when_shared_ids_are_other_images(monkeypatch, own_copy, tmp_path):
+    from indoor.app import state
+
     other, _, _ = _second_run(own_copy, tmp_path / "other-data-set")
+    monkeypatch.setattr(state, "RUNS", tmp_path)  # offered, as a cache under runs/ is
     samples = pd.read_parquet(other / "samples.parquet")
     samples.loc[: len(samples) // 2 - 1, "pixel_hash"] = "0" * 32  # same relative paths, other pictures
     samples.to_parquet(other / "samples.parquet", index=False)
@@ -343,3 +348,31 @@ def test_compare_page_warns_when_shared_ids_are_other_images(monkeypatch, own_co
 def test_compare_page_bad_path_shows_a_message(monkeypatch, own_copy, tmp_path):
     at = open_page(monkeypatch, own_copy, COMPARE, b=str(tmp_path / "nowhere"))
     assert any("can't be opened" in e.value for e in at.error)
+
+
+def test_compare_opens_only_offered_caches_with_one_message(monkeypatch, own_copy, tmp_path):
+    """No directory-existence oracle: /etc, a missing folder and a real cache outside the offered list all get the
+    same answer; a hostile value is shown as text."""
+    elsewhere, _, _ = _second_run(own_copy, tmp_path / "elsewhere" / "cache")
+    answers = []
+    for value in ("/etc", str(tmp_path / "nonexistent"), str(elsewhere), "![r](https://evil.example/r.png)"):
+        at = open_page(monkeypatch, own_copy, COMPARE, a=value)
+        assert not at.exception, at.exception
+        errors = [e.value for e in at.error]
+        assert len(errors) == 1 and "not one of the caches this dashboard offers" in errors[0]
+        answers.append(errors[0].replace(md(value), "VALUE"))
+    assert len(set(answers)) == 1, answers
+    assert md("![r](https://evil.example/r.png)") in errors[0]  # shown as text, not an image
+
+
+def test_compare_of_runs_with_no_shared_image_is_a_message(monkeypatch, own_copy, tmp_path):
+    from indoor.app import state
+
+    other, _, _ = _second_run(own_copy, tmp_path / "unrelated")
+    samples = pd.read_parquet(other / "samples.parquet")
+    samples["sample_id"] = "other/" + samples["sample_id"]
+    samples.to_parquet(other / "samples.parquet", index=False)
+    monkeypatch.setattr(state, "RUNS", tmp_path)
+    at = open_page(monkeypatch, own_copy, COMPARE, b=str(other))
+    assert not at.exception, at.exception
+    assert any("share no image" in e.value for e in at.error)

@@ -192,3 +192,63 @@ def test_meta_fields_of_the_wrong_type_are_named(tmp_path, demo_cache_path, key,
     result = _cli("info", str(target))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"'{key}' must be a JSON {kind}" in result.stderr
+
+
+# ------------------------------------------------------------------------------------- damaged decisions
+
+
+def _damage(cache_path: Path) -> None:
+    """A decisions store whose header is valid but whose pages are not (random bytes over a few pages)."""
+    import sqlite3
+
+    cache = load_cache(cache_path, check_thumbs=False)
+    store = DecisionStore(cache.decisions_path, classes=cache.classes)
+    ids = cache.samples["sample_id"].tolist()
+    store.save_many([Decision(sample_id=ids[i % len(ids)], action="keep", annotator=f"a{i}", note="n" * 200)
+                     for i in range(300)])
+    con = sqlite3.connect(cache.decisions_path)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    with open(cache.decisions_path, "r+b") as file:
+        file.seek(4096 * 3)
+        file.write(np.random.default_rng(0).bytes(4096 * 4))
+
+
+def test_damaged_decisions_store_check_and_backup(tmp_path, demo_cache_path):
+    target = tmp_path / "cache"
+    shutil.copytree(demo_cache_path, target)
+    _damage(target)
+    check = _cli("decisions", "check", str(target))
+    assert check.returncode == 2 and "damaged" in check.stderr and "Traceback" not in check.stderr
+    backup = _cli("decisions", "backup", str(target), "--out", str(tmp_path / "copy.sqlite"))
+    assert backup.returncode == 2 and "copied it as it is" in backup.stderr
+    assert (tmp_path / "copy.sqlite").read_bytes() == (target / "decisions.sqlite").read_bytes()
+    healthy = tmp_path / "healthy"
+    shutil.copytree(demo_cache_path, healthy)
+    DecisionStore(healthy / "decisions.sqlite").save(Decision(sample_id="x", action="keep"))
+    assert _cli("decisions", "check", str(healthy)).returncode == 0
+    assert _cli("decisions", "backup", str(healthy), "--out", str(tmp_path / "b.sqlite")).returncode == 0
+    assert DecisionStore(tmp_path / "b.sqlite").count() == 1
+
+
+def test_every_page_works_read_only_on_a_damaged_store(monkeypatch, tmp_path, demo_cache_path):
+    from streamlit.testing.v1 import AppTest
+
+    target = tmp_path / "cache"
+    shutil.copytree(demo_cache_path, target)
+    _damage(target)
+    cache = load_cache(target)
+    label, pred = cache.samples.loc[cache.samples["label"] != cache.samples["pred"], ["label", "pred"]].iloc[0]
+    monkeypatch.setenv("INDOOR_CACHE", str(target))
+    monkeypatch.chdir(REPO)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=90).run()
+    pages = ["app.py", *sorted(f"pages/{p.name}" for p in (REPO / "pages").glob("*.py"))]
+    queries = {"pages/2_Gallery.py": {"true": cache.classes[label], "pred": cache.classes[pred],
+                                      "image": cache.samples["sample_id"].iat[0]},
+               "pages/4_Relabel.py": {"sample": cache.samples["sample_id"].iat[0]}}
+    for page in pages:
+        at.query_params = queries.get(page, {})
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+        damaged = [e.value for e in at.error if "is damaged" in e.value]
+        assert len(damaged) == 1, (page, [e.value for e in at.error])

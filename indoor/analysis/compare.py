@@ -74,7 +74,8 @@ def compare_runs(
     rows = []
     for name in [s for s in ("train", "val", "test") if (frame["split"] == s).any()] + ["all"]:
         part = frame if name == "all" else frame[frame["split"] == name]
-        top1_a, top1_b = float(part["correct_a"].mean()), float(part["correct_b"].mean())
+        top1_a = float(part["correct_a"].mean()) if len(part) else float("nan")
+        top1_b = float(part["correct_b"].mean()) if len(part) else float("nan")
         rows.append({"split": name, "n": len(part), "top1_a": top1_a, "top1_b": top1_b, "delta": top1_b - top1_a})
     accuracy = pd.DataFrame(rows)
 
@@ -88,9 +89,9 @@ def compare_runs(
     per_class = per_class.sort_values("delta", kind="stable").reset_index(drop=True)
 
     lookup = {name: i for i, name in enumerate(classes)}
-    labels = part["label"].map(lookup).to_numpy()
-    matrix_a = confusion_matrix(labels, part["pred_a"].map(lookup).to_numpy(), len(classes)).astype(float)
-    matrix_b = confusion_matrix(labels, part["pred_b"].map(lookup).to_numpy(), len(classes)).astype(float)
+    labels = part["label"].map(lookup).to_numpy(dtype=np.int64)  # int even when no image is shared
+    matrix_a = confusion_matrix(labels, part["pred_a"].map(lookup).to_numpy(dtype=np.int64), len(classes)).astype(float)
+    matrix_b = confusion_matrix(labels, part["pred_b"].map(lookup).to_numpy(dtype=np.int64), len(classes)).astype(float)
     support = np.maximum(matrix_a.sum(axis=1, keepdims=True), 1)
     delta = matrix_b / support - matrix_a / support
 

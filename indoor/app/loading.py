@@ -16,7 +16,7 @@ from indoor.analysis import explore
 from indoor.app import state
 from indoor.analysis.compare import Comparison, compare_runs
 from indoor.analysis.metrics import confusion_matrix
-from indoor.cache import Cache, CacheError, find_caches, is_cache, load_cache
+from indoor.cache import Cache, CacheError, load_cache
 from indoor.decisions import DecisionError, DecisionStore
 
 
@@ -129,13 +129,40 @@ def _store(path: str, key: str, _cache: Cache) -> DecisionStore:
     return DecisionStore(path, classes=_cache.classes, known_ids=_cache.row_of.keys())
 
 
-def decision_store(cache: Cache) -> DecisionStore | None:
-    """The decisions store beside the cache (created on first use); None (after an error message) if unusable."""
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _store_problems(path: str, stamp: tuple[int, int], _store: DecisionStore) -> tuple[str, ...]:
+    return tuple(_store.integrity_problems())
+
+
+def _file_stamp(path: Path) -> tuple[int, int]:
+    stamps = []
+    for file in (path, path.with_name(path.name + "-wal")):
+        try:
+            stamps.append(file.stat().st_mtime_ns)
+        except OSError:
+            stamps.append(-1)
+    return stamps[0], stamps[1]
+
+
+def decisions_problem(cache: Cache) -> str | None:
+    """Why the decisions store beside the cache can't be used (unopenable, or damaged per SQLite's quick check,
+    re-checked whenever the file changes), or None. Pages then work read-only; setup_page says so once."""
     try:
-        return _store(str(cache.decisions_path), cache.key, cache)
+        store = _store(str(cache.decisions_path), cache.key, cache)
     except DecisionError as exc:
-        st.error(f"Decisions can't be saved or read: {exc}")
+        return str(exc)
+    problems = _store_problems(str(cache.decisions_path), _file_stamp(cache.decisions_path), store)
+    if problems:
+        return f"{cache.decisions_path} is damaged ({'; '.join(problems[:3])})"
+    return None
+
+
+def decision_store(cache: Cache) -> DecisionStore | None:
+    """The decisions store beside the cache (created on first use); None when unusable (see
+    :func:`decisions_problem`): the caller then shows decisions read-only or not at all."""
+    if decisions_problem(cache) is not None:
         return None
+    return _store(str(cache.decisions_path), cache.key, cache)
 
 
 def top_classes(cache: Cache, rows: Sequence[int], k: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -160,41 +187,29 @@ def analysis_tables(cache: Cache) -> dict:
 # ------------------------------------------------------------------------------------------- other runs (Compare)
 
 
-def resolve_run(text: str | Path) -> Path:
-    """A run's folder as typed: absolute, or relative to the project folder."""
-    path = Path(text).expanduser()
-    return path if path.is_absolute() else (state.ROOT / path)
-
-
-def same_folder(a: Path, b: Path) -> bool:
-    try:
-        return Path(a).resolve() == Path(b).resolve()
-    except OSError:
-        return False
-
-
 def run_options(cache: Cache) -> tuple[list[str], str]:
-    """(options, default run B) of a run picker, as display paths: the shown cache, its rebuild on the cleaned
-    manifest (``<cache>-cleaned``, what ``python -m indoor build`` on the cleaned CSV makes) when there is one,
-    every cache under runs/; run B defaults to the cleaned rebuild, else another run, else the shown cache."""
-    current = state.display_path(cache.path)
+    """(options, default run B) of a run picker, as display paths: :func:`indoor.app.state.offered_caches`; run B
+    defaults to the shown cache's cleaned rebuild (``<cache>-cleaned``), else another run, else the shown cache."""
+    offered = state.offered_caches(cache.path)
+    options = [state.display_path(p) for p in offered]
     sibling = cache.path.parent / f"{cache.path.name}-cleaned"
-    cleaned = state.display_path(sibling) if is_cache(sibling) else None
-    found = [state.display_path(p) for p in find_caches(state.RUNS)]
-    options = list(dict.fromkeys([current, *([cleaned] if cleaned else []), *found]))
-    others = [o for o in options if not same_folder(resolve_run(o), cache.path)]
-    return options, cleaned or (others[0] if others else current)
+    cleaned = next((state.display_path(p) for p in offered if p.resolve() == sibling.resolve()), None)
+    others = [state.display_path(p) for p in offered if p.resolve() != cache.path.resolve()]
+    return options, cleaned or (others[0] if others else options[0])
+
+
+NOT_OFFERED = ("not one of the caches this dashboard offers (the sidebar's list: caches under runs/, the one given "
+               "by --cache or INDOOR_CACHE, and the shown cache's -cleaned rebuild)")
 
 
 def open_run(text: str, home: Cache) -> Cache:
-    """The cache at ``text`` (:func:`resolve_run`; ``home``, the dashboard's own, if it is the same folder), loaded
-    once per build like :func:`load`. Raises :class:`indoor.cache.CacheError`."""
-    path = resolve_run(text)
-    if same_folder(path, home.path):
-        return home
-    if not path.is_dir():
-        raise CacheError(f"no folder {text}")
-    return load(path.resolve())
+    """The offered cache (:func:`indoor.app.state.offered_caches`) whose display path or path is ``text``;
+    ``home`` itself when it is that one. Anything else, existing or not, gets the same :class:`CacheError`
+    (no answer reveals what exists on the disk)."""
+    for path in state.offered_caches(home.path):
+        if text in (state.display_path(path), str(path)):
+            return home if path.resolve() == home.path.resolve() else load(path.resolve())
+    raise CacheError(NOT_OFFERED)
 
 
 @st.cache_resource(max_entries=16, show_spinner="Comparing…")

@@ -18,7 +18,7 @@ from indoor.app import loading, state
 from indoor.app.state import display_path
 from indoor.app.text import md, percent, split_label
 from indoor.app.urls import OVERVIEW_PAGE
-from indoor.cache import Cache, CacheError, find_caches
+from indoor.cache import Cache, CacheError
 
 
 BUILD_DEMO_CMD = "python -m indoor demo --out runs/demo"
@@ -60,6 +60,12 @@ def setup_page(title: str, icon: str = ":material/search_insights:") -> Cache:
         _cache_selector(choice)
         _run_summary(cache)
         _annotator_input()
+    problem = loading.decisions_problem(cache)
+    if problem:
+        st.error(f"Decisions can't be saved or read, so this page shows none and saves none: {md(problem)}. "
+                 f"Check and back it up with `python -m indoor decisions check {md(display_path(cache.path))}` "
+                 "(and `backup`), then move the damaged file away to start a fresh one.",
+                 icon=":material/database_off:")
     show_notice()
     return cache
 
@@ -97,10 +103,8 @@ def _navigation() -> None:
 
 
 def _cache_selector(choice: state.CacheChoice) -> None:
-    options = [str(p) for p in find_caches(state.RUNS)]
     current = str(choice.path)
-    if current not in options:
-        options.insert(0, current)
+    options = [str(p) for p in state.offered_caches(choice.path)]
 
     def changed() -> None:
         state.choose_cache(st.session_state["indoor.cache_select"])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from indoor.cache import find_caches
+from indoor.cache import find_caches, is_cache
 
 
 ROOT = Path(__file__).resolve().parents[2]  # the project folder: app.py, pages/, runs/
@@ -64,6 +64,21 @@ def default_cache() -> CacheChoice:
     if found:
         return CacheChoice(found[0], "found")
     return CacheChoice(None, "none")
+
+
+def offered_caches(current: Path | None = None) -> list[Path]:
+    """Every cache the dashboard may open, the only ones: the shown one, the one given by ``--cache`` or
+    ``INDOOR_CACHE``, the shown one's rebuild on its cleaned manifest (``<cache>-cleaned``) and each cache under
+    ``runs/``. The sidebar offers these, and Compare opens nothing else (whatever a URL says)."""
+    candidates = [current, default_cache().path]
+    if current is not None:
+        candidates.append(current.parent / f"{current.name}-cleaned")
+    candidates += find_caches(RUNS)
+    offered: dict[Path, Path] = {}
+    for path in candidates:
+        if path is not None and (path == current or is_cache(path)):
+            offered.setdefault(Path(path).resolve(), Path(path))
+    return list(offered.values())
 
 
 def choose_cache(path: str) -> None:

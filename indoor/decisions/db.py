@@ -152,6 +152,31 @@ class _Database:
             raise DecisionError(f"decisions file {self.path} is a directory")
         self._init_schema()
 
+    # ---- health ----------------------------------------------------------
+    def integrity_problems(self, *, quick: bool = True) -> list[str]:
+        """SQLite's own check (``PRAGMA quick_check``, or the slower ``integrity_check``): an empty list when the
+        file is sound, else what it found (a damaged page, a bad index ...)."""
+        pragma = "quick_check" if quick else "integrity_check"
+        try:
+            with self._read() as con:
+                rows = [str(r[0]) for r in con.execute(f"PRAGMA {pragma}(50)")]
+                for table in ("decision_events", "merge_events", "class_cards"):  # reads every row too
+                    con.execute(f"SELECT * FROM {table}").fetchall()
+        except DecisionError as exc:
+            return [str(exc.__cause__ or exc)]
+        return [] if rows == ["ok"] else rows
+
+    def backup(self, target: str | Path) -> Path:
+        """A consistent copy of the store at ``target`` (``VACUUM INTO``: safe while others write); refuses to
+        overwrite an existing file."""
+        target = Path(target)
+        if target.exists():
+            raise DecisionError(f"{target} exists already; choose another backup file")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with self._read() as con:
+            con.execute("VACUUM INTO ?", (str(target),))
+        return target
+
     # ---- connections ---------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(

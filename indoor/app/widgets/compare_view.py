@@ -8,7 +8,7 @@ import streamlit as st
 
 from indoor.analysis import compare, explore
 from indoor.analysis.compare import Comparison
-from indoor.app import loading, urls
+from indoor.app import urls
 from indoor.app.components.bars import bars, bars_payload
 from indoor.app.components.heatmap import heatmap, heatmap_payload
 from indoor.app.components.scatter_hover import colour_scale_of
@@ -19,7 +19,7 @@ from indoor.cache import Cache
 def notes(result: Comparison, run_a: Cache, run_b: Cache) -> None:
     """What was compared: the same cache twice, shared ids with other pixels (other data sets), images in only one
     run, different class lists."""
-    if loading.same_folder(run_a.path, run_b.path):
+    if run_a.path.resolve() == run_b.path.resolve():
         st.info("Run A and run B are the same cache: every difference is zero. Choose another run B.",
                 icon=":material/info:")
     if result.n_other_pixels:
@@ -95,9 +95,9 @@ def changed_images(cache: Cache, run_a: Cache, run_b: Cache, subset: pd.DataFram
                    page_size: int = 24, per_row: int = 6) -> None:
     """A page of ``subset`` (rows of :attr:`Comparison.changed`) as thumbnails with both predictions, each with a
     link to the image in the gallery when the dashboard shows run A or B; pagination under ``<key>.page``."""
-    if loading.same_folder(cache.path, run_a.path):
+    if cache.path.resolve() == run_a.path.resolve():
         home, home_name = run_a, "A"
-    elif loading.same_folder(cache.path, run_b.path):
+    elif cache.path.resolve() == run_b.path.resolve():
         home, home_name = run_b, "B"
     else:
         home, home_name = None, ""
