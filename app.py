@@ -48,7 +48,7 @@ def main() -> None:
 
     st.title("Overview")
     st.caption(f"{md(state.display_path(cache.path))} · {len(cache.samples):,} images · {len(classes)} classes · "
-               f"{md(meta['backbone'].get('name', '?'))} at {meta['image_size']} px · all probabilities are "
+               f"{md(meta['backbone'].get('name', '?'))} at {md(meta['image_size'])} px · all probabilities are "
                "out-of-sample (train: out-of-fold)")
 
     # ------------------------------------------------------------------------------------------------ per split
@@ -100,7 +100,7 @@ def main() -> None:
             st.caption(f"{md(split_label(split))} · given label → prediction · images (share of the given class)")
             for rec in pairs.to_dict("records"):
                 urls.class_pair_link(rec["true"], rec["pred"], split,
-                                     label=f"{md(rec['true'])} → {md(rec['pred'])} · **{rec['count']}** "
+                                     label=f"{md(rec['true'])} → {md(rec['pred'])} · **{rec['count']:,}** "
                                            f"({rec['share']:.0%})")
         with st.expander(f"Every class's errors ({len(per_class)} classes)"):
             link_columns = st.columns(2)
@@ -109,7 +109,7 @@ def main() -> None:
             for j, rec in enumerate(by_name):
                 with link_columns[j % 2]:
                     name = classes[rec["index"]]
-                    urls.class_pair_link(name, None, split, label=f"{md(name)} · {rec['errors']} wrong")
+                    urls.class_pair_link(name, None, split, label=f"{md(name)} · {rec['errors']:,} wrong")
 
     # ------------------------------------------------------------------------------------------ run metadata
     st.divider()

@@ -87,7 +87,7 @@ def queue_view() -> None:
     decided = frozenset(store.current(annotator=who)["sample_id"])
     done = queue.progress(ids, decided)
     at = review.position(ids, decided)
-    st.progress(done.fraction, text=f"{done.text} (by {md(who)}) · image {at + 1:,} of {len(ids):,}")
+    st.progress(done.fraction, text=f"{md(done.text)} (by {md(who)}) · image {at + 1:,} of {len(ids):,}")
     if done.remaining == 0:
         st.success(f"Every image of this queue has a decision by {md(who)}.", icon=":material/task_alt:")
     review.navigation(cache, ids, at, decided, source.describe())

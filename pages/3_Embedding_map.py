@@ -17,6 +17,7 @@ from indoor.analysis import explore
 from indoor.app import page
 from indoor.app.components.scatter_hover import map_payload, scatter_hover
 from indoor.app.static import cache_key, publish_plotly_js, publish_thumbnails
+from indoor.app.text import md
 
 SPLIT_OPTIONS = ("all", "train", "val", "test")
 # colour-by option -> (component mode, samples column, plotly colour scale)
@@ -72,7 +73,7 @@ try:
         plotly_url = _url(publish_plotly_js(static_dir))
         thumb_prefix = _url(publish_thumbnails(cache, static_dir))
 except OSError as exc:
-    st.error(f"The map needs to write into {static_dir} (served at /app/static/), which failed: {exc}")
+    st.error(f"The map needs to write into {md(static_dir)} (served at /app/static/), which failed: {md(exc)}")
     st.stop()
 
 present_splits = [s for s in SPLIT_OPTIONS[1:] if (samples["split"] == s).any()]

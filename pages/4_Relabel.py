@@ -58,9 +58,9 @@ def _undo_last() -> None:
     try:
         now = store.undo_last(annotator=state.annotator())
     except DecisionError as exc:
-        state.notify("error", f"Undo failed: {exc}")
+        state.notify("error", f"Undo failed: {md(exc)}")
         return
-    state.notify("info", "Undone." + (f" Now: {now.summary()} for {now.sample_id}" if now else ""))
+    state.notify("info", "Undone." + (f" Now: {md(now.summary())} for {md(now.sample_id)}" if now else ""))
 
 
 def filters_changed() -> None:

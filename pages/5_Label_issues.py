@@ -39,14 +39,14 @@ st.caption(
     "confidently sure of another class, judged against per-class thresholds. Most suspicious first."
 )
 for message in tables["warnings"].query("analysis == 'label_issues'")["message"]:
-    st.warning(message, icon=":material/warning:")
+    st.warning(md(message), icon=":material/warning:")
 
 n_flagged = int(issues["is_issue"].sum())
 m1, m2, m3 = st.columns(3)
 m1.metric("Flagged labels", f"{n_flagged:,}", help="cleanlab.filter.find_label_issues")
 m2.metric("Share of images", percent(n_flagged / max(len(issues), 1)))
 worst = quality.dropna(subset=["label_quality"]).head(1)
-m3.metric("Noisiest class", worst["class"].iloc[0] if len(worst) else "–",
+m3.metric("Noisiest class", md(worst["class"].iloc[0]) if len(worst) else "–",
           help="Lowest cleanlab label quality score (rank_classes_by_label_quality)")
 
 tab = st.segmented_control("View", list(TABS), key="li.tab", format_func=TABS.get, required=True,
@@ -123,10 +123,10 @@ elif tab == "classes":
         pick = st.selectbox("Open a class", frame["class"].tolist(), key="li.quality_class")
         c1, c2 = st.columns(2)
         with c1:
-            urls.class_pair_link(pick, None, None, label=f"Errors of {pick} in the gallery", key="li.ql1",
+            urls.class_pair_link(pick, None, None, label=f"Errors of {md(pick)} in the gallery", key="li.ql1",
                                icon=":material/photo_library:")
         with c2:
-            st.page_link("pages/5_Label_issues.py", label=f"Flagged labels of {pick}", icon=":material/rule:",
+            st.page_link("pages/5_Label_issues.py", label=f"Flagged labels of {md(pick)}", icon=":material/rule:",
                          query_params={"class": pick})
 
 # ------------------------------------------------------------------------------------------ multi-class candidates
@@ -154,7 +154,7 @@ else:
         left, right = st.columns([2, 3], gap="large")
         with left:
             st.image(str(cache.image_path(row)), width="stretch",
-                     caption=f"{sample_id} · given {label} · {a} {item['p_a']:.0%} / {b} {item['p_b']:.0%}")
+                     caption=md(f"{sample_id} · given {label} · {a} {item['p_a']:.0%} / {b} {item['p_b']:.0%}"))
         with right:
             st.markdown(f"**Both {md(a)} and {md(b)}?**")
             st.button(f"Multi-label: {md(label)} + {md(', '.join(extra))}", key="li.multilabel", type="primary",

@@ -77,8 +77,8 @@ a, b = classes[int(pair["index_a"])], classes[int(pair["index_b"])]
 with st.container(border=True):
     st.markdown(f"#### {md(a)} + {md(b)} · rank {int(pair['rank'])} of {len(pairs)}")
     m1, m2, m3, m4, m5 = st.columns(5)
-    m1.metric(f"{a} → {b}", f"{int(pair['a_as_b'])}", help=f"{a} images predicted {b} (all splits)")
-    m2.metric(f"{b} → {a}", f"{int(pair['b_as_a'])}", help=f"{b} images predicted {a} (all splits)")
+    m1.metric(f"{md(a)} → {md(b)}", f"{int(pair['a_as_b'])}", help=f"{md(a)} images predicted {md(b)} (all splits)")
+    m2.metric(f"{md(b)} → {md(a)}", f"{int(pair['b_as_a'])}", help=f"{md(b)} images predicted {md(a)} (all splits)")
     m3.metric("Overlapping labels", f"{int(pair['n_overlap'])}", help="cleanlab estimate of images labelled one "
               "class whose true class is the other")
     m4.metric("Centroid distance", f"{pair['centroid_distance']:.3f}", help="1 − cosine of the mean embeddings")
@@ -93,7 +93,7 @@ with st.container(border=True):
                 st.image([str(cache.thumb_path(r)) for r in rows], width=100)
             else:
                 st.caption("No correctly classified image of this class.")
-            urls.class_pair_link(name, other, None, label=f"{name} predicted as {other}", key=f"merge.link.{name}",
+            urls.class_pair_link(name, other, None, label=f"{md(name)} predicted as {md(other)}", key=f"merge.link.{name}",
                                icon=":material/photo_library:")
 
     store = loading.decision_store(cache)
@@ -106,9 +106,9 @@ with st.container(border=True):
             try:
                 store.save_merge(a, b, into=into_choice, annotator=state.annotator(), note=note)
             except DecisionError as exc:
-                st.error(f"Not recorded: {exc}")
+                st.error(f"Not recorded: {md(exc)}")
             else:
-                state.notify("success", f"Recorded: merge {a} + {b} into {into_choice}")
+                state.notify("success", f"Recorded: merge {md(a)} + {md(b)} into {md(into_choice)}")
                 st.rerun()
 
 store = loading.decision_store(cache)
@@ -126,7 +126,7 @@ if store is not None:
             try:
                 store.undo_merge(int(undo_id), annotator=state.annotator())
             except DecisionError as exc:
-                st.error(f"Undo failed: {exc}")
+                st.error(f"Undo failed: {md(exc)}")
             else:
                 state.notify("info", "Merge undone.")
                 st.rerun()

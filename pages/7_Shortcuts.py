@@ -11,11 +11,11 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from indoor.analysis import explore, shortcuts
+from indoor.analysis import shortcuts
 from indoor.analysis.shortcuts import PROPERTIES
 from indoor.app import loading, page, urls
 from indoor.app.text import esc, md
-from indoor.app.widgets import gallery
+from indoor.app.widgets.image_issues import image_issues_view
 
 cache = page.setup_page("Shortcuts", ":material/tune:")
 classes = cache.classes
@@ -35,13 +35,10 @@ def _tick(lo: float, hi: float, prop: str) -> str:
 
 MIN_CURVE_IMAGES = 3
 TABS = {"findings": "Findings", "curves": "Accuracy curves", "issues": "Image issues"}
-ISSUES = {"dark": "Dark", "light": "Light", "blurry": "Blurry", "low_information": "Low information",
-          "odd_size": "Odd size", "odd_aspect": "Odd aspect ratio", "grayscale": "Grayscale"}
 properties = [p for p in PROPERTIES if p in set(curves["property"])]
 PARAMS = {
     "tab": urls.choice_param("sc.tab", "findings", list(TABS)),
     "property": urls.choice_param("sc.property", properties[0] if properties else "brightness", properties or ["brightness"]),
-    "issue": urls.choice_param("sc.issue", "dark", list(ISSUES)),
 }
 urls.url_sync_in("shortcuts", PARAMS)
 
@@ -66,23 +63,23 @@ if tab == "findings":
     for i, f in enumerate(frame.head(top_n).to_dict("records")):
         cls = f["class"]
         with st.container(border=True):
-            head = f"#{f['rank']}" if f["rank"] > 0 else f"(repeats #{f['redundant_with']})"
+            head = f"#{int(f['rank'])}" if f["rank"] > 0 else f"(repeats #{int(f['redundant_with'])})"
             st.markdown(f"**{head} · {md(f['summary'])}**")
             st.caption(
-                f"{f['n_other']} images in the bin are labelled otherwise; their mean probability of {md(cls)} is "
+                f"{f['n_other']:,} images in the bin are labelled otherwise; their mean probability of {md(cls)} is "
                 f"{f['mean_prob']:.1%}, {f['lift']:.1f}× what images of the same labels get elsewhere "
-                f"(t = {f['t']:.1f}); {f['n_false']} are predicted {md(cls)} · {f['n_bin']} images in the bin"
+                f"(t = {f['t']:.1f}); {f['n_false']:,} are predicted {md(cls)} · {f['n_bin']:,} images in the bin"
                 + (f" · same images: {md(f['also'])}" if f["also"] else "")
             )
             rows = [cache.row_of[s] for s in f["examples"] if s in cache.row_of]
             if rows:
                 st.image([str(cache.thumb_path(r)) for r in rows], width=96,
-                         caption=[f"{classes[int(samples['label'].iat[r])]} · "
+                         caption=[f"{md(classes[int(samples['label'].iat[r])])} · "
                                   f"{float(cache.probs[r, classes.index(cls)]):.0%}" for r in rows])
             st.caption(f"Thumbnails: given label · probability of {md(cls)}, highest first.")
             a, b = st.columns(2)
             with a:
-                urls.class_pair_link(None, cls, None, label=f"All images wrongly predicted {cls}", key=f"sc.g{i}",
+                urls.class_pair_link(None, cls, None, label=f"All images wrongly predicted {md(cls)}", key=f"sc.g{i}",
                                    icon=":material/photo_library:")
             with b:
                 if rows:
@@ -125,17 +122,4 @@ elif tab == "curves":
 
 # ---------------------------------------------------------------------------------------------------- issues
 else:
-    counts = image_issues["issue"].value_counts()
-    st.caption("Thresholds relative to this data set (robust z-score beyond 3.5 on the build's image statistics; "
-               "grayscale: saturation below 0.02).")
-    cols = st.columns(len(ISSUES))
-    for column, (name, label) in zip(cols, ISSUES.items()):
-        column.metric(label, int(counts.get(name, 0)))
-    issue = st.selectbox("Issue", list(ISSUES), key="sc.issue", format_func=lambda k: f"{ISSUES[k]} ({int(counts.get(k, 0))})")
-    rows = image_issues.loc[image_issues["issue"] == issue, "row"].to_numpy()
-    if len(rows):
-        pred_share = explore.class_shares(samples["pred"].to_numpy()[rows], classes, top=3)
-        label_share = explore.class_shares(samples["label"].to_numpy()[rows], classes, top=3)
-        st.caption("Most predicted: " + ", ".join(f"{md(c)} {v:.0%}" for c, v in pred_share)
-                   + " · most labelled: " + ", ".join(f"{md(c)} {v:.0%}" for c, v in label_share))
-    gallery.gallery(cache, rows, key=f"sc.gallery.{issue}")
+    image_issues_view(cache, image_issues)

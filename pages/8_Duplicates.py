@@ -40,9 +40,9 @@ st.caption(
     "Leakage: a pair with one image in train and one outside it — test accuracy on such images is flattered."
 )
 for message in tables["warnings"].query("analysis == 'duplicates'")["message"]:
-    st.warning(message, icon=":material/warning:")
+    st.warning(md(message), icon=":material/warning:")
 view = st.segmented_control("View", list(VIEWS), key="dup.view", required=True,
-                            format_func=lambda v: f"{VIEWS[v]} ({counts[v]})")
+                            format_func=lambda v: f"{VIEWS[v]} ({counts[v]:,})")
 urls.url_sync_out("duplicates", PARAMS)
 
 
@@ -54,7 +54,7 @@ def _caption(row: int) -> str:
 def _page(n: int, key: str) -> slice:
     page, pages, window = explore.page_window(n, st.session_state.get(key), PAGE_SIZE)
     if pages > 1:
-        st.caption(f"{n:,} pairs · page {page} of {pages}")
+        st.caption(f"{n:,} pairs · page {page:,} of {pages:,}")
     return window
 
 
@@ -68,7 +68,7 @@ def _pair(row_a: int, row_b: int, note: str, key: str) -> None:
     with st.container(border=True):
         st.markdown(md(note))
         st.image([str(cache.thumb_path(row_a)), str(cache.thumb_path(row_b))], width=200,
-                 caption=[_caption(row_a), _caption(row_b)])
+                 caption=[md(_caption(row_a)), md(_caption(row_b))])
         left, right, _ = st.columns([1, 1, 2])
         with left:
             urls.relabel_link(str(samples["sample_id"].iat[row_a]), label="Relabel left", key=f"{key}.a")

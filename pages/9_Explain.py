@@ -54,8 +54,8 @@ label, pred = classes[col.label[row]], classes[col.pred[row]]
 with st.container(border=True):
     st.markdown(f"##### {md(sample_id)}")
     a, b, c, d = st.columns(4)
-    a.metric("Given label", label)
-    b.metric("Predicted", pred, delta="correct" if label == pred else "wrong",
+    a.metric("Given label", md(label))
+    b.metric("Predicted", md(pred), delta="correct" if label == pred else "wrong",
              delta_color="normal" if label == pred else "inverse", delta_arrow="off")
     c.metric("Confidence", f"{float(col.confidence[row]):.0%}", help="Out-of-sample probability of the prediction.")
     d.metric("Split", split_label(str(col.split[row])))

@@ -253,28 +253,6 @@ def test_accuracy_curves_per_bin_and_class():
     assert b[(b["class"] == "a") & (b["bin"] == 0)]["n"].iloc[0] == 2
 
 
-def test_image_issues_relative_thresholds():
-    rng = np.random.default_rng(6)
-    n = 100
-    samples = _frame(rng.normal(0.5, 0.05, n), np.zeros(n, int), np.zeros(n, int),
-                     contrast=rng.normal(0.2, 0.02, n), sharpness=np.exp(rng.normal(2.0, 0.2, n)),
-                     saturation=rng.uniform(0.2, 0.4, n))
-    samples.loc[3, "brightness"] = 0.05
-    samples.loc[4, "brightness"] = 0.98
-    samples.loc[5, "sharpness"] = 0.05
-    samples.loc[6, "contrast"] = 0.01
-    samples.loc[7, ["width", "height"]] = [1000.0, 1000.0]
-    samples.loc[8, "width"] = 400.0
-    samples.loc[9, "saturation"] = 0.0
-    table = shortcuts.image_issues(samples)
-    assert list(table.columns) == shortcuts.ISSUE_COLUMNS
-    got = {(r.issue, r.row) for r in table.itertuples()}
-    for expected in [("dark", 3), ("light", 4), ("blurry", 5), ("low_information", 6), ("odd_size", 7),
-                     ("odd_aspect", 8), ("grayscale", 9)]:
-        assert expected in got
-    assert not any(row >= 10 for _, row in got)  # no ordinary image flagged
-
-
 # -------------------------------------------------------------------------------------------------- duplicates
 
 

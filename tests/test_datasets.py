@@ -179,6 +179,30 @@ def test_manifest_errors_name_the_line(tmp_path, body, message):
         discover(tmp_path, manifest=tmp_path / "m.csv")
 
 
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ("path,label\nimgs/bar/bar_0.jpg,bar\nimgs/bar/bar_1.jpg,caf\u00e9\n".encode("latin-1"),
+         r"m.csv line 3: not UTF-8 text \(byte 0xe9\); save the file as CSV UTF-8"),
+        (b"path,label\nimgs/bar/bar_0.jpg,b\x00ar\n", r"m.csv line 2: contains a NUL byte"),
+        (b"path,label\nimgs/bar/bar_0.jpg," + b"x" * 140_000 + b"\n", r"m.csv line 2: field larger than field limit"),
+        (b"path,label\nimgs/bar/bar_0.jpg," + b"x" * 5_000 + b"\n", r"m.csv line 2: a cell of 5,000 characters"),
+    ],
+)
+def test_odd_manifest_files_get_one_message(tmp_path, data, message):
+    _flat(tmp_path / "imgs", per_class=2)
+    (tmp_path / "m.csv").write_bytes(data)
+    with pytest.raises(DataError, match=message):
+        discover(tmp_path, manifest=tmp_path / "m.csv")
+
+
+def test_a_utf8_manifest_with_a_bom_keeps_its_class_names(tmp_path):
+    _flat(tmp_path / "imgs", per_class=2)
+    (tmp_path / "m.csv").write_bytes("path,label\nimgs/bar/bar_0.jpg,caf\u00e9\nimgs/bar/bar_1.jpg,caf\u00e9\n"
+                                     .encode("utf-8-sig"))
+    assert discover(tmp_path, manifest=tmp_path / "m.csv").classes == ["caf\u00e9"]
+
+
 def test_manifest_class_only_in_test(tmp_path):
     _flat(tmp_path / "imgs", per_class=2)
     body = "path,label,split\nimgs/bar/bar_0.jpg,bar,train\nimgs/bar/bar_1.jpg,bar,test\nimgs/deli/deli_0.jpg,deli,test\n"

@@ -252,3 +252,30 @@ def test_every_page_works_read_only_on_a_damaged_store(monkeypatch, tmp_path, de
         assert not at.exception, (page, at.exception)
         damaged = [e.value for e in at.error if "is damaged" in e.value]
         assert len(damaged) == 1, (page, [e.value for e in at.error])
+
+
+def test_the_server_is_local_only_and_a_network_server_builds_nothing(monkeypatch, tmp_path):
+    import tomllib
+
+    from streamlit import config
+    from streamlit.testing.v1 import AppTest
+
+    from indoor.app import state
+
+    settings = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
+    assert settings["server"]["address"] == "127.0.0.1"
+    monkeypatch.delenv("INDOOR_CACHE", raising=False)
+    monkeypatch.setattr(state, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(state, "DEFAULT_CACHE", tmp_path / "runs" / "demo")
+    monkeypatch.chdir(REPO)
+    previous = config.get_option("server.address")
+    try:
+        config.set_option("server.address", "127.0.0.1")
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
+        assert [b.label for b in at.button] == ["Build the demo here"]
+        config.set_option("server.address", "0.0.0.0")
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
+        assert not at.exception and not at.button
+        assert any("reachable from the network" in c.value for c in at.caption)
+    finally:
+        config.set_option("server.address", previous)

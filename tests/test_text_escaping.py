@@ -57,9 +57,9 @@ AMBIGUOUS_METHODS = {"write", "info", "warning", "error", "success", "title", "h
                      "image", "html", "dialog", "tabs", "slider", "button"}
 
 NUMBER_CALLS = {"len", "int", "float", "round", "abs", "bool", "sum"}
-# helpers whose text holds no data: percent (numbers), split_label (splits are validated to train/val/test at
+# helpers whose text holds no data: code (a literal code span), percent (numbers), split_label (splits are validated to train/val/test at
 # load), pop_notice (a notice's text was checked where it was written: notify() is a sink)
-SAFE_CALLS = {"md", *NUMBER_CALLS, "percent", "split_label", "pop_notice"}
+SAFE_CALLS = {"md", "code", *NUMBER_CALLS, "percent", "split_label", "pop_notice"}
 # functions outside Streamlit whose arguments end up in Streamlit Markdown: name -> {position or keyword: kind}
 KNOWN_SINKS: dict[str, dict[object, str]] = {"notify": {1: "markdown", "text": "markdown"}}
 SAFE_METHODS = {"lower", "upper", "title", "capitalize", "strip", "rstrip", "lstrip"}
@@ -148,14 +148,7 @@ class _Module:
                 if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     self._bind(scope, child.name, None)
                     self.functions.setdefault(child.name, child)
-                    for default in (*args.defaults, *args.kw_defaults):
-                        if default is not None:
-                            self._fill(default, scope)
-                    for statement in child.body:
-                        self._visit_statement(statement, inner)
-                        self._fill(statement, inner)
-                else:
-                    self._fill(child.body, inner)
+                self._fill(child, inner)
                 continue
             if isinstance(child, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
                 for generator in child.generators:
@@ -175,9 +168,11 @@ class _Module:
         elif isinstance(node, ast.NamedExpr):
             self._bind(scope, node.target.id, node.value)
         elif isinstance(node, (ast.For, ast.AsyncFor)):
-            constant_iter = isinstance(node.iter, (ast.List, ast.Tuple)) and all(
-                isinstance(e, ast.Constant) for e in node.iter.elts)
-            self._bind_target(scope, node.target, ast.Constant("") if constant_iter else None)
+            if isinstance(node.iter, (ast.List, ast.Tuple)):  # a literal list: the target takes each item
+                for item in node.iter.elts:
+                    self._bind_target(scope, node.target, item)
+            else:
+                self._bind_target(scope, node.target, None)
             self._note_st([node.target], node.iter)
         elif isinstance(node, (ast.With, ast.AsyncWith)):
             for item in node.items:
@@ -238,7 +233,8 @@ class _Module:
         func = call.func
         if not isinstance(func, ast.Attribute):
             return False
-        return _root_name(func.value) in self.st_names or func.attr not in AMBIGUOUS_METHODS
+        return _root_name(func.value) in self.st_names or (
+            func.attr in MARKDOWN_ARGS and func.attr not in AMBIGUOUS_METHODS)
 
     def check(self) -> tuple[list[Finding], dict[str, dict[object, str]]]:
         """Findings of this file, and the parameters of its functions that reach a sink (new sinks)."""

@@ -5,7 +5,8 @@ One module per question (like cleanlab's filter / rank / dataset):
 - :mod:`.label_issues` — which labels are likely wrong (confident learning) and how clean each class is;
 - :mod:`.multiclass` — which images show two classes at once;
 - :mod:`.merges` — which class pairs the model cannot tell apart;
-- :mod:`.shortcuts` — which image properties the predictions lean on, and CleanVision-style image issues;
+- :mod:`.shortcuts` — which image properties the predictions lean on;
+- :mod:`.image_issues` — CleanVision-style image issues, relative to the data set and class;
 - :mod:`.duplicates` — exact / near duplicates, train-test leakage, the same image under two labels.
 
 All are pure functions of arrays and DataFrames. :func:`build_tables` runs everything worth precomputing and
@@ -21,7 +22,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from indoor.analysis import duplicates, label_issues, merges, multiclass, shortcuts
+from indoor.analysis import duplicates, image_issues as image_issues_mod, label_issues, merges, multiclass, shortcuts
 
 TABLES: dict[str, str] = {
     "label_issues": "one row per image: label-issue flag, quality, suggested label, review order",
@@ -102,7 +103,7 @@ def build_tables(
 
     tables["shortcut_curves"] = shortcuts.accuracy_curves(samples, classes)
     tables["shortcut_findings"] = shortcuts.shortcut_findings(samples, probs, classes)
-    image_issues = shortcuts.image_issues(samples)
+    image_issues = image_issues_mod.image_issues(samples)
     image_issues.insert(1, "sample_id", ids[image_issues["row"].to_numpy()])
     tables["image_issues"] = image_issues
 

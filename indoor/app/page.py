@@ -16,7 +16,7 @@ import streamlit as st
 
 from indoor.app import loading, state
 from indoor.app.state import display_path
-from indoor.app.text import md, percent, split_label
+from indoor.app.text import code, md, percent, split_label
 from indoor.app.urls import OVERVIEW_PAGE
 from indoor.cache import Cache, CacheError
 
@@ -52,7 +52,7 @@ def setup_page(title: str, icon: str = ":material/search_insights:") -> Cache:
         with st.sidebar:
             _cache_selector(choice)
         st.title(title)
-        st.error(f"This cache can't be opened: {exc}")
+        st.error(f"This cache can't be opened: {md(exc)}")
         st.markdown("Rebuild it, or choose another cache in the sidebar:")
         st.code(f"{BUILD_DEMO_CMD}\n# or, for a real data set:\n{BUILD_REAL_CMD}", language="bash", wrap_lines=True)
         st.stop()
@@ -98,7 +98,7 @@ def _navigation() -> None:
     st.page_link(OVERVIEW_PAGE, label="Overview", icon=_PAGE_ICONS["overview"])
     for page in sorted((state.ROOT / "pages").glob("*.py"), key=_page_sort_key):
         label = _page_label(page.name)
-        st.page_link(f"pages/{page.name}", label=label, icon=_PAGE_ICONS.get(label.lower(), ":material/article:"))
+        st.page_link(f"pages/{page.name}", label=md(label), icon=_PAGE_ICONS.get(label.lower(), ":material/article:"))
     st.divider()
 
 
@@ -161,7 +161,8 @@ _STAGES = (("render", 0.0, 0.30), ("embed", 0.30, 0.80), ("out-of-fold", 0.80, 0
 
 def _no_cache_screen() -> None:
     st.title("indoor · error analysis for scene classifiers")
-    st.info(f"No inference cache yet: nothing at `{display_path(state.DEFAULT_CACHE)}` and no other cache under `runs/`.")
+    st.info(f"No inference cache yet: nothing at {code(display_path(state.DEFAULT_CACHE))} and no other cache under "
+            "`runs/`.")
     left, right = st.columns(2, gap="large")
     with left, st.container(border=True):
         st.subheader("Try it on the demo")
@@ -169,15 +170,27 @@ def _no_cache_screen() -> None:
             "Renders ~1,560 synthetic indoor scenes in 12 classes (with planted label errors), embeds them with "
             "the bundled EfficientNet-Lite0 and builds the cache. A few minutes on a laptop CPU."
         )
-        if st.button("Build the demo here", type="primary", icon=":material/play_arrow:"):
-            _build_demo()
-        st.caption("or in a terminal:")
+        if serves_locally_only():
+            if st.button("Build the demo here", type="primary", icon=":material/play_arrow:"):
+                _build_demo()
+            st.caption("or in a terminal:")
+        else:  # a visitor on the network must not start minutes of CPU work on this machine
+            st.caption("This server is reachable from the network, so it builds nothing itself. In a terminal:")
         st.code(BUILD_DEMO_CMD, language="bash", wrap_lines=True)
     with right, st.container(border=True):
         st.subheader("Your own data")
         st.markdown("MIT Indoor 67 (or any folder of class sub-folders, or a CSV manifest):")
         st.code(f"{BUILD_REAL_CMD}\n{RUN_CMD}", language="bash", wrap_lines=True)
         st.caption("`python -m indoor build --help` lists every option.")
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def serves_locally_only() -> bool:
+    """Whether the server listens on this machine only (``server.address`` in .streamlit/config.toml, the
+    default here); not when it was started with ``--server.address 0.0.0.0`` or a network address."""
+    return str(st.get_option("server.address") or "") in LOOPBACK
 
 
 def _build_demo() -> None:
@@ -208,15 +221,15 @@ def _build_demo() -> None:
                 tail = (tail + [line])[-15:]
                 fraction, text = _progress_of(line)
                 if fraction is not None:
-                    bar.progress(min(max(fraction, 0.0), 1.0), text=text)
-        code = process.wait()
-        if code == 0 and state.DEFAULT_CACHE.exists():
+                    bar.progress(min(max(fraction, 0.0), 1.0), text=md(text))
+        exit_code = process.wait()
+        if exit_code == 0 and state.DEFAULT_CACHE.exists():
             bar.progress(1.0, text="Done")
             st.success("The demo cache is ready.")
             time.sleep(0.5)
             st.rerun()
         else:
-            st.error(f"The demo build failed (exit code {code}). Its last output:")
+            st.error(f"The demo build failed (exit code {exit_code:d}). Its last output:")
             st.code("\n".join(tail) or "(no output)")
     finally:
         _build_lock.release()

@@ -22,17 +22,32 @@ ACTION_LABELS = {
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>~$|:])")
 _MD_LINE_START = re.compile(r"^(\s*)([#>+\-=]|\d+[.)])", re.MULTILINE)
+WORD_JOINER = "\u2060"  # zero-width and invisible: breaks an autolink literal without changing the text's look
+# GFM autolink literals (https://github.github.com/gfm/#autolinks-extension-): "scheme://", "www." and e-mail
+# addresses "a@b.c" become links even in escaped text. Checked in Chromium against Streamlit 1.67: a word joiner
+# between ":" and "//", between "www" and "." and before "@" stops all three ("https://⁠host" after the "//" does
+# not: the link tokenizer takes any character into the host, and the browser's URL parser drops the joiner).
+_AUTOLINK = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)
 
 
 def md(text: Any) -> str:
-    """``text`` escaped for Streamlit markdown (labels, captions): no emphasis, links, HTML, LaTeX, emoji codes or
-    list/heading syntax from data."""
-    escaped = _MD_SPECIAL.sub(r"\\\1", str(text))
+    """``text`` escaped for Streamlit markdown (labels, captions, alerts, tooltips, metric values): no emphasis,
+    links, images, autolinks, HTML, LaTeX, emoji codes or list/heading syntax from data; the text looks the same."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", _AUTOLINK.sub(WORD_JOINER, str(text)))
     def guard(match: re.Match) -> str:
         token = match.group(2)
         return match.group(1) + (token[:-1] + "\\" + token[-1] if token[0].isdigit() else "\\" + token)
 
     return _MD_LINE_START.sub(guard, escaped)
+
+
+def code(text: Any) -> str:
+    """``text`` as a Markdown code span: shown literally (no emphasis, links or HTML inside; md() would show its
+    backslashes there), whatever backticks it holds. One line."""
+    text = " ".join(str(text).splitlines())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text[:1] in ("`", " ") or text[-1:] in ("`", " ") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def esc(text: Any) -> str:

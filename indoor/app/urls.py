@@ -8,6 +8,7 @@ from typing import Any
 
 import streamlit as st
 
+from indoor.app.text import md
 from indoor.cache import Cache
 
 
@@ -138,7 +139,7 @@ def class_pair_link(true: str | None, pred: str | None, split: str | None = None
 
     ``key`` is accepted for symmetry with widgets and ignored (page links need none)."""
     if label is None:
-        label = f"{true or 'any'} → {pred or 'any'}"
+        label = f"{md(true or 'any')} → {md(pred or 'any')}"
     st.page_link(GALLERY_PAGE, label=label, icon=icon,
                  query_params=gallery_query(true, pred, split, correct=correct))
 

@@ -103,7 +103,7 @@ def changed_images(cache: Cache, run_a: Cache, run_b: Cache, subset: pd.DataFram
         home, home_name = None, ""
         st.caption("To open an image in the gallery, choose run A or B as the dashboard's cache in the sidebar.")
     page, pages, window = explore.page_window(len(subset), st.session_state.get(f"{key}.page"), page_size)
-    st.caption(f"{len(subset):,} images · page {page} of {pages}" + (
+    st.caption(f"{len(subset):,} images · page {page:,} of {pages:,}" + (
         f" · “Open” shows the image in run {home_name}'s gallery" if home is not None else ""))
     records = subset.iloc[window].to_dict("records")
     for start in range(0, len(records), per_row):
@@ -112,7 +112,7 @@ def changed_images(cache: Cache, run_a: Cache, run_b: Cache, subset: pd.DataFram
             source = run_a if sid in run_a.row_of else run_b
             with box:
                 st.image(str(source.thumb_path(source.row_of[sid])), width="stretch",
-                         caption=f"{rec['label']}\nA: {rec['pred_a']} → B: {rec['pred_b']}")
+                         caption=md(f"{rec['label']}\nA: {rec['pred_a']} → B: {rec['pred_b']}"))
                 if home is not None and sid in home.row_of:
                     _open_link(home, sid)
     if pages > 1:

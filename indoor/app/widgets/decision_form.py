@@ -265,7 +265,7 @@ def _fill(key: str, k: dict[str, str], signature: tuple, mine: Decision | None, 
 def _card_checkboxes(key: str, roles: list[tuple[str, str]], attributes: list[str]) -> None:
     for (name, role), box in zip(roles, st.columns(len(roles))):
         with box:
-            st.markdown(f"**{md(name)}** · {role}")
+            st.markdown(f"**{md(name)}** · {md(role)}")
             mine = [a for a in attributes if unqualify(a)[0] == name]
             if not mine:
                 st.caption("No definition yet; add one under Class definitions.")

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from indoor.app import state
+from indoor.app.text import md
 from indoor.cache import Cache
 from indoor.decisions import DecisionError, DecisionStore, export_csv, import_csv, merges_csv
 
@@ -54,20 +55,20 @@ def _upload(cache: Cache, store: DecisionStore, *, key: str) -> None:
         parsed = import_csv(text, classes=cache.classes, known_ids=cache.row_of.keys(),
                             annotator_default=state.annotator())
     except DecisionError as exc:
-        st.error(f"Nothing imported: {len(exc.problems) or 1} problem(s) in {uploaded.name}.")
+        st.error(f"Nothing imported: {len(exc.problems) or 1} problem(s) in {md(uploaded.name)}.")
         st.code("\n".join(exc.problems) or str(exc), language=None)
         return
     if not parsed:
-        st.warning(f"{uploaded.name} has no decision rows.")
+        st.warning(f"{md(uploaded.name)} has no decision rows.")
     elif st.button(f"Import {len(parsed):,} decisions", type="primary", key=f"{key}.import",
                    icon=":material/upload:"):
         try:
             saved = store.save_many(parsed)
         except DecisionError as exc:
-            st.error(f"Nothing imported: {exc}")
+            st.error(f"Nothing imported: {md(exc)}")
         else:
             st.session_state[round_key] = st.session_state.get(round_key, 0) + 1
-            state.notify("success", f"Imported {saved:,} decisions from {uploaded.name}.")
+            state.notify("success", f"Imported {saved:,} decisions from {md(uploaded.name)}.")
             st.rerun()
     else:
         st.caption(f"{len(parsed):,} valid rows; they become the current decisions of their annotators.")

@@ -32,8 +32,8 @@ def image_detail(cache: Cache, row: int, *, key: str) -> None:
             st.image(str(cache.image_path(row)), width="stretch")
         with right:
             a, b, c = st.columns(3)
-            a.metric("Given label", label)
-            b.metric("Predicted", pred, delta="correct" if label_i == pred_i else "wrong",
+            a.metric("Given label", md(label))
+            b.metric("Predicted", md(pred), delta="correct" if label_i == pred_i else "wrong",
                      delta_color="normal" if label_i == pred_i else "inverse", delta_arrow="off")
             c.metric("Confidence", f"{float(s['confidence'].iat[row]):.0%}",
                      help="Out-of-sample probability of the predicted class.")
@@ -54,7 +54,7 @@ def image_detail(cache: Cache, row: int, *, key: str) -> None:
         with p_col:
             if pred_i != label_i:
                 _typical_strip(cache, pred_i, exclude=row, title=f"Typical {pred} (predicted)")
-        with st.expander(f"Why did it say {pred}? Occlusion map, Grad-CAM and nearest training images"):
+        with st.expander(f"Why did it say {md(pred)}? Occlusion map, Grad-CAM and nearest training images"):
             from indoor.app.widgets import explain_panel as ui_explain  # imported on first use: it brings the explanation code, not torch itself
 
             ui_explain.explain_panel(cache, row, key=f"{key}.explain")

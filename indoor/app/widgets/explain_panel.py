@@ -169,7 +169,7 @@ def explain_panel(cache: Cache, row: int, *, key: str) -> None:
 
     def name(c: int) -> str:
         role = " (predicted)" if c == pred else " (given label)" if c == label else ""
-        return f"{classes[c]}{role} · {probs[c]:.0%}"
+        return f"{md(classes[c])}{role} · {probs[c]:.0%}"
 
     choice_key = f"{key}.class"
     if st.session_state.get(choice_key) not in options:
@@ -182,14 +182,14 @@ def explain_panel(cache: Cache, row: int, *, key: str) -> None:
     try:
         fold = _fold_of(cache, row)
         if fold is not None:
-            with st.spinner(f"Refitting the fold-{fold} head (once per server)…"):
+            with st.spinner(f"Refitting the fold-{fold:d} head (once per server)…"):
                 _classifier(cache_id, cache, row)
-        with st.spinner(f"Explaining {classes[target]}: occlusion (49 patches) and Grad-CAM…"):
+        with st.spinner(f"Explaining {md(classes[target])}: occlusion (49 patches) and Grad-CAM…"):
             base = _explained(cache_id, row, target, "original", cache)
             occlusion = _explained(cache_id, row, target, "occlusion", cache)
             gradcam = _explained(cache_id, row, target, "gradcam", cache)
     except (OSError, ValueError, RuntimeError, CacheError) as exc:
-        st.error(f"This image can't be explained: {exc}")
+        st.error(f"This image can't be explained: {md(exc)}")
         return
 
     live = float(base["probs"][target])

@@ -10,6 +10,7 @@ import streamlit as st
 
 from indoor.analysis import explore
 from indoor.app.loading import columns, top_classes
+from indoor.app.text import md
 from indoor.app.urls import int_param, sample_param, url_sync_in, url_sync_out
 from indoor.app.widgets.detail import image_detail
 from indoor.cache import Cache
@@ -97,9 +98,9 @@ def gallery(
         image_detail(cache, opened_row, key=f"{key}.detail")
 
     first, last = offset + 1, offset + len(window)
-    st.caption(f"Images {first:,}–{last:,} of {n:,} · page {page} of {pages}")
+    st.caption(f"Images {first:,}–{last:,} of {n:,} · page {page:,} of {pages:,}")
     captions = [caption_of(cache, int(r), top_idx[i], top_p[i], offset + i + 1) for i, r in enumerate(window)]
-    st.image([str(cache.thumb_path(int(r))) for r in window], width=thumb_width, caption=captions)
+    st.image([str(cache.thumb_path(int(r))) for r in window], width=thumb_width, caption=[md(c) for c in captions])
     if pages > 1:
         st.pagination(pages, key=page_key, max_visible_pages=9)
     if url:
