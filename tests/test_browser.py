@@ -35,6 +35,7 @@ from browser_util import (
     VIEWPORT,
     assert_no_exception,
     chromium,
+    exceptions,
     have_chromium,
     hover_a_map_point,
     published_thumbs,
@@ -714,3 +715,161 @@ def test_page_urls_match_the_page_files():
         if path:
             assert Path(file).stem.split("_", 1)[1] == path
     assert set(TITLES) == set(PAGES) and set(SCENARIO_PAGES) <= set(PAGES)
+
+
+# =================================================================================================== hostile data
+
+# Class names (manifest labels) that Streamlit's Markdown would turn into a remote image, links or autolinks, and a
+# file name (a sample id) that would: every page must show them as text and the browser must fetch nothing remote.
+HOSTILE_LABELS = [
+    "![p](https://evil.example/p.png) **bold**",
+    "[click](https://evil.example/c)",
+    "www.evil.example",
+    "<img src=https://evil.example/i.png>",
+    "![p](https:evil.example\\p.png)",  # no slash: possible as a folder name too
+    "see https://evil.example/auto x@evil.example",
+]
+HOSTILE_FILE = "![f](https:evil.example) x@evil.example.jpg"
+HOSTILE_NOTE = "![n](https://evil.example/n.png) www.evil.example"
+HOSTILE_QUERY = "![r](https://evil.example/r.png)"
+
+# JS: every URL the page holds (href, src, srcset, CSS url()) that leaves the server or is an e-mail / script link
+REMOTE_URLS_JS = """() => {
+  const bad = [];
+  const check = (el, what, value) => {
+    let url;
+    try { url = new URL(value, location.href); } catch (e) { return; }
+    const local = ['127.0.0.1', 'localhost'].includes(url.hostname);
+    if (['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol) ? !local
+        : !['data:', 'blob:', 'about:'].includes(url.protocol))
+      bad.push(`${el.tagName.toLowerCase()} ${what}=${value}`.slice(0, 200));
+  };
+  for (const el of document.querySelectorAll('[href], [src], [srcset], [style*="url("]')) {
+    for (const attr of ['href', 'src']) if (el.hasAttribute(attr)) check(el, attr, el.getAttribute(attr));
+    if (el.hasAttribute('srcset')) for (const part of el.getAttribute('srcset').split(','))
+      check(el, 'srcset', part.trim().split(/\\s+/)[0]);
+    for (const m of (el.getAttribute('style') || '').matchAll(/url\\(["']?([^"')]+)/g)) check(el, 'style', m[1]);
+  }
+  return bad;
+}"""
+
+
+def _pca_2d(embeddings: np.ndarray, *, seed: int = 0, **_) -> np.ndarray:
+    """Stands in for UMAP in the hostile build (the map's layout is not what is tested; UMAP's JIT takes ~30 s)."""
+    data = np.asarray(embeddings, dtype=np.float64)
+    data = data - data.mean(axis=0)
+    coords = data @ np.linalg.svd(data, full_matrices=False)[2][:2].T
+    span = np.where(np.ptp(coords, axis=0) > 0, np.ptp(coords, axis=0), 1.0)
+    return ((coords - coords.min(axis=0)) / span).astype(np.float32)
+
+
+def build_hostile_cache(folder: Path, monkeypatch) -> tuple[Path, str]:
+    """A small cache whose class names and one file name are hostile Markdown (a CSV manifest over rendered demo
+    images), with a decision and a class card whose texts are hostile too. Returns (cache path, hostile sample id)."""
+    from indoor.cache import load_cache
+    from indoor.cache.build import BuildOptions, build_cache
+    from indoor.data.layouts import discover
+    from indoor.data.synthetic import render_demo
+    from indoor.decisions import Decision, DecisionStore
+
+    render_demo(folder / "demo", n_classes=10, per_class=6, size=64, seed=0, workers=0, progress=False)
+    images = folder / "demo" / "images"
+    files = sorted(images.rglob("*.jpg"))
+    folders = sorted({p.parent.name for p in files})
+    hostile = files[0].with_name(HOSTILE_FILE)
+    files[0].rename(hostile)
+    files[0] = hostile
+    with open(folder / "manifest.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "label", "split"])
+        for path in files:
+            relative = path.relative_to(images).as_posix()
+            writer.writerow([relative, HOSTILE_LABELS[folders.index(path.parent.name) % len(HOSTILE_LABELS)],
+                             relative.split("/")[0]])
+    monkeypatch.setattr("indoor.cache.build.umap_2d", _pca_2d)
+    out = folder / "cache"
+    build_cache(discover(images, manifest=folder / "manifest.csv"), out,
+                BuildOptions(image_size=64, folds=2, thumb_size=48, workers=0, progress=False), log=lambda _: None)
+    cache = load_cache(out)
+    sample_id = hostile.relative_to(images).as_posix()
+    assert sample_id in cache.row_of and set(cache.classes) == set(HOSTILE_LABELS)
+    store = DecisionStore(cache.decisions_path, classes=cache.classes, known_ids=cache.row_of.keys())
+    other = next(c for c in cache.classes if c != cache.classes[int(cache.samples["label"].iat[cache.row_of[sample_id]])])
+    store.save(Decision(sample_id=sample_id, action="relabel", new_label=other, note=HOSTILE_NOTE,
+                        annotator=HOSTILE_NOTE))
+    store.set_card(cache.classes[0], [HOSTILE_NOTE, "[l](https://evil.example/l)"], annotator=HOSTILE_NOTE)
+    return out, sample_id
+
+
+def hostile_views(cache_path: Path, sample_id: str) -> list[tuple[str, dict[str, str]]]:
+    """(page path, query) of every page, some in several views: the hostile pair's gallery with the hostile image's
+    detail open, the Compare page with a hostile run path in the query."""
+    from indoor.cache import load_cache
+
+    cache = load_cache(cache_path)
+    row = cache.row_of[sample_id]
+    given = cache.classes[int(cache.samples["label"].iat[row])]
+    predicted = cache.classes[int(cache.samples["pred"].iat[row])]
+    return [
+        ("", {}), ("Confusion", {}),
+        ("Gallery", {"true": given, "pred": predicted, "correct": "true", "image": sample_id}),
+        ("Embedding_map", {}), ("Relabel", {"sample": sample_id}),
+        ("Label_issues", {"flagged": "false"}), ("Label_issues", {"tab": "classes"}), ("Label_issues", {"tab": "multi"}),
+        ("Class_merges", {}), ("Shortcuts", {}), ("Shortcuts", {"tab": "issues"}), ("Duplicates", {}),
+        ("Explain", {"sample": sample_id}),
+        ("Review", {"source": "class", "class": given, "sample": sample_id}), ("Review", {"view": "cards"}),
+        ("Review", {"view": "annotators"}),
+        ("Compare", {"a": HOSTILE_QUERY}),
+    ]
+
+
+def visit_hostile_views(browser, server, views, *, timeout_s: float = TIMEOUT_S) -> list[str]:
+    """Open every view, expand every expander, hover every help icon, record a merge (its toast); returns what went
+    wrong: requests to other hosts (blocked), remote or e-mail URLs in the page, exceptions."""
+    problems: list[str] = []
+    tab = browser.new_page()
+    tab.on("request", lambda request: problems.append(f"request to {request.url}")
+           if urlparse(request.url).hostname not in ("127.0.0.1", "localhost") and
+           urlparse(request.url).scheme in ("http", "https", "ws", "wss") else None)
+    tab.route(re.compile(r"^https?://(?!(127\.0\.0\.1|localhost)[:/])"), lambda route: route.abort())
+
+    def inspect(where: str) -> None:
+        problems.extend(f"{where}: {url}" for url in tab.evaluate(REMOTE_URLS_JS))
+
+    try:
+        for path, query in views:
+            where = f"/{path}" + (f"?{urlencode(query)}" if query else "")
+            tab.goto(f"{server.url}{where}", wait_until="domcontentloaded", timeout=timeout_s * 1000)
+            wait_idle(tab, timeout_s)
+            problems.extend(f"{where}: exception {text[:300]}" for text in exceptions(tab))
+            inspect(where)
+            closed = tab.locator('[data-testid="stExpander"] details:not([open]) > summary')
+            for _ in range(closed.count()):
+                closed.first.click()
+            if path == "Class_merges" and tab.get_by_role("button", name="Record merge").count():
+                tab.get_by_role("button", name="Record merge").click()
+                tab.wait_for_selector('[data-testid="stToast"]', timeout=timeout_s * 1000)
+            wait_idle(tab, timeout_s)
+            for icon in tab.locator('[data-testid="stTooltipHoverTarget"]').all():
+                if icon.is_visible():
+                    icon.hover(timeout=5_000)
+                    tab.wait_for_timeout(60)
+            tab.mouse.move(0, 0)
+            tab.wait_for_timeout(150)  # images of what was just shown start loading
+            inspect(where + " (expanded)")
+    finally:
+        tab.close()
+    return problems
+
+
+def test_hostile_class_names_and_file_names_stay_text_on_every_page(browser, tmp_path, monkeypatch):
+    """Class names, a file name, a note, an annotator, card attributes and a URL value that are Markdown images,
+    links and autolinks: on every page (every expander open, every tooltip shown) the browser fetches nothing
+    from another host and the page holds no remote link or image."""
+    cache_path, sample_id = build_hostile_cache(tmp_path, monkeypatch)
+    try:
+        with running_server(cache_path, log=tmp_path / "streamlit.log") as hostile_server:
+            problems = visit_hostile_views(browser, hostile_server, hostile_views(cache_path, sample_id))
+    finally:
+        shutil.rmtree(published_thumbs(cache_path), ignore_errors=True)
+    assert not problems, "\n".join(dict.fromkeys(problems))

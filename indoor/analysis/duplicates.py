@@ -27,6 +27,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from indoor.analysis.vectors import unit_rows
+
 PIXEL_THRESHOLD = 0.9  # pixel_similarity of a near duplicate (thumbnails given)
 EMBEDDING_THRESHOLD = 0.97  # centred-embedding cosine of a near duplicate when there are no thumbnails
 NEIGHBOURS = 5  # embedding neighbours per image checked on pixels
@@ -139,7 +141,7 @@ def pixel_signatures(tiny: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     flat = flat - flat.mean(axis=1, keepdims=True)
     grad = np.concatenate([np.diff(rgb, axis=1).reshape(len(rgb), -1),
                            np.diff(rgb, axis=2).reshape(len(rgb), -1)], axis=1)
-    return _unit_rows(flat), _unit_rows(grad)
+    return unit_rows(flat), unit_rows(grad)
 
 
 def pixel_similarity(signatures: tuple[np.ndarray, np.ndarray], rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
@@ -302,11 +304,6 @@ def _tiny(thumbnails: Sequence[bytes | str | Path] | np.ndarray) -> np.ndarray:
     if isinstance(thumbnails, np.ndarray) and thumbnails.ndim == 4:
         return thumbnails
     return tiny_images(thumbnails)
-
-
-def _unit_rows(x: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
 
 
 # ------------------------------------------------------------------------------------------------- views

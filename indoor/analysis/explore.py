@@ -27,7 +27,6 @@ __all__ = [
     "accuracy_order",
     "confusion_similarity_order",
     "centroid_similarity_order",
-    "class_centroids",
     "error_table",
     "typical_examples",
     "typical_by_centroid",
@@ -137,18 +136,6 @@ def confusion_similarity_order(matrix: np.ndarray) -> np.ndarray:
     direct = 1.0 - (mutual / peak if peak > 0 else mutual)
     distance = 0.8 * direct + 0.2 * profile_distance
     return _leaf_order(distance)
-
-
-def class_centroids(embeddings: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
-    """(C, D) mean of the L2-normalised embeddings of each class (zeros for a class without images)."""
-    embeddings = np.asarray(embeddings, dtype=np.float64)
-    norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
-    unit = embeddings / np.where(norms > 0, norms, 1.0)
-    labels = np.asarray(labels)
-    sums = np.zeros((n_classes, unit.shape[1]))
-    np.add.at(sums, labels, unit)
-    counts = np.bincount(labels, minlength=n_classes)[:, None]
-    return sums / np.where(counts > 0, counts, 1)
 
 
 def centroid_similarity_order(centroids: np.ndarray) -> np.ndarray:

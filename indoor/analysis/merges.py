@@ -20,21 +20,13 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from indoor.analysis.vectors import class_centroids
+
 MERGE_COLUMNS = [
     "rank", "class_a", "class_b", "index_a", "index_b", "n_a", "n_b", "a_as_b", "b_as_a", "confusion",
     "overlap", "n_overlap", "centroid_distance", "rank_overlap", "rank_confusion", "rank_centroid", "score",
     "top1", "top1_merged", "gain",
 ]
-
-
-def class_centroids(embeddings: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
-    """(C, D) mean of the L2-normalised embeddings of each class's images, re-normalised (zeros for an empty
-    class). Embeddings must be finite."""
-    emb = _normalise(np.asarray(embeddings, dtype=np.float32))
-    labels = np.asarray(labels, dtype=np.int64)
-    sums = np.zeros((n_classes, emb.shape[1]), dtype=np.float64)
-    np.add.at(sums, labels, emb)
-    return _normalise(sums)
 
 
 def merged_accuracy(probs: np.ndarray, labels: np.ndarray, a: int, b: int) -> float:
@@ -174,11 +166,6 @@ def _merged_accuracies(
 def _rank(values: np.ndarray) -> np.ndarray:
     """1-based average ranks, smallest value first."""
     return pd.Series(values).rank(method="average").to_numpy()
-
-
-def _normalise(x: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
 
 
 def merge_table(pairs: pd.DataFrame) -> pd.DataFrame:

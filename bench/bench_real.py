@@ -1,0 +1,303 @@
+"""Measure the analyses on real photographs with planted truth, next to the same numbers on the demo.
+
+    python bench/bench_real.py                                  # intel6 + places40, demo at runs/demo if built
+    python bench/bench_real.py --sets intel6 --demo /tmp/demo --demo67 /tmp/demo67 --sections label_issues
+
+Steps, one function each:
+
+1. **plant** — ``../shared/tools/plant.py KIND SRC OUT ...`` copies a photo set from ``../shared/data/<set>`` with
+   known truth (label flips, ...) into ``--work`` (default ``/tmp/indoor-bench-real``); skipped when already there.
+2. **build** — ``python -m indoor build --data OUT --manifest OUT/manifest.csv --image-size 160`` into
+   ``--work``; skipped when the cache is already there (``--rebuild`` to force). The photos and caches never go
+   into the repository.
+3. **analyse** — :func:`indoor.analysis.tables.build_tables` on the cache's arrays with the code as it is now
+   (timed), so a change to an analysis is measured without re-embedding.
+4. **score** — one function per analysis (``score_<section>``) turns the tables and the planted truth into
+   named figures; the demo's own truth.csv is scored by the same function through :func:`demo_truth`.
+5. **print** — one table: a row per (section, figure), a column per data set (demo, 67-class demo, real sets).
+
+Adding an analysis: write its planted truth reader (``truth_<section>`` for plant.py's truth.csv and a branch in
+:func:`demo_truth`), its scorer ``score_<section>(tables, truth) -> dict``, and register it in :data:`SECTIONS`.
+The truth files are read here only — never by ``indoor/`` or the pages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from indoor.analysis.tables import build_tables  # noqa: E402
+from indoor.cache import CacheError, load_cache  # noqa: E402
+from indoor.cache.format import is_cache  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+REAL_SETS = ("intel6", "places40")
+IMAGE_SIZE = 160
+
+
+# ================================================================================================ sections
+
+
+@dataclass(frozen=True)
+class Section:
+    """One analysis measured against planted truth.
+
+    ``plant``: plant.py arguments after the kind's source/target (e.g. ``("flip", "--rate", "0.05", "--seed",
+    "1")``; the first is the kind); ``real_truth(cache, truth_csv_frame) -> DataFrame`` aligns plant.py's
+    truth.csv with the cache's rows; ``demo_truth(cache, demo_truth_frame) -> DataFrame`` does the same for the
+    demo's truth.csv (None: not measurable on the demo); ``score(tables, truth) -> {figure: text}``."""
+
+    name: str
+    plant: tuple[str, ...]
+    real_truth: Callable[[object, pd.DataFrame], pd.DataFrame]
+    demo_truth: Callable[[object, pd.DataFrame], pd.DataFrame] | None
+    score: Callable[[dict[str, pd.DataFrame], pd.DataFrame], dict[str, str]]
+
+
+# ------------------------------------------------------------------------------------------------ label issues
+
+
+def truth_flips_real(cache, truth: pd.DataFrame) -> pd.DataFrame:
+    """plant.py flip's truth.csv (path, given, true, planted) -> per cache row: planted (bool), true_class."""
+    by_path = truth.set_index("path")
+    ids = cache.samples["sample_id"].astype(str)
+    missing = ~ids.isin(by_path.index)
+    if missing.any():
+        raise SystemExit(f"error: {int(missing.sum())} cache images are not in truth.csv (e.g. {ids[missing].iloc[0]})")
+    rows = by_path.loc[ids]
+    planted = rows["planted"].astype(str).str.lower().isin(("true", "1")).to_numpy()
+    return pd.DataFrame({"planted": planted, "true_class": rows["true"].astype(str).to_numpy()})
+
+
+def truth_flips_demo(cache, truth: pd.DataFrame) -> pd.DataFrame:
+    """The demo's truth.csv (sample_id, true_class, flipped, ...) -> per cache row: planted, true_class."""
+    rows = truth.set_index("sample_id").loc[cache.samples["sample_id"].astype(str)]
+    return pd.DataFrame({"planted": rows["flipped"].astype(int).to_numpy().astype(bool),
+                         "true_class": rows["true_class"].astype(str).to_numpy()})
+
+
+def score_label_issues(tables: dict[str, pd.DataFrame], truth: pd.DataFrame) -> dict[str, str]:
+    """Flagged set vs planted flips: precision / recall / count; precision at n (the n most suspicious in review
+    order, n = number of planted flips); the same for the lowest-self-confidence baseline; the kinds; the
+    weak-model warning."""
+    issues = tables["label_issues"].sort_values("row")
+    planted = truth["planted"].to_numpy()
+    n = int(planted.sum())
+    flagged = issues["is_issue"].to_numpy(dtype=bool)
+    hit = int((flagged & planted).sum())
+    top_n = issues["review_rank"].to_numpy() < n
+    base_n = issues["low_confidence_rank"].to_numpy() < n
+    out = {
+        "planted flips (n)": f"{n} of {len(planted):,}",
+        "flagged": f"{int(flagged.sum()):,} ({flagged.mean():.0%})",
+        "flagged precision / recall": f"{hit / max(flagged.sum(), 1):.2f} / {hit / max(n, 1):.2f}",
+        "precision at n (review order)": f"{(top_n & planted).sum() / max(n, 1):.2f}",
+        "precision at n (low self-conf.)": f"{(base_n & planted).sum() / max(n, 1):.2f}",
+    }
+    if "kind" in issues:
+        for kind in ("likely mislabelled", "ambiguous", "hard example"):
+            mask = issues["kind"].to_numpy() == kind
+            out[f"kind {kind}: images (planted)"] = f"{int(mask.sum())} ({int((mask & planted).sum())})"
+    warnings = tables["warnings"]
+    weak = warnings[(warnings["analysis"] == "label_issues") & warnings["message"].str.contains("too weak")]
+    out["weak-model warning"] = "yes" if len(weak) else "no"
+    return out
+
+
+SECTIONS: dict[str, Section] = {
+    "label_issues": Section("label_issues", ("flip", "--rate", "0.05", "--seed", "1"),
+                            truth_flips_real, truth_flips_demo, score_label_issues),
+}
+
+
+# ================================================================================================ plant, build
+
+
+def plant(set_name: str, section: Section, work: Path) -> Path:
+    """A planted copy of ``../shared/data/<set_name>`` for ``section`` (made once; reused when present)."""
+    source = SHARED / "data" / set_name
+    if not source.is_dir():
+        raise FileNotFoundError(f"{source} is absent (the real photo sets live in ../shared/data)")
+    out = work / f"{set_name}-{'-'.join(a.lstrip('-') for a in section.plant)}"
+    if not (out / "truth.csv").is_file():
+        kind, *options = section.plant
+        subprocess.run([sys.executable, str(SHARED / "tools" / "plant.py"), kind, str(source), str(out), *options],
+                       check=True, stdout=subprocess.DEVNULL)
+    return out
+
+
+def build(data: Path, *, image_size: int, rebuild: bool) -> tuple[Path, float | None]:
+    """The cache of a planted copy (``<data>-cache``), built once; returns (path, build seconds or None if reused)."""
+    out = data.parent / f"{data.name}-cache{image_size}"
+    if is_cache(out) and not rebuild:
+        return out, None
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "indoor", "build", "--data", str(data), "--manifest",
+                    str(data / "manifest.csv"), "--out", str(out), "--image-size", str(image_size), "--quiet"],
+                   check=True, cwd=ROOT)
+    return out, time.perf_counter() - started
+
+
+# ================================================================================================ analyse, score
+
+
+def analyse(cache, *, repeats: int) -> tuple[dict[str, pd.DataFrame], list[float]]:
+    """build_tables() on the cache's arrays with today's code, ``repeats`` times (wall seconds of each)."""
+    samples, classes = cache.samples, cache.classes
+    probs, embeddings = np.asarray(cache.probs), np.asarray(cache.embeddings)
+    thumbs = [cache.thumb_path(row) for row in range(len(samples))]
+    times, tables = [], {}
+    for _ in range(max(1, repeats)):
+        started = time.perf_counter()
+        tables = build_tables(samples, probs, embeddings, classes, thumbnails=thumbs,
+                              probs_out_of_sample=bool(cache.meta.get("probs_out_of_sample", True)))
+        times.append(time.perf_counter() - started)
+    return tables, times
+
+
+def label_issue_seconds(cache, *, repeats: int) -> float:
+    """Median wall seconds of the label-issue analysis alone (what build_tables spends on it)."""
+    from indoor.analysis import label_issues
+
+    samples = cache.samples
+    labels = samples["label"].to_numpy(np.int64)
+    args = (labels, np.asarray(cache.probs, dtype=np.float64))
+    kwargs = {}
+    if hasattr(label_issues, "label_issue_table"):
+        kwargs = {"embeddings": np.asarray(cache.embeddings, dtype=np.float32),
+                  "splits": samples["split"].astype(str).to_numpy(), "folds": samples["fold"].to_numpy(np.int64)}
+        run = label_issues.label_issue_table
+    else:
+        run = label_issues.find_label_issues
+    times = []
+    for _ in range(max(1, repeats)):
+        started = time.perf_counter()
+        run(*args, **kwargs)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def measure(name: str, cache_path: Path, truth_path: Path, sections: list[Section], *, demo: bool,
+            repeats: int) -> dict[tuple[str, str], str]:
+    """Every figure of ``sections`` on one cache, keyed by (section, figure)."""
+    cache = load_cache(cache_path)
+    tables, times = analyse(cache, repeats=repeats)
+    figures = {("cache", "images / classes"): f"{len(cache.samples):,} / {len(cache.classes)}",
+               ("cache", "test top-1 (given labels)"): f"{cache.meta['metrics'].get('test', {}).get('top1', float('nan')):.1%}",
+               ("cache", "build_tables() s (median)"): f"{statistics.median(times):.2f}",
+               ("cache", "label-issue analysis s"): f"{label_issue_seconds(cache, repeats=repeats):.2f}"}
+    truth_frame = pd.read_csv(truth_path, keep_default_na=False)
+    for section in sections:
+        reader = section.demo_truth if demo else section.real_truth
+        if reader is None:
+            continue
+        truth = reader(cache, truth_frame)
+        for figure, value in section.score(tables, truth).items():
+            figures[(section.name, figure)] = value
+    print(f"  {name}: {cache_path} measured", file=sys.stderr)
+    return figures
+
+
+# ================================================================================================ main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", default=",".join(REAL_SETS), help="real photo sets in ../shared/data (comma list)")
+    parser.add_argument("--sections", default=",".join(SECTIONS), help=f"analyses to score ({', '.join(SECTIONS)})")
+    parser.add_argument("--work", default="/tmp/indoor-bench-real", help="where planted copies and caches go")
+    parser.add_argument("--image-size", type=int, default=IMAGE_SIZE, help="build --image-size (default 160)")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the caches even when present")
+    parser.add_argument("--demo", default="runs/demo", help="12-class demo cache ('' to skip)")
+    parser.add_argument("--demo-truth", default=None, help="its truth.csv (default <demo>-data/truth.csv)")
+    parser.add_argument("--demo67", default="", help="67-class demo cache (python -m indoor demo --classes 67 "
+                                                     "--per-class 233 --out PATH; '' to skip)")
+    parser.add_argument("--demo67-truth", default=None, help="its truth.csv (default <demo67>-data/truth.csv)")
+    parser.add_argument("--repeats", type=int, default=1, help="timed runs of build_tables (median reported)")
+    args = parser.parse_args(argv)
+
+    unknown = [s for s in args.sections.split(",") if s and s not in SECTIONS]
+    if unknown:
+        print(f"error: unknown section(s) {', '.join(unknown)} (known: {', '.join(SECTIONS)})", file=sys.stderr)
+        return 2
+    sections = [SECTIONS[s] for s in args.sections.split(",") if s]
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    results: dict[str, dict[tuple[str, str], str]] = {}
+    notes: list[str] = []
+
+    for label, cache_arg, truth_arg in (("demo", args.demo, args.demo_truth), ("demo67", args.demo67, args.demo67_truth)):
+        if not cache_arg:
+            continue
+        cache_path = Path(cache_arg)
+        truth_path = Path(truth_arg) if truth_arg else cache_path.parent / f"{cache_path.name}-data" / "truth.csv"
+        if not is_cache(cache_path) or not truth_path.is_file():
+            notes.append(f"{label}: skipped — no cache at {cache_path} or no truth at {truth_path} "
+                         f"(python -m indoor demo --out {cache_path})")
+            continue
+        results[label] = measure(label, cache_path, truth_path, sections, demo=True, repeats=args.repeats)
+
+    for set_name in [s for s in args.sets.split(",") if s]:
+        if not (SHARED / "data" / set_name).is_dir():
+            notes.append(f"{set_name}: skipped — {SHARED / 'data' / set_name} is absent")
+            continue
+        # one planted copy + cache per distinct plant spec; each section is scored on its own copy
+        by_plant: dict[tuple[str, ...], list[Section]] = {}
+        for section in sections:
+            by_plant.setdefault(section.plant, []).append(section)
+        for spec, group in by_plant.items():
+            data = plant(set_name, group[0], work)
+            try:
+                cache_path, seconds = build(data, image_size=args.image_size, rebuild=args.rebuild)
+            except subprocess.CalledProcessError as exc:
+                notes.append(f"{set_name} ({' '.join(spec)}): build failed ({exc})")
+                continue
+            if seconds is not None:
+                notes.append(f"{set_name} ({' '.join(spec)}): built in {seconds:.0f} s at {args.image_size} px")
+            column = f"{set_name} {spec[0]}"
+            try:
+                results.setdefault(column, {}).update(
+                    measure(column, cache_path, data / "truth.csv", group, demo=False, repeats=args.repeats))
+            except CacheError as exc:
+                notes.append(f"{column}: {exc}")
+
+    print_table(results)
+    for note in notes:
+        print(f"note: {note}")
+    return 0
+
+
+def print_table(results: dict[str, dict[tuple[str, str], str]]) -> None:
+    """A row per (section, figure), a column per data set; '–' where a figure does not apply."""
+    if not results:
+        print("nothing measured")
+        return
+    keys: list[tuple[str, str]] = []
+    for figures in results.values():
+        keys += [k for k in figures if k not in keys]
+    columns = list(results)
+    width = max(len(f"{s}: {f}") for s, f in keys) + 2
+    col_width = max(14, *(len(c) + 2 for c in columns), *(len(v) + 2 for r in results.values() for v in r.values()))
+    print("".ljust(width) + "".join(c.rjust(col_width) for c in columns))
+    section = None
+    for s, f in keys:
+        if s != section:
+            print(f"[{s}]")
+            section = s
+        print(f"  {f}".ljust(width) + "".join(results[c].get((s, f), "–").rjust(col_width) for c in columns))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
