@@ -38,9 +38,9 @@ def main() -> None:
     from indoor.app import loading, page, state, urls
     from indoor.app.components.bars import bars, bars_payload, colour_ramp
     from indoor.app.text import md, percent, split_label
-    from indoor.app.widgets import run_info
+    from indoor.app.widgets import label_evidence, run_info
 
-    cache = page.setup_page("Overview", ":material/dashboard:")
+    cache = page.setup_page("Overview")
     classes = cache.classes
     meta = cache.meta
     metrics = meta["metrics"]
@@ -48,8 +48,10 @@ def main() -> None:
 
     st.title("Overview")
     st.caption(f"{md(state.display_path(cache.path))} · {len(cache.samples):,} images · {len(classes)} classes · "
-               f"{md(meta['backbone'].get('name', '?'))} at {md(meta['image_size'])} px · all probabilities are "
-               "out-of-sample (train: out-of-fold)")
+               f"{md(meta['backbone'].get('name', '?'))}"
+               + (f" at {md(meta['image_size'])} px" if meta.get("image_size") else "")
+               + f" · {md(run_info.source_line(meta))} · {md(run_info.probs_caption(meta))}")
+    label_evidence.weak_model_banner(label_evidence.stored_warnings(cache), link=True)  # too weak to judge labels
 
     # ------------------------------------------------------------------------------------------------ per split
     columns = st.columns(len(splits) or 1)

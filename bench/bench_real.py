@@ -168,23 +168,26 @@ def analyse(cache, *, repeats: int) -> tuple[dict[str, pd.DataFrame], list[float
 
 
 def label_issue_seconds(cache, *, repeats: int) -> float:
-    """Median wall seconds of the label-issue analysis alone (what build_tables spends on it)."""
+    """Median wall seconds of the label-issue analysis alone (what build_tables spends on it): the two-judge
+    table when this checkout has it, else cleanlab on the probe alone (the code before issue 14)."""
     from indoor.analysis import label_issues
 
     samples = cache.samples
     labels = samples["label"].to_numpy(np.int64)
-    args = (labels, np.asarray(cache.probs, dtype=np.float64))
-    kwargs = {}
-    if hasattr(label_issues, "label_issue_table"):
-        kwargs = {"embeddings": np.asarray(cache.embeddings, dtype=np.float32),
-                  "splits": samples["split"].astype(str).to_numpy(), "folds": samples["fold"].to_numpy(np.int64)}
-        run = label_issues.label_issue_table
-    else:
-        run = label_issues.find_label_issues
+    probs = np.asarray(cache.probs, dtype=np.float64)
+    try:
+        from indoor.analysis.label_evidence import label_issue_table
+
+        def run():
+            label_issue_table(labels, probs, np.asarray(cache.embeddings), samples["split"].astype(str).to_numpy(),
+                              samples["fold"].to_numpy(np.int64))
+    except ImportError:
+        def run():
+            label_issues.find_label_issues(labels, probs)
     times = []
     for _ in range(max(1, repeats)):
         started = time.perf_counter()
-        run(*args, **kwargs)
+        run()
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 

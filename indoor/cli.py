@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from indoor.cli_model import add_checkpoint_options, add_import_command
+
 DEFAULT_DEMO_OUT = Path("runs/demo")
 
 
@@ -58,18 +60,49 @@ def _add_build_options(parser: argparse.ArgumentParser, *, image_size: int) -> N
     group.add_argument("--force", action="store_true",
                        help="build into --out even when it is a non-empty folder that is not a cache (what is in "
                             "the way is moved aside into moved-aside-<time>/, never deleted)")
+    _add_remedy_options(parser)
+
+
+def _augment_list(text: str) -> tuple[str, ...]:
+    from indoor.model.intervene import InterventionError, check_augmentations
+
+    try:
+        return check_augmentations(text.split(","))
+    except InterventionError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_remedy_options(parser: argparse.ArgumentParser) -> None:
+    from indoor.analysis.interventions import AUGMENTATIONS
+
+    group = parser.add_argument_group("shortcut tests and remedy")
+    group.add_argument("--augment", type=_augment_list, default=(), metavar="KINDS",
+                       help="train the head also on augmented views of every training image, to break a shortcut: "
+                            f"a comma-separated list of {', '.join(AUGMENTATIONS)} (scale = crop); with "
+                            "--finetune-epochs the same augmentations apply to fine-tuning")
+    group.add_argument("--augment-views", type=_positive_int, default=2, metavar="K",
+                       help="augmented views per training image with --augment (default 2)")
+    group.add_argument("--shortcut-tests", type=int, default=3, metavar="N",
+                       help="intervention-test the N best-ranked shortcut findings at build time (default 3; 0: "
+                            "none; the dashboard tests any finding on demand)")
 
 
 def _options(args: argparse.Namespace):
     from indoor.cache.build import BuildOptions
     from indoor.model.probe import DEFAULT_HEAD_C
 
-    return BuildOptions(
+    from dataclasses import replace
+
+    from indoor.cli_model import checkpoint_options
+
+    options = BuildOptions(
         backbone=args.backbone, image_size=args.image_size, folds=args.folds, seed=args.seed,
         batch_size=args.batch_size, workers=max(0, args.workers), head_c=args.head_c or DEFAULT_HEAD_C,
         thumb_size=args.thumb_size, finetune_epochs=max(0, args.finetune_epochs), device=args.device,
         progress=not args.quiet,
     )
+    return replace(options, **checkpoint_options(args), augment=tuple(args.augment),
+                   augment_views=args.augment_views, shortcut_tests=max(0, args.shortcut_tests))  # build --weights ... (indoor/cli_model.py)
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -107,6 +140,8 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("--test-fraction", type=_fraction, default=0.2,
                        help="test share per class when the layout has no split (default 0.2)")
     _add_build_options(build, image_size=224)
+    add_checkpoint_options(build)
+    add_import_command(commands)
 
     apply = commands.add_parser(
         "apply", help="apply reviewed decisions (and merges) to a cache's data set: a cleaned CSV manifest",
@@ -130,6 +165,9 @@ def make_parser() -> argparse.ArgumentParser:
         description="Recompute the analysis tables of an existing cache from its stored probabilities, "
                     "embeddings and image properties, without re-embedding any image.")
     analyze.add_argument("cache", type=Path, help="cache folder, e.g. runs/demo")
+    analyze.add_argument("--shortcut-tests", type=int, default=3, metavar="N",
+                         help="keep every stored shortcut test (the images, model and bins are unchanged) and test "
+                              "those of the N best-ranked findings that have none (needs the images; default 3)")
 
     info = commands.add_parser("info", help="validate a cache and print a summary",
                                description="Validate a cache folder and print a summary (or its metadata as JSON).")
@@ -154,11 +192,14 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def _summary_line(cache) -> str:
+    from indoor.cache import out_of_sample
+
     metrics = cache.meta["metrics"]
     parts = []
     for split in ("train", "val", "test"):
         if split in metrics and metrics[split]["top1"] is not None:
-            label = "train (out-of-fold)" if split == "train" else split
+            label = split if split != "train" else (
+                "train (out-of-fold)" if out_of_sample(cache.meta)["train"] else "train (in-sample)")
             parts.append(f"{label} top-1 {metrics[split]['top1']:.1%}")
     skipped = len(cache.meta["skipped"])
     return (f"{cache.path}: {len(cache.samples)} images, {len(cache.classes)} classes; " + ", ".join(parts)
@@ -203,6 +244,15 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    from indoor.cli_model import run_import
+
+    started = time.perf_counter()
+    cache = run_import(args)
+    print(f"imported {_summary_line(cache)} in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
 def _cmd_apply(args: argparse.Namespace) -> int:
     from indoor.cache import load_cache
     from indoor.data.layouts import read_csv_text
@@ -237,21 +287,24 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     import numpy as np
 
     from indoor.analysis.tables import build_tables
-    from indoor.cache import load_cache, write_tables
+    from indoor.cache import in_sample_remedy, load_cache, out_of_sample, write_tables
 
     started = time.perf_counter()
     cache = load_cache(args.cache)
     thumbnails = [cache.thumb_path(row).read_bytes() for row in range(len(cache.samples))]
     tables = build_tables(cache.samples, np.asarray(cache.probs), np.asarray(cache.embeddings), cache.classes,
-                          seed=int(cache.meta["seed"]), probs_out_of_sample=bool(cache.meta["probs_out_of_sample"]["train"]),
-                          thumbnails=thumbnails)
+                          seed=int(cache.meta["seed"]), probs_out_of_sample=out_of_sample(cache.meta),
+                          thumbnails=thumbnails, in_sample_remedy=in_sample_remedy(cache.meta))
+    from indoor.cache.shortcut_tests import refresh_tests
+
+    tables["shortcut_tests"] = refresh_tests(cache, tables, top=max(0, args.shortcut_tests), log=print)
     write_tables(cache.path, tables)
     print(f"wrote {len(tables)} analysis tables to {cache.path / 'analysis'} in {time.perf_counter() - started:.1f} s")
     return 0
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from indoor.cache import load_cache
+    from indoor.cache import SOURCE_KINDS, cache_source, load_cache, probs_sources
 
     cache = load_cache(args.cache)
     if args.json:
@@ -260,8 +313,12 @@ def _cmd_info(args: argparse.Namespace) -> int:
     meta = cache.meta
     print(_summary_line(cache))
     print(f"  data: {meta['data_root']} ({meta['layout']} layout)")
-    print(f"  backbone: {meta['backbone']['name']} [{meta['backbone']['weights']}], {meta['image_size']} px, "
-          f"{meta['folds']}-fold out-of-fold head, seed {meta['seed']}")
+    size = f", {meta['image_size']} px" if meta["image_size"] else ""
+    print(f"  source: {SOURCE_KINDS[cache_source(meta)['kind']]}; backbone: {meta['backbone']['name']} "
+          f"[{meta['backbone']['weights']}]{size}, seed {meta['seed']}")
+    for split, made_by in probs_sources(meta).items():
+        if (meta["metrics"].get(split) or {}).get("n"):
+            print(f"  {split} probabilities: {made_by}")
     for split, values in meta["metrics"].items():
         if split != "all" and values["top1"] is not None:
             print(f"  {split:5s}: n={values['n']:6d}  top-1 {values['top1']:.1%}  top-5 {values['top5']:.1%}")
@@ -334,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     handlers = {"demo": _cmd_demo, "build": _cmd_build, "apply": _cmd_apply, "analyze": _cmd_analyze, "info": _cmd_info,
-                "backbones": _cmd_backbones, "decisions": _cmd_decisions}
+                "backbones": _cmd_backbones, "decisions": _cmd_decisions, "import": _cmd_import}
     try:
         from indoor.cache.build import BuildError
 

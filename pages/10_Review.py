@@ -18,7 +18,7 @@ from indoor.app.text import md, split_label
 from indoor.app.widgets import review
 from indoor.decisions import queue
 
-cache = page.setup_page("Review", ":material/checklist:")
+cache = page.setup_page("Review")
 classes = cache.classes
 store = loading.decision_store(cache)
 if store is None:

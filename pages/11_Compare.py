@@ -14,7 +14,7 @@ from indoor.app.text import md, split_label
 from indoor.app.widgets import compare_view
 from indoor.cache import Cache, CacheError
 
-cache = page.setup_page("Compare runs", ":material/compare_arrows:")
+cache = page.setup_page("Compare runs")
 
 REFERENCES = {"b": "B's labels", "a": "A's labels"}
 CHANGES = {"fixed": "Fixed", "broken": "Broken", "changed": "Changed (both wrong)"}
@@ -38,9 +38,9 @@ c1, c2, c3, c4 = st.columns([4, 4, 3, 2], vertical_alignment="bottom")
 for key in ("cmp.a", "cmp.b"):
     if st.session_state.get(key) and st.session_state[key] not in options:
         options.append(st.session_state[key])
-path_a = c1.selectbox("Run A (before)", options, key="cmp.a", format_func=md,
+path_a = c1.selectbox("Run A (before)", options, key="cmp.a",  # options are plain text: no md()
                       help="One of the caches the sidebar offers (under runs/, --cache or INDOOR_CACHE).")
-path_b = c2.selectbox("Run B (after)", options, key="cmp.b", format_func=md,
+path_b = c2.selectbox("Run B (after)", options, key="cmp.b",
                       help="One of the caches the sidebar offers, e.g. the one rebuilt on the cleaned manifest.")
 reference = c3.segmented_control("Reference labels", list(REFERENCES), key="cmp.ref", format_func=REFERENCES.get,
                                  required=True, help="Whose labels count as right for both runs: B's (e.g. after "

@@ -10,7 +10,7 @@ from indoor.app import loading, page, urls
 from indoor.app.components.heatmap import heatmap, heatmap_payload
 from indoor.app.text import md, split_label
 
-cache = page.setup_page("Confusion explorer", ":material/grid_on:")
+cache = page.setup_page("Confusion explorer")
 classes = cache.classes
 n_classes = len(classes)
 present_splits = set(cache.samples["split"].unique())

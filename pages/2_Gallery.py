@@ -16,7 +16,7 @@ from indoor.app.text import md, split_label
 from indoor.app import urls
 from indoor.analysis import explore
 
-cache = page.setup_page("Gallery", ":material/photo_library:")
+cache = page.setup_page("Gallery")
 classes = cache.classes
 present_splits = set(cache.samples["split"].unique())
 split_options = ["all"] + [s for s in ("test", "train", "val") if s in present_splits]

@@ -15,12 +15,12 @@ from indoor.app.widgets import gallery
 
 from indoor.analysis import explore
 from indoor.app import page
-from indoor.app.components.scatter_hover import map_payload, scatter_hover
-from indoor.app.static import cache_key, publish_plotly_js, publish_thumbnails
+from indoor.app.components.scatter_hover import LIBRARY_JS, map_payload, scatter_hover
+from indoor.app.static import cache_key, publish_script, publish_thumbnails
 from indoor.app.text import md
 
 SPLIT_OPTIONS = ("all", "train", "val", "test")
-# colour-by option -> (component mode, samples column, plotly colour scale)
+# colour-by option -> (component mode, samples column, colour scale: a plotly scale name)
 COLOUR_BY = {
     "true label": ("label", None, None),
     "predicted label": ("pred", None, None),
@@ -54,7 +54,7 @@ def _url(path: str) -> str:
     return f"/{base}/{path}" if base else f"/{path}"
 
 
-cache = page.setup_page("Embedding map", ":material/scatter_plot:")
+cache = page.setup_page("Embedding map")
 samples = cache.samples
 classes = cache.classes
 st.title("Embedding map")
@@ -70,7 +70,7 @@ if not st.get_option("server.enableStaticServing"):
 static_dir = _static_dir()
 try:
     with st.spinner("Publishing thumbnails…"):
-        plotly_url = _url(publish_plotly_js(static_dir))
+        library_url = _url(publish_script(LIBRARY_JS, static_dir))
         thumb_prefix = _url(publish_thumbnails(cache, static_dir))
 except OSError as exc:
     st.error(f"The map needs to write into {md(static_dir)} (served at /app/static/), which failed: {md(exc)}")
@@ -105,7 +105,7 @@ payload = map_payload(
     split=samples["split"].to_numpy()[rows].tolist(),
     classes=classes,
     thumb_prefix=thumb_prefix,
-    plotly_url=plotly_url,
+    library_url=library_url,
     colour=mode,
     values=samples[column].to_numpy()[rows] if column else None,
     value_name=colour_by,
@@ -118,7 +118,7 @@ payload = map_payload(
 
 st.caption(
     f"{len(rows):,} of {len(samples):,} images. Hover a point for its thumbnail, click it for details; "
-    "drag to lasso-select (box select in the toolbar), double-click to clear; scroll to zoom."
+    "drag to lasso-select (box select or pan in the map's toolbar), double-click or Esc to clear; scroll to zoom."
 )
 if len(rows) == 0:
     st.info("No image matches these filters.")

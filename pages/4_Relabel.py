@@ -13,7 +13,7 @@ from indoor.app.text import md, split_label
 from indoor.app.widgets import decision_form, decisions_io
 from indoor.decisions import DecisionError
 
-cache = page.setup_page("Relabel", ":material/edit_note:")
+cache = page.setup_page("Relabel")
 classes = cache.classes
 samples = cache.samples
 store = loading.decision_store(cache)

@@ -1,5 +1,7 @@
-"""Label issues: likely wrong labels (cleanlab confident learning on out-of-sample probabilities), most suspicious
-first, each with a suggested label and the relabel form; per-class label quality; multi-class candidates.
+"""Label issues: likely wrong labels (two out-of-sample judges, the probe and the nearest training images, combined
+by cleanlab's confident learning), most suspicious first, each with its kind (likely mislabelled / ambiguous /
+hard example), the evidence (neighbours with their labels), a suggested label and the relabel form; per-class
+label quality; multi-class candidates. A weak model (too inaccurate to judge labels) ranks but flags nothing.
 
 Deep link: ``/Label_issues?class=bar&split=test&tab=multi``.
 """
@@ -8,14 +10,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from indoor.analysis import explore, label_issues, multiclass
+from indoor.analysis import explore, label_issues
 from indoor.app import loading, page, state, urls
 from indoor.app.components.bars import bars, bars_payload
 from indoor.app.text import md, percent, split_label
-from indoor.app.widgets import decision_form, detail, pick_list
+from indoor.app.widgets import decision_form, detail, label_evidence, pick_list
+from indoor.app.widgets.multiclass_view import multiclass_view
 from indoor.decisions import Decision
 
-cache = page.setup_page("Label issues", ":material/rule:")
+cache = page.setup_page("Label issues")
 classes = cache.classes
 samples = cache.samples
 
@@ -35,16 +38,23 @@ urls.url_sync_in("label_issues", PARAMS)
 
 st.title("Label issues")
 st.caption(
-    "Confident learning (cleanlab) on the out-of-sample probabilities: an image is flagged when the model is "
-    "confidently sure of another class, judged against per-class thresholds. Most suspicious first."
+    "Two out-of-sample judges — the probe and the image's nearest training images — averaged; cleanlab's confident "
+    "learning on the average names the suspects. A suspect is flagged (likely mislabelled) only when both judges "
+    "reject its label; ambiguous and hard examples are shown, not flagged. Most suspicious first."
 )
+weak = label_evidence.weak_model_banner(tables["warnings"])
 for message in tables["warnings"].query("analysis == 'label_issues'")["message"]:
-    st.warning(md(message), icon=":material/warning:")
+    if message != label_evidence.weak_model_message(tables["warnings"]):
+        st.warning(md(message), icon=":material/warning:")
 
 n_flagged = int(issues["is_issue"].sum())
+kinds = label_evidence.kind_counts(issues)
 m1, m2, m3 = st.columns(3)
-m1.metric("Flagged labels", f"{n_flagged:,}", help="cleanlab.filter.find_label_issues")
-m2.metric("Share of images", percent(n_flagged / max(len(issues), 1)))
+m1.metric("Flagged labels", f"{n_flagged:,}", help="Likely mislabelled: both judges reject the given label",
+          delta=f"{percent(n_flagged / max(len(issues), 1))} of images", delta_color="off", delta_arrow="off")
+m2.metric("Ambiguous · hard examples", f"{kinds.get('ambiguous', 0):,} · {kinds.get('hard example', 0):,}"
+          if kinds else "–", help="Suspects that are not flagged: two classes plausible, or a correct label the "
+                                  "model gets wrong (most nearest training images agree with it)")
 worst = quality.dropna(subset=["label_quality"]).head(1)
 m3.metric("Noisiest class", md(worst["class"].iloc[0]) if len(worst) else "–",
           help="Lowest cleanlab label quality score (rank_classes_by_label_quality)")
@@ -55,7 +65,7 @@ f1, f2, f3 = st.columns([3, 2, 3], vertical_alignment="bottom")
 class_name = f1.selectbox("Given label", [urls.ANY] + classes, key="li.class",
                           format_func=lambda c: "any class" if c == urls.ANY else c)
 split = f2.selectbox("Split", ["all"] + present, key="li.split", format_func=split_label)
-flagged_only = f3.toggle("Flagged only", key="li.flagged",
+flagged_only = f3.toggle("Suspects only" if weak else "Flagged only", key="li.flagged",
                          help="Off: every image, in review order (flagged first, then by label quality).")
 urls.url_sync_out("label_issues", PARAMS)
 selected = explore.sample_mask(samples, split=split,
@@ -69,7 +79,8 @@ def _decided() -> set[str]:
 
 # ------------------------------------------------------------------------------------------------ review queue
 if tab == "queue":
-    queue = label_issues.review_queue(issues, keep=selected, flagged_only=flagged_only)
+    suspects = issues[issues["is_suspect"]] if weak and flagged_only and "is_suspect" in issues else issues
+    queue = label_issues.review_queue(suspects, keep=selected, flagged_only=flagged_only and not weak)
     if queue.empty:
         st.info("No flagged label in this selection." if flagged_only else "No image in this selection.",
                 icon=":material/filter_alt_off:")
@@ -93,6 +104,7 @@ if tab == "queue":
                                     tags=("incorrect label",), annotator=state.annotator())))
     with s3:
         urls.relabel_link(sample_id, label="Full relabel form")
+    label_evidence.evidence(cache, label_evidence.issue_record(queue, row), key="li.evidence", only_suspects=False)
     detail.image_detail(cache, row, key="li.detail")
 
 # --------------------------------------------------------------------------------------------- per-class quality
@@ -131,42 +143,4 @@ elif tab == "classes":
 
 # ------------------------------------------------------------------------------------------ multi-class candidates
 else:
-    frame = explore.rows_where(candidates, selected)
-    st.caption("Images whose two most probable classes are both high or nearly equal — possibly both present. "
-               "Pairs that are near-equal for most of their images (look-alike classes) rank lower: see Class merges.")
-    if frame.empty:
-        st.info("No multi-class candidate in this selection.", icon=":material/filter_alt_off:")
-        st.stop()
-    view = multiclass.candidate_table(frame, classes)
-    pick_list.pick_table(view, pos_key="li.mpos", table_key="li.multi", height=300, column_config={
-        "p(A)": st.column_config.NumberColumn(format="%.2f"), "p(B)": st.column_config.NumberColumn(format="%.2f"),
-        "score": st.column_config.NumberColumn(format="%.2f"),
-    })
-    pos = pick_list.position("li.mpos", len(frame))
-    pick_list.nav(pos, len(frame), pos_key="li.mpos", table_key="li.multi", what="candidate")
-    item = frame.iloc[pos]
-    row = int(item["row"])
-    sample_id = str(item["sample_id"])
-    label = classes[int(item["label"])]
-    a, b = classes[int(item["class_a"])], classes[int(item["class_b"])]
-    extra = tuple(c for c in (a, b) if c != label)
-    with st.container(border=True):
-        left, right = st.columns([2, 3], gap="large")
-        with left:
-            st.image(str(cache.image_path(row)), width="stretch",
-                     caption=md(f"{sample_id} · given {label} · {a} {item['p_a']:.0%} / {b} {item['p_b']:.0%}"))
-        with right:
-            st.markdown(f"**Both {md(a)} and {md(b)}?**")
-            st.button(f"Multi-label: {md(label)} + {md(', '.join(extra))}", key="li.multilabel", type="primary",
-                      icon=":material/join:", on_click=decision_form.save_decision, disabled=not extra,
-                      args=(cache, Decision(sample_id=sample_id, action="multi_label", extra_labels=extra,
-                                            tags=("multi-class",), annotator=state.annotator())))
-            decision_form.quick_decisions(cache, sample_id, key="li.mquick")
-            urls.relabel_link(sample_id)
-        for name in (a, b):
-            typical = loading.typical_rows(cache, classes.index(name), k=6, exclude=row)
-            st.markdown(f"**Typical {md(name)}**")
-            if typical:
-                st.image([str(cache.thumb_path(r)) for r in typical], width=110)
-            else:
-                st.caption("No correctly classified image of this class.")
+    multiclass_view(cache, candidates, tables.get("regions"), selected)

@@ -13,8 +13,9 @@ from indoor.analysis import merges
 from indoor.app import loading, page, state, urls
 from indoor.app.text import md, percent, split_label
 from indoor.decisions import DecisionError
+from indoor.app.widgets.merge_advice import merge_advice
 
-cache = page.setup_page("Class merges", ":material/merge:")
+cache = page.setup_page("Class merges")
 classes = cache.classes
 
 
@@ -41,6 +42,8 @@ st.caption(
     f"the classes' mean embeddings. Accuracy if merged: top-1 on the {split_label(eval_split)} split with the "
     "two classes' probabilities summed."
 )
+for message in tables["warnings"].query("analysis == 'merges'")["message"]:  # e.g. in-sample train probabilities
+    st.warning(md(message), icon=":material/warning:")
 
 top_n = st.slider("Pairs listed", 5, min(100, len(pairs)), min(15, len(pairs)), key="merge.top") if len(pairs) > 5 else len(pairs)
 shown = pairs.head(top_n)
@@ -76,6 +79,7 @@ a, b = classes[int(pair["index_a"])], classes[int(pair["index_b"])]
 
 with st.container(border=True):
     st.markdown(f"#### {md(a)} + {md(b)} · rank {int(pair['rank'])} of {len(pairs)}")
+    merge_advice(pair)
     m1, m2, m3, m4, m5 = st.columns(5)
     m1.metric(f"{md(a)} → {md(b)}", f"{int(pair['a_as_b'])}", help=f"{md(a)} images predicted {md(b)} (all splits)")
     m2.metric(f"{md(b)} → {md(a)}", f"{int(pair['b_as_a'])}", help=f"{md(b)} images predicted {md(a)} (all splits)")

@@ -17,7 +17,7 @@ from indoor.app import loading, page, urls
 from indoor.app.text import esc, md
 from indoor.app.widgets.image_issues import image_issues_view
 
-cache = page.setup_page("Shortcuts", ":material/tune:")
+cache = page.setup_page("Shortcuts")
 classes = cache.classes
 samples = cache.samples
 
@@ -48,6 +48,8 @@ st.caption(
     "circle). A finding is a bin whose images labelled otherwise get a much higher probability of one class than "
     "images of the same labels get elsewhere — the signature of a shortcut such as “dark → bar”."
 )
+for message in tables["warnings"].query("analysis == 'shortcuts'")["message"]:  # e.g. in-sample train probabilities
+    st.warning(md(message), icon=":material/warning:")
 tab = st.segmented_control("View", list(TABS), key="sc.tab", format_func=TABS.get, required=True)
 
 # -------------------------------------------------------------------------------------------------- findings

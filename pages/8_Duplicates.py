@@ -12,7 +12,7 @@ from indoor.analysis import duplicates, explore
 from indoor.app import loading, page, urls
 from indoor.app.text import md
 
-cache = page.setup_page("Duplicates", ":material/content_copy:")
+cache = page.setup_page("Duplicates")
 classes = cache.classes
 samples = cache.samples
 

@@ -15,7 +15,7 @@ from indoor.app.widgets import explain_panel as ui_explain
 
 MAX_OPTIONS = 500
 
-cache = page.setup_page("Explain", ":material/visibility:")
+cache = page.setup_page("Explain")
 classes = cache.classes
 col = loading.columns(cache)
 row_of = cache.row_of

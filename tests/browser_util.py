@@ -206,23 +206,21 @@ def published_thumbs(cache_path: Path | str) -> Path:
     return ROOT / "static" / THUMBS_FOLDER / cache_key(cache_path, created_at)
 
 
-# JS: screen positions of points of the embedding map (scattergl traces of the custom component), the ones
-# nearest the plot's centre first (so the hover card has room on every side).
+# JS: screen positions of points of the embedding map (the WebGL scatter of components/scatter_hover, from its own
+# geometry: root._indoor.screenOf), the ones nearest the plot's centre first (so the hover card has room on every
+# side), with each point's index i and cache row.
 MAP_POINTS_JS = """() => {
-  const plot = document.querySelector('[data-testid="indoor-map"] .indoor-map-plot');
-  if (!plot || !plot._fullLayout) return [];
-  const layout = plot._fullLayout, box = plot.getBoundingClientRect();
+  const root = document.querySelector('[data-testid="indoor-map"][data-points]');
+  if (!root || !root._indoor || !root._indoor.plot) return [];
+  const s = root._indoor, box = s.canvas.getBoundingClientRect(), n = s.data.n;
   const cx = box.left + box.width * 0.45, cy = box.top + box.height * 0.5;
   const out = [];
-  for (const trace of plot._fullData) {
-    const step = Math.max(1, Math.floor(trace.x.length / 25));
-    for (let k = 0; k < trace.x.length; k += step) {
-      const x = box.left + layout.xaxis._offset + layout.xaxis.l2p(trace.x[k]);
-      const y = box.top + layout.yaxis._offset + layout.yaxis.l2p(trace.y[k]);
-      if (x > box.left + 60 && x < box.right - 260 && y > box.top + 60 && y < box.bottom - 60
-          && y < window.innerHeight - 60)
-        out.push({x, y, d: Math.hypot(x - cx, y - cy)});
-    }
+  const step = Math.max(1, Math.floor(n / 500));
+  for (let i = 0; i < n; i += step) {
+    const p = s.screenOf(i);
+    if (p.x > box.left + 60 && p.x < box.right - 260 && p.y > box.top + 60 && p.y < box.bottom - 60
+        && p.y < window.innerHeight - 60)
+      out.push({x: p.x, y: p.y, i, row: s.rowOf(i), d: Math.hypot(p.x - cx, p.y - cy)});
   }
   out.sort((a, b) => a.d - b.d);
   return out.slice(0, 24);

@@ -40,8 +40,11 @@ def open_app(monkeypatch, cache_path: Path, page: str | None = None, **query: st
 
 
 def caption_texts(at: AppTest) -> list[str]:
-    """Captions of the gallery grid's thumbnails ("12. given → predicted 93%\ntop-3")."""
-    return [text for element in at.get("image") for text in element.captions if re.match(r"\d+\. ", text)]
+    """Captions of the gallery grid's thumbnails ("12. given → predicted 93%\ntop-3") as they read (captions are
+    Markdown: md()'s backslashes and word joiners undone)."""
+    texts = [re.sub(r"\\(.)", r"\1", text.replace("\u2060", "")) for element in at.get("image")
+             for text in element.captions]
+    return [text for text in texts if re.match(r"\d+\. ", text)]
 
 
 def heatmap_data(at: AppTest, index: int = 0) -> dict:

@@ -327,6 +327,96 @@ def test_embedding_map_hover_loads_the_thumbnail(page, server, cache, screenshot
     photograph(page, screenshot_dir, "Embedding_map", full_page=False)  # with the hover card on screen
 
 
+# JS: the map's points split by a screen rectangle r = {left, top, right, bottom} (client pixels), with a margin m
+# (points that close to the edge may fall either way): the rows inside, those outside, and the selected rows.
+MAP_REGION_JS = """([r, m]) => {
+  const s = document.querySelector('[data-testid="indoor-map"]')._indoor;
+  const inside = [], outside = [];
+  for (let i = 0; i < s.data.n; i++) {
+    const p = s.screenOf(i);
+    if (p.x > r.left + m && p.x < r.right - m && p.y > r.top + m && p.y < r.bottom - m) inside.push(s.rowOf(i));
+    else if (p.x < r.left - m || p.x > r.right + m || p.y < r.top - m || p.y > r.bottom + m) outside.push(s.rowOf(i));
+  }
+  const selected = Array.from(s.plot.get('selectedPoints'), (i) => s.rowOf(i));
+  return {inside, outside, selected};
+}"""
+
+
+def open_map(page, server) -> dict:
+    """Open the map; returns its canvas' box (client pixels)."""
+    open_page(page, server, "Embedding_map")
+    page.wait_for_selector('[data-testid="indoor-map"][data-points]', timeout=TIMEOUT_S * 1000)
+    page.locator('[data-testid="indoor-map"]').scroll_into_view_if_needed()
+    return page.evaluate("""() => { const b = document.querySelector('[data-testid="indoor-map"] canvas')
+        .getBoundingClientRect(); return {left: b.left, top: b.top, right: b.right, bottom: b.bottom}; }""")
+
+
+def test_embedding_map_click_opens_the_image(page, server, cache):
+    open_map(page, server)
+    point = hover_a_map_point(page, page.evaluate(MAP_POINTS_JS))
+    assert point is not None, "no point could be hovered"
+    row = page.evaluate("() => { const s = document.querySelector('[data-testid=\"indoor-map\"]')._indoor; "
+                        "return s.hovered >= 0 ? s.rowOf(s.hovered) : null; }")
+    assert row is not None
+    page.mouse.click(point["x"], point["y"])
+    wait_main_text(page, "Clicked image")
+    sample_id = str(cache.samples["sample_id"].iat[row])
+    assert sample_id.rsplit("/", 1)[-1] in main_text(page), f"the detail of row {row} ({sample_id})"
+    assert "Selection:" not in main_text(page)  # a click opens the image, it selects nothing
+
+
+def test_embedding_map_lasso_selects_the_points_inside(page, server, cache):
+    box = open_map(page, server)
+    width, height = box["right"] - box["left"], min(box["bottom"], VIEWPORT["height"]) - box["top"]
+    region = {"left": box["left"] + 0.2 * width, "right": box["left"] + 0.65 * width,
+              "top": box["top"] + 0.1 * height, "bottom": box["top"] + 0.9 * height}
+    before = page.evaluate(MAP_REGION_JS, [region, 4])
+    assert before["inside"] and before["outside"] and not before["selected"], before
+    corners = [(region["left"], region["top"]), (region["right"], region["top"]),
+               (region["right"], region["bottom"]), (region["left"], region["bottom"]),
+               (region["left"], region["top"] + 2)]
+    page.mouse.move(*corners[0])
+    page.mouse.down()
+    for x, y in corners[1:]:  # a free-hand lasso along the rectangle (the map starts in lasso mode)
+        page.mouse.move(x, y, steps=12)
+        page.wait_for_timeout(30)
+    page.mouse.up()
+    wait_main_text(page, r"Selection: [\d,]+ image")
+    after = page.evaluate(MAP_REGION_JS, [region, 4])
+    selected = set(after["selected"])
+    assert set(after["inside"]) <= selected and not selected & set(after["outside"]), "the lasso's points"
+    count = int(re.search(r"Selection: ([\d,]+) image", main_text(page)).group(1).replace(",", ""))
+    assert count == len(selected), (count, len(selected))
+    wait_gallery(page, min(count, 24))  # the selection's gallery (its first page)
+    page.locator('[data-testid="stMain"] [data-testid="indoor-map"] canvas').dblclick(
+        position={"x": 5, "y": height - 5})  # double-click: clear the selection
+    page.wait_for_function("() => !/Selection: /.test(document.querySelector('[data-testid=\"stMain\"]').innerText)",
+                           timeout=TIMEOUT_S * 1000)
+
+
+def test_embedding_map_zooms_and_pans(page, server):
+    box = open_map(page, server)
+    spread = """() => { const s = document.querySelector('[data-testid="indoor-map"]')._indoor;
+        const a = s.screenOf(0), b = s.screenOf(s.data.n - 1); return Math.hypot(a.x - b.x, a.y - b.y); }"""
+    start = page.evaluate(spread)
+    centre = ((box["left"] + box["right"]) / 2, (box["top"] + min(box["bottom"], VIEWPORT["height"])) / 2)
+    page.mouse.move(*centre)
+    page.mouse.wheel(0, -600)  # scroll up: zoom in
+    page.wait_for_function(f"() => ({spread})() > {start} * 1.2", timeout=10_000)
+    page.locator('[data-testid="indoor-map"] button', has_text="Pan").click()
+    moved = page.evaluate("() => document.querySelector('[data-testid=\"indoor-map\"]')._indoor.screenOf(0)")
+    page.mouse.move(*centre)
+    page.mouse.down()
+    page.mouse.move(centre[0] + 80, centre[1] + 40, steps=8)
+    page.mouse.up()
+    page.wait_for_function("""(p) => { const q = document.querySelector('[data-testid="indoor-map"]')._indoor
+        .screenOf(0); return Math.abs(q.x - p.x - 80) < 8 && Math.abs(q.y - p.y - 40) < 8; }""", arg=moved,
+        timeout=10_000)  # dragged along with the mouse
+    page.locator('[data-testid="indoor-map"] button', has_text="Reset view").click()
+    page.wait_for_function(f"() => Math.abs(({spread})() - {start}) < 1", timeout=10_000)
+    assert "Selection:" not in main_text(page)  # panning selects nothing
+
+
 @pytest.fixture(scope="module")
 def saved_decision(browser, server, cache) -> dict[str, str]:
     """Save one decision through the Relabel page's form (relabel to the prediction, with a formula note)."""
@@ -601,7 +691,8 @@ HOSTILE = '<img src=x onerror="window.__indoorPwned=1">bar & "deli"'
 
 
 def test_class_names_are_text_in_the_matrix_and_bars(browser, cache_copy, tmp_path):
-    """Class names reach the canvas heatmap, its tooltip and the bar lists as text: no markup runs."""
+    """Class names reach the canvas heatmap, its tooltip, the bar lists and the map's legend as text: no markup
+    runs."""
     import json
 
     hostile = tmp_path / "hostile"
@@ -629,6 +720,10 @@ def test_class_names_are_text_in_the_matrix_and_bars(browser, cache_copy, tmp_pa
             tip = tab.locator('[data-testid="indoor-heatmap"] .indoor-heatmap-tip:not([hidden])')
             tip.wait_for(timeout=10_000)
             assert f"given {HOSTILE} → predicted {HOSTILE}" in tip.text_content()
+            open_page(tab, hostile_server, "Embedding_map")  # the map's legend
+            tab.wait_for_selector('[data-testid="indoor-map"][data-points]', timeout=TIMEOUT_S * 1000)
+            legend = tab.locator('[data-testid="indoor-map"] .indoor-map-legend-name').all_text_contents()
+            assert HOSTILE in legend, legend
             assert tab.locator('[data-testid="stMain"] img[src="x"]').count() == 0
             assert tab.evaluate("() => window.__indoorPwned") is None
     finally:
@@ -754,6 +849,11 @@ REMOTE_URLS_JS = """() => {
 }"""
 
 
+# page -> texts its main area must show literally (formatted with the view's query): escaped data reads the same
+SHOWN = {"Gallery": ("given {true} · predicted {pred}", "{image}"), "Explain": ("{sample}",),
+         "Compare": ("Run A ({a})",)}
+
+
 def _pca_2d(embeddings: np.ndarray, *, seed: int = 0, **_) -> np.ndarray:
     """Stands in for UMAP in the hostile build (the map's layout is not what is tested; UMAP's JIT takes ~30 s)."""
     data = np.asarray(embeddings, dtype=np.float64)
@@ -803,7 +903,8 @@ def build_hostile_cache(folder: Path, monkeypatch) -> tuple[Path, str]:
 
 def hostile_views(cache_path: Path, sample_id: str) -> list[tuple[str, dict[str, str]]]:
     """(page path, query) of every page, some in several views: the hostile pair's gallery with the hostile image's
-    detail open, the Compare page with a hostile run path in the query."""
+    detail open, the Compare page with a hostile run path in the query. (The Gallery, Explain and Compare views
+    must show the hostile texts literally: see :data:`SHOWN`.)"""
     from indoor.cache import load_cache
 
     cache = load_cache(cache_path)
@@ -824,41 +925,48 @@ def hostile_views(cache_path: Path, sample_id: str) -> list[tuple[str, dict[str,
 
 
 def visit_hostile_views(browser, server, views, *, timeout_s: float = TIMEOUT_S) -> list[str]:
-    """Open every view, expand every expander, hover every help icon, record a merge (its toast); returns what went
-    wrong: requests to other hosts (blocked), remote or e-mail URLs in the page, exceptions."""
+    """Open every view (each in a new tab), expand every expander, hover every help icon, record a merge (its
+    toast); returns what went wrong: requests to other hosts (blocked), remote or e-mail URLs in the page,
+    exceptions."""
     problems: list[str] = []
-    tab = browser.new_page()
-    tab.on("request", lambda request: problems.append(f"request to {request.url}")
-           if urlparse(request.url).hostname not in ("127.0.0.1", "localhost") and
-           urlparse(request.url).scheme in ("http", "https", "ws", "wss") else None)
-    tab.route(re.compile(r"^https?://(?!(127\.0\.0\.1|localhost)[:/])"), lambda route: route.abort())
 
-    def inspect(where: str) -> None:
+    def remote(url: str) -> bool:
+        parts = urlparse(url)
+        return parts.scheme in ("http", "https", "ws", "wss") and parts.hostname not in ("127.0.0.1", "localhost")
+
+    def inspect(tab, where: str) -> None:
         problems.extend(f"{where}: {url}" for url in tab.evaluate(REMOTE_URLS_JS))
 
-    try:
-        for path, query in views:
-            where = f"/{path}" + (f"?{urlencode(query)}" if query else "")
+    for path, query in views:
+        where = f"/{path}" + (f"?{urlencode(query)}" if query else "")
+        tab = browser.new_page()
+        try:
+            tab.on("request", lambda request: problems.append(f"request to {request.url}")
+                   if remote(request.url) else None)
+            tab.route(re.compile(r"^https?://(?!(127\.0\.0\.1|localhost)[:/])"), lambda route: route.abort())
             tab.goto(f"{server.url}{where}", wait_until="domcontentloaded", timeout=timeout_s * 1000)
             wait_idle(tab, timeout_s)
             problems.extend(f"{where}: exception {text[:300]}" for text in exceptions(tab))
-            inspect(where)
+            inspect(tab, where)
             closed = tab.locator('[data-testid="stExpander"] details:not([open]) > summary')
             for _ in range(closed.count()):
                 closed.first.click()
             if path == "Class_merges" and tab.get_by_role("button", name="Record merge").count():
-                tab.get_by_role("button", name="Record merge").click()
+                tab.get_by_role("button", name="Record merge").click()  # its toast quotes both class names
                 tab.wait_for_selector('[data-testid="stToast"]', timeout=timeout_s * 1000)
             wait_idle(tab, timeout_s)
             for icon in tab.locator('[data-testid="stTooltipHoverTarget"]').all():
                 if icon.is_visible():
-                    icon.hover(timeout=5_000)
+                    icon.hover(timeout=5_000, force=True)  # force: a dataframe's layer may lie over its header
                     tab.wait_for_timeout(60)
             tab.mouse.move(0, 0)
             tab.wait_for_timeout(150)  # images of what was just shown start loading
-            inspect(where + " (expanded)")
-    finally:
-        tab.close()
+            inspect(tab, where + " (expanded)")
+            shown = tab.locator('[data-testid="stMain"]').inner_text().replace("\u2060", "")
+            problems.extend(f"{where}: {text!r} is not shown as text" for text in SHOWN.get(path, ())
+                            if text.format(**query) not in shown)
+        finally:
+            tab.close()
     return problems
 
 

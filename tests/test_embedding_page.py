@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from indoor.app.components.scatter_hover import XY_STEPS, map_payload
+from indoor.app.components.scatter_hover import COLOUR_STEPS, LIBRARY_JS, XY_STEPS, decode_column, map_payload
 from indoor.cache import load_cache
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,8 +60,13 @@ def payload(at: AppTest) -> dict:
     return json.loads(raw_payload(at))
 
 
+def column(data: dict, name: str) -> list[int]:
+    """A per-point column of the payload (base64 typed arrays) as a list."""
+    return decode_column(data, name).tolist()
+
+
 def shown_rows(data: dict) -> list[int]:
-    return list(range(len(data["x"]))) if data["rows"] is None else data["rows"]
+    return list(range(data["n"])) if data["rows"] is None else column(data, "rows")
 
 
 def test_renders_every_image_with_published_thumbnails(monkeypatch, cache_copy, static_dir):
@@ -70,11 +75,19 @@ def test_renders_every_image_with_published_thumbnails(monkeypatch, cache_copy, 
     assert [t.value for t in at.title] == ["Embedding map"]
     data = payload(at)
     n = len(cache.samples)
-    assert len(data["x"]) == len(data["y"]) == len(data["label"]) == len(data["pred"]) == n
+    assert data["n"] == n
+    assert all(len(column(data, name)) == n for name in ("x", "y", "label", "pred", "conf", "split"))
     assert data["rows"] is None  # every row, in order: not sent
     assert data["classes"] == cache.classes
-    assert data["label"] == cache.samples["label"].tolist()
-    assert all(0 <= v <= XY_STEPS for v in data["x"] + data["y"])
+    assert column(data, "label") == cache.samples["label"].tolist()
+    assert column(data, "pred") == cache.samples["pred"].tolist()
+    x = np.array(column(data, "x"))
+    assert x.min() == 0 and x.max() == XY_STEPS  # the whole map spans the coordinate range
+    umap_x = cache.samples["umap_x"].to_numpy()
+    expected = np.rint((umap_x - umap_x.min()) / (umap_x.max() - umap_x.min()) * XY_STEPS)
+    assert np.abs(x - expected).max() <= 1  # (float rounding)
+    splits = {"train": 0, "val": 1, "test": 2}
+    assert column(data, "split") == [splits[s] for s in cache.samples["split"]]
     assert any(f"{n:,} of {n:,} images" in c.value for c in at.caption)
 
     prefix = data["thumb_prefix"]
@@ -82,16 +95,17 @@ def test_renders_every_image_with_published_thumbnails(monkeypatch, cache_copy, 
     for row in (0, n - 1):
         published = static_dir / f"{prefix.removeprefix('/app/static/')}{row:06d}.jpg"
         assert published.read_bytes() == cache.thumb_path(row).read_bytes()
-    plotly_js = static_dir / data["plotly_url"].removeprefix("/app/static/")
-    assert data["plotly_url"].startswith("/app/static/vendor/") and plotly_js.stat().st_size > 1_000_000
+    library = static_dir / data["library_url"].removeprefix("/app/static/")
+    assert data["library_url"].startswith("/app/static/vendor/regl-scatterplot-")
+    assert library.read_bytes() == LIBRARY_JS.read_bytes()  # the vendored WebGL library, served by the app
 
 
 def test_payload_holds_urls_not_images(monkeypatch, cache_copy, static_dir):
     at = open_map(monkeypatch, cache_copy)
     raw = raw_payload(at)
-    assert "base64" not in raw and "data:image" not in raw
+    assert "data:image" not in raw and ".jpg" not in raw
     assert raw.count("/app/static/thumbs/") == 1  # the prefix once; per-point URLs are built in the browser
-    assert len(raw) < 60 * len(payload(at)["x"]) + 5_000  # a few integers per point
+    assert len(raw) < 16 * payload(at)["n"] + 5_000  # 10 bytes per point, base64
     script = (ROOT / "indoor" / "app" / "components" / "scatter_hover" / "index.js").read_text()
     code = "\n".join(line.split("//")[0] for line in script.splitlines())
     assert "textContent" in code and not re.search(r"innerHTML|outerHTML|insertAdjacentHTML", code)
@@ -117,7 +131,10 @@ def test_filters_change_the_points_sent(monkeypatch, cache_copy, static_dir, que
     at = open_map(monkeypatch, cache_copy, **query)  # a deep link: filters come from the URL
     data = payload(at)
     assert shown_rows(data) == expected.tolist()
-    assert data["label"] == samples["label"].to_numpy()[expected].tolist()
+    assert column(data, "label") == samples["label"].to_numpy()[expected].tolist()
+    umap_y = samples["umap_y"].to_numpy()  # positions stay put: scaled by the whole map's bounds
+    whole = np.rint((umap_y - umap_y.min()) / (umap_y.max() - umap_y.min()) * XY_STEPS)
+    assert np.abs(np.array(column(data, "y")) - whole[expected]).max() <= 1  # (float rounding)
     assert any(f"{len(expected):,} of {len(samples):,} images" in c.value for c in at.caption)
 
 
@@ -125,18 +142,18 @@ def test_filter_widgets_change_the_points(monkeypatch, cache_copy, static_dir):
     cache = load_cache(cache_copy)
     samples = cache.samples
     at = open_map(monkeypatch, cache_copy)
-    assert len(payload(at)["x"]) == len(samples)
+    assert payload(at)["n"] == len(samples)
 
     at.selectbox(key="split").set_value("train").run()
     train = samples["split"] == "train"
-    assert len(payload(at)["x"]) == int(train.sum())
+    assert payload(at)["n"] == int(train.sum())
     at.toggle(key="errors").set_value(True).run()
     wrong_train = train & (samples["label"] != samples["pred"])
     assert shown_rows(payload(at)) == np.flatnonzero(wrong_train.to_numpy()).tolist()
     chosen = cache.classes[0]
     at.multiselect(key="classes").set_value([chosen]).run()
     expected = wrong_train & (samples["label"] == 0)
-    assert len(payload(at)["x"]) == int(expected.sum())
+    assert payload(at)["n"] == int(expected.sum())
     if not expected.any():
         assert any("No image matches" in i.value for i in at.info)
     assert not at.exception  # (the browser writes bound widgets into the URL; the browser test checks that)
@@ -157,15 +174,17 @@ def test_colour_by_options(monkeypatch, cache_copy, static_dir):
             continue
         values = cache.samples[option].to_numpy(dtype=float)
         assert colour["mode"] == "value" and colour["name"] == option
-        stops = colour["scale"]  # explicit stops: plotly.js itself knows only a few scale names
-        assert stops[0][0] == 0 and stops[-1][0] == 1 and all(isinstance(c, str) for _, c in stops)
+        stops = colour["scale"]  # explicit stops, interpolated in the browser
+        assert stops[0][0] == 0 and stops[-1][0] == 1
+        assert all(re.fullmatch(r"#[0-9a-f]{6}", c) for _, c in stops), stops
         if option == "hue":  # a cyclic scale: 0° and 360° look the same
             assert stops[0][1] == stops[-1][1]
-        assert len(colour["values"]) == len(values) and all(0 <= v <= 999 for v in colour["values"])
+        coded = column(payload(at), "values")
+        assert len(coded) == len(values) and all(0 <= v <= COLOUR_STEPS for v in coded)
         assert colour["min"] == pytest.approx(values.min(), abs=1e-3)
         if values.max() > values.min():  # the scale spans the values: lowest at 0, highest at the top
             assert colour["max"] == pytest.approx(values.max(), abs=1e-3)
-            assert colour["values"][int(values.argmax())] == 999 and colour["values"][int(values.argmin())] == 0
+            assert coded[int(values.argmax())] == COLOUR_STEPS and coded[int(values.argmin())] == 0
 
 
 def test_a_selection_shows_its_gallery_and_goes_to_relabel(monkeypatch, cache_copy, static_dir):
@@ -178,7 +197,8 @@ def test_a_selection_shows_its_gallery_and_goes_to_relabel(monkeypatch, cache_co
     at.run()
     assert not at.exception, at.exception
     assert "Selection: 5 images" in [s.value for s in at.subheader]
-    captions = [text for element in at.get("image") for text in element.captions if re.match(r"\d+\. ", text)]
+    numbered = re.compile(r"\d+\\?\. ")  # "1. " or, Markdown-escaped, "1\\. "
+    captions = [text for element in at.get("image") for text in element.captions if numbered.match(text)]
     names = [cache.classes[cache.samples["label"].iat[row]] for row in chosen]
     assert len(captions) == len(chosen), "a gallery of the 5 selected images"
     assert all(name in text for name, text in zip(names, captions))
@@ -228,26 +248,43 @@ def test_a_click_shows_the_image_detail(monkeypatch, cache_copy, static_dir):
 
 
 def test_map_payload_is_compact_and_checks_its_colour_mode():
-    n = 15_600
+    n = 15_611  # MIT Indoor 67's size
     rng = np.random.default_rng(0)
     classes = [f"class <{i}> & co" for i in range(67)]
+    x, y, values = rng.random(n), rng.random(n), rng.random(n)
     data = map_payload(
-        x=rng.random(n), y=rng.random(n), rows=np.arange(n), label=rng.integers(0, 67, n),
+        x=x, y=y, rows=np.arange(n), label=rng.integers(0, 67, n),
         pred=rng.integers(0, 67, n), confidence=rng.random(n), split=["train"] * n, classes=classes,
-        thumb_prefix="/app/static/thumbs/abc/", plotly_url="/app/static/vendor/plotly.min.js",
-        colour="value", values=rng.random(n), value_name="brightness", n_total=n,
+        thumb_prefix="/app/static/thumbs/abc/", library_url="/app/static/vendor/regl-scatterplot-x.min.js",
+        colour="value", values=values, value_name="brightness", n_total=n,
     )
-    assert data["rows"] is None and data["classes"] == classes  # names travel as data, escaped in the browser
+    assert data["rows"] is None and data["classes"] == classes  # names travel as data, as text in the browser
     assert len(data["palette"]) == 67 and len(set(data["palette"])) == 67
-    assert len(json.dumps(data)) < 700_000  # comfortably under the 1 MB page budget at MIT Indoor 67 size
+    size = len(json.dumps(data))
+    assert size < 300_000, size  # 12 bytes a point (x, y, label, pred, conf, split, colour), base64: well under 1 MB
+    # binary, not rounded: positions keep 1/65535 of the map's width, colour values 1/999 of their range
+    assert np.abs(decode_column(data, "x") / XY_STEPS - x).max() <= 0.5 / XY_STEPS + 1e-12  # bounds (0, 1)
+    assert np.abs(decode_column(data, "values") / COLOUR_STEPS - (values - values.min()) / np.ptp(values)).max() \
+        <= 0.5 / COLOUR_STEPS + 1e-12
     subset = map_payload(
         x=[0.5], y=[2.0], rows=[7], label=[0], pred=[1], confidence=[0.5], split=["test"], classes=classes,
-        thumb_prefix="p/", plotly_url="u", n_total=n,
+        thumb_prefix="p/", library_url="u", n_total=n,
     )
-    assert subset["rows"] == [7] and subset["y"] == [XY_STEPS] and subset["split"] == [2]
+    assert decode_column(subset, "rows").tolist() == [7] and decode_column(subset, "y").tolist() == [XY_STEPS]
+    assert decode_column(subset, "split").tolist() == [2] and decode_column(subset, "conf").tolist() == [50]
     with pytest.raises(ValueError, match="colour mode"):
         map_payload(x=[0], y=[0], rows=[0], label=[0], pred=[0], confidence=[1], split=["test"], classes=["a"],
-                    thumb_prefix="p/", plotly_url="u", colour="rainbow")
+                    thumb_prefix="p/", library_url="u", colour="rainbow")
+
+
+def test_the_vendored_library_is_the_one_documented():
+    """vendor/regl-scatterplot.min.js is the file VENDOR.md says how to rebuild (its sha256 is recorded there)."""
+    import hashlib
+
+    content = LIBRARY_JS.read_bytes()
+    notes = (LIBRARY_JS.parent / "VENDOR.md").read_text(encoding="utf-8")
+    assert hashlib.sha256(content).hexdigest() in notes
+    assert content.startswith(b"/*! regl-scatterplot 1.16.0") and b"var reglScatterplot=" in content[:400]
 
 
 def test_an_unwritable_static_folder_is_a_clear_message(monkeypatch, cache_copy, tmp_path):

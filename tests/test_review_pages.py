@@ -189,9 +189,9 @@ def test_review_selection_and_label_issue_sources(monkeypatch, own_copy):
 
     at.segmented_control(key="rv.source").set_value("issues").run()
     assert not at.exception, at.exception
-    from indoor.analysis.label_issues import find_label_issues
+    from indoor.cache.tables import cache_tables
 
-    issues = find_label_issues(cache.samples["label"].to_numpy(), np.asarray(cache.probs))
+    issues = cache_tables(cache)["label_issues"]  # the stored table the queue reads (probe + neighbours)
     flagged = issues[issues["is_issue"]].sort_values("review_rank")
     if len(flagged):
         assert progress_text(at).startswith(f"0 of {len(flagged)} reviewed")

@@ -1,9 +1,10 @@
-"""Publishing a cache's thumbnails (and plotly.js) into the app's static folder."""
+"""Publishing a cache's thumbnails (and the map's WebGL library) into the app's static folder."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import threading
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from indoor.cache import load_cache
-from indoor.app.static import MARKER_FILE, cache_key, plotly_js_path, publish_plotly_js, publish_thumbnails, thumb_url
+from indoor.app.static import MARKER_FILE, cache_key, publish_script, publish_thumbnails, thumb_url
 
 
 @pytest.fixture
@@ -149,13 +150,17 @@ def test_missing_thumbnails_are_skipped(own_cache, tmp_path):
     assert (folder / "000001.jpg").is_file()
 
 
-def test_publish_plotly_js(tmp_path):
+def test_publish_script(tmp_path):
+    from indoor.app.components.scatter_hover import LIBRARY_JS
+
     static = tmp_path / "static"
-    url = publish_plotly_js(static)
-    assert url.startswith("app/static/vendor/plotly-") and url.endswith(".min.js")
+    url = publish_script(LIBRARY_JS, static)
+    assert re.fullmatch(r"app/static/vendor/regl-scatterplot-[0-9a-f]{10}\.min\.js", url), url
     published = static / url.removeprefix("app/static/")
-    assert published.stat().st_size == plotly_js_path().stat().st_size
-    assert b"Plotly" in published.read_bytes()[:2000]
-    inode = published.stat().st_ino
-    assert publish_plotly_js(static) == url
-    assert published.stat().st_ino == inode
+    assert published.read_bytes() == LIBRARY_JS.read_bytes()
+    modified = published.stat().st_mtime_ns
+    assert publish_script(LIBRARY_JS, static) == url  # idempotent: not written again
+    assert published.stat().st_mtime_ns == modified
+    changed = tmp_path / "regl-scatterplot.min.js"
+    changed.write_bytes(LIBRARY_JS.read_bytes() + b"\n// another version")
+    assert publish_script(changed, static) != url  # a new version gets a new URL (browsers cache by URL)

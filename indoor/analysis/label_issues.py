@@ -97,6 +97,50 @@ def find_label_issues(
     )
 
 
+def find_label_issues_where(labels: np.ndarray, probs: np.ndarray, *, trusted: np.ndarray | None = None,
+                            **options) -> pd.DataFrame:
+    """:func:`find_label_issues` when only the ``trusted`` rows (N bools; None: all) have OUT-OF-SAMPLE
+    probabilities, e.g. an import whose train probabilities come from the model that was fit on those labels.
+
+    Only trusted rows can be flagged (confident learning runs on them alone, so the untrusted rows' over-confident
+    probabilities don't move its per-class thresholds either); every row keeps its label quality and suggestion;
+    the review order is flagged rows, then the other trusted rows, then the untrusted ones, each by ascending
+    quality. Same columns as :func:`find_label_issues`."""
+    table = find_label_issues(labels, probs, **options)
+    if trusted is None or np.asarray(trusted, dtype=bool).all() or table.empty:
+        return table
+    trusted = np.asarray(trusted, dtype=bool)
+    table["is_issue"] = False
+    table["overlap_issue"] = False
+    if trusted.any():
+        part = find_label_issues(np.asarray(labels)[trusted], np.asarray(probs)[trusted], **options)
+        for column in ("is_issue", "overlap_issue", "suggested"):
+            table.loc[trusted, column] = part[column].to_numpy()
+    order = np.lexsort((table["row"].to_numpy(), table["label_quality"].to_numpy(), ~trusted,
+                        ~table["is_issue"].to_numpy(bool)))
+    table["review_rank"] = _ranks(order)
+    return table
+
+
+def in_sample_warnings(splits: np.ndarray, trusted: np.ndarray, *, remedy: str = "") -> list[str]:
+    """What to say when some probabilities are in-sample (``trusted`` False: the model saw those labels when it
+    was fit, so they look right whatever they are). Empty when every row is trusted."""
+    splits, trusted = np.asarray(splits).astype(str), np.asarray(trusted, dtype=bool)
+    if trusted.all():
+        return []
+    if not trusted.any():
+        return [("The probabilities are not out-of-sample (the model saw these labels when it was fit): label "
+                 "issues will be missed, and multi-class candidates, merges and shortcuts lean on what the model "
+                 f"memorised. {remedy}").strip()]
+    untrusted = [s for s in ("train", "val", "test") if (splits[~trusted] == s).any()]
+    used = [s for s in ("train", "val", "test") if (splits[trusted] == s).any()]
+    names = " and ".join(untrusted)
+    return [(f"The {names} split's probabilities are in-sample (the model was fit on these labels), so they hide "
+             f"label errors: label issues, multi-class candidates, merges and shortcuts use the "
+             f"{int(trusted.sum()):,} out-of-sample {' and '.join(used)} images only; {names} images are ranked by "
+             f"label quality but never flagged. {remedy}").strip()]
+
+
 def overlapping_class_groups(labels: np.ndarray, probs: np.ndarray, *, share: float = 0.5) -> np.ndarray:
     """(C,) group id per class: classes joined (transitively) when cleanlab's ``find_overlapping_classes``
     estimates that at least ``share`` of the smaller class's images belong to the other — classes that overlap
@@ -244,7 +288,8 @@ def review_queue(issues: pd.DataFrame, *, keep: np.ndarray | None = None, flagge
 def queue_table(queue: pd.DataFrame, classes: Sequence[str], decided: set[str] | frozenset[str] = frozenset()
                 ) -> pd.DataFrame:
     """A review queue (:func:`review_queue`) as a table to read: position, sample_id, split, given and suggested
-    class names, label quality, p(given), flagged, and whether the image already has a decision (in ``decided``)."""
+    class names, label quality, p(given), flagged, the suspect's kind (when the table has one) and whether the
+    image already has a decision (in ``decided``)."""
     return pd.DataFrame({
         "#": np.arange(1, len(queue) + 1),
         "sample_id": queue["sample_id"].to_numpy(),
@@ -254,5 +299,6 @@ def queue_table(queue: pd.DataFrame, classes: Sequence[str], decided: set[str] |
         "label quality": queue["label_quality"].to_numpy(),
         "p(given)": queue["self_confidence"].to_numpy(),
         "flagged": queue["is_issue"].to_numpy(),
+        **({"kind": queue["kind"].to_numpy()} if "kind" in queue else {}),  # label_evidence.label_issue_table
         "decided": [sid in decided for sid in queue["sample_id"]],
     })

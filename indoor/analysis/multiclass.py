@@ -15,6 +15,9 @@ import numpy as np
 import pandas as pd
 
 CANDIDATE_COLUMNS = ["row", "label", "class_a", "class_b", "p_a", "p_b", "ratio", "pair_share", "score"]
+REGION_TOP = 3
+REGION_COLUMNS = ["row", "region", "x0", "y0", "x1", "y1"] + [f"{k}_{i}" for i in range(1, REGION_TOP + 1)
+                                                             for k in ("class", "p")]
 
 
 def top2(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -105,3 +108,22 @@ def candidate_table(candidates: pd.DataFrame, classes: Sequence[str]) -> pd.Data
         "p(B)": candidates["p_b"].to_numpy(),
         "score": candidates["score"].to_numpy(),
     })
+
+
+def region_pool(labels: np.ndarray, probs: np.ndarray, *, share: float = 0.15, max_images: int | None = None,
+                min_second: float = 0.02) -> np.ndarray:
+    """Rows worth cropping for region evidence (the budget of :mod:`indoor.model.regions`), most promising first.
+
+    ``probs`` (N, C) out-of-sample probabilities, ``labels`` (N,) given labels. An image that shows two classes
+    spreads its probability over both, so the pool is the images with the highest second-highest probability
+    (p_b >= ``min_second``): at most ``share`` of the data set and at most ``max_images``."""
+    labels = np.asarray(labels, dtype=np.int64)
+    _, _, _, pb = top2(probs)
+    if len(labels) != len(pb):
+        raise ValueError(f"{len(labels)} labels for {len(pb)} probability rows")
+    cap = int(np.ceil(share * len(pb)))
+    if max_images is not None:
+        cap = min(cap, int(max_images))
+    order = np.argsort(-pb, kind="stable")
+    order = order[pb[order] >= min_second]
+    return order[:max(0, cap)].astype(np.int64)

@@ -17,15 +17,16 @@ returns named DataFrames; the cache build stores them as ``analysis/<name>.parqu
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from indoor.analysis import duplicates, image_issues as image_issues_mod, label_issues, merges, multiclass, shortcuts
+from indoor.analysis import interventions, label_evidence
 
 TABLES: dict[str, str] = {
-    "label_issues": "one row per image: label-issue flag, quality, suggested label, review order",
+    "label_issues": "one row per image: label-issue flag, kind, quality, suggested label, review order, evidence",
     "class_quality": "per class label quality (cleanlab), worst first",
     "multiclass": "multi-class candidates, best first",
     "merges": "class pairs, most mergeable first",
@@ -36,10 +37,12 @@ TABLES: dict[str, str] = {
     "nearest_train": "per non-train image: nearest training image",
     "warnings": "reasons to distrust an analysis",
     "class_order": "the classes in similarity order (clustered by mutual confusion), for the confusion explorer",
+    "shortcut_tests": "intervention tests of shortcut findings (indoor.analysis.interventions; run by the build)",
 }
 # Tables a cache built by an older indoor may lack; cheap to compute on the fly, so their absence alone doesn't
 # make :func:`cache_tables` recompute every table.
-LATE_TABLES = ("class_order",)
+# shortcut_tests needs the model's forward passes: build_tables leaves it empty, the build and analyze fill it.
+LATE_TABLES = ("class_order", "shortcut_tests")
 
 
 def build_tables(
@@ -49,14 +52,18 @@ def build_tables(
     classes: list[str],
     *,
     seed: int = 0,
-    probs_out_of_sample: bool = True,
+    probs_out_of_sample: bool | Mapping[str, bool] = True,
     thumbnails: Sequence[bytes | str | Path] | None = None,
+    in_sample_remedy: str = "Rebuild the cache with cross-validation (--folds).",
 ) -> dict[str, pd.DataFrame]:
     """Every analysis table (names and contents: :data:`TABLES`) for one cache.
 
     ``samples`` is the cache's samples frame (sample_id, split, label, pred, fold, pixel_hash and the property
-    columns), ``probs`` its (N, C) OUT-OF-SAMPLE probabilities (say ``probs_out_of_sample=False`` otherwise: a
-    warning is recorded), ``embeddings`` (N, D), ``classes`` the C class names. ``thumbnails`` (N JPEG bytes or
+    columns), ``probs`` its (N, C) OUT-OF-SAMPLE probabilities. When some are not (``probs_out_of_sample`` False,
+    or a split -> bool mapping such as an import's ``{"train": False, "val": True, "test": True}``), every analysis
+    that needs out-of-sample probabilities (label issues, class quality, multi-class candidates, merges,
+    shortcuts, the class order) runs on the out-of-sample rows only and a warning says so; with none out-of-sample
+    they run on everything, with a warning that ends with ``in_sample_remedy``. ``embeddings`` (N, D), ``classes`` the C class names. ``thumbnails`` (N JPEG bytes or
     file paths, the cache's thumbnails) let near duplicates be verified on pixels — without them only very high
     embedding similarity counts (see :mod:`.duplicates`). ``seed`` is accepted for reproducibility of any
     randomised step (all current steps are deterministic).
@@ -75,17 +82,26 @@ def build_tables(
     ids = samples["sample_id"].astype(str).to_numpy()
     tables: dict[str, pd.DataFrame] = {}
 
-    issues = label_issues.find_label_issues(labels, probs)
+    sound = sound_rows(splits, probs_out_of_sample)
+    sub = np.flatnonzero(sound) if sound.any() else np.arange(n)  # the rows whose probabilities analyses may use
+    labels_s, probs_s = labels[sub], probs[sub]
+
+    fold_column = samples["fold"].to_numpy(np.int64) if "fold" in samples else np.full(n, -1, dtype=np.int64)
+    issues, weak_model = label_evidence.label_issue_table(  # probe + out-of-fold neighbours; kinds
+        labels, probs, embeddings, splits, fold_column, trusted=sound if sound.any() else None)
     issues.insert(1, "sample_id", ids)
     issues.insert(2, "split", splits)
     tables["label_issues"] = issues
     tables["class_quality"] = label_issues.class_label_quality(
-        labels, probs, classes, is_issue=issues["is_issue"].to_numpy()
+        labels_s, probs_s, classes, is_issue=issues["is_issue"].to_numpy()[sub]
     )
     folds = int(samples["fold"].max()) + 1 if "fold" in samples and n and samples["fold"].max() >= 0 else None
-    warning_rows = [("label_issues", w) for w in label_issues.label_issue_warnings(
-        labels, classes, probs_out_of_sample=probs_out_of_sample, folds=folds)]
-    groups = label_issues.overlapping_class_groups(labels, probs, share=label_issues.OVERLAP_SHARE)
+    warning_rows = [(analysis, message) for message in label_issues.in_sample_warnings(
+        splits, sound, remedy=in_sample_remedy) for analysis in IN_SAMPLE_ANALYSES]
+    warning_rows += [("label_issues", w) for w in label_issues.label_issue_warnings(labels_s, classes, folds=folds)]
+    if weak_model:
+        warning_rows.append(("label_issues", weak_model))
+    groups = label_issues.overlapping_class_groups(labels_s, probs_s, share=label_issues.OVERLAP_SHARE)
     for group in np.unique(groups):
         members = [classes[c] for c in np.flatnonzero(groups == group)]
         if len(members) > 1:
@@ -94,15 +110,17 @@ def build_tables(
                 f"{' and '.join(members)} overlap: the model cannot tell them apart, so disagreements between them "
                 f"({n_between} images) are not flagged as label errors. Consider merging them (Class merges page).")))
 
-    candidates = multiclass.multiclass_candidates(labels, probs, class_groups=groups)
+    candidates = multiclass.multiclass_candidates(labels_s, probs_s, class_groups=groups)
+    candidates["row"] = sub[candidates["row"].to_numpy()].astype(np.int64)
     candidates.insert(1, "sample_id", ids[candidates["row"].to_numpy()])
     tables["multiclass"] = candidates
 
-    eval_rows = splits == "test" if (splits == "test").any() else None
-    tables["merges"] = merges.merge_candidates(labels, probs, embeddings, classes, eval_rows=eval_rows)
+    eval_rows = splits[sub] == "test" if (splits[sub] == "test").any() else None
+    tables["merges"] = merges.merge_candidates(labels_s, probs_s, embeddings[sub], classes, eval_rows=eval_rows)
 
-    tables["shortcut_curves"] = shortcuts.accuracy_curves(samples, classes)
-    tables["shortcut_findings"] = shortcuts.shortcut_findings(samples, probs, classes)
+    sound_samples = samples.iloc[sub].reset_index(drop=True)
+    tables["shortcut_curves"] = shortcuts.accuracy_curves(sound_samples, classes)
+    tables["shortcut_findings"] = shortcuts.shortcut_findings(sound_samples, probs_s, classes)
     image_issues = image_issues_mod.image_issues(samples)
     image_issues.insert(1, "sample_id", ids[image_issues["row"].to_numpy()])
     tables["image_issues"] = image_issues
@@ -133,8 +151,22 @@ def build_tables(
     tables["nearest_train"] = nearest
 
     tables["warnings"] = pd.DataFrame(warning_rows, columns=["analysis", "message"]).astype(str)
-    tables["class_order"] = class_order_table(labels, samples["pred"].to_numpy(np.int64), len(classes))
+    tables["class_order"] = class_order_table(labels_s, samples["pred"].to_numpy(np.int64)[sub], len(classes))
+    tables["shortcut_tests"] = interventions.empty_tests()  # forward passes: indoor.cache.shortcut_tests
     return tables
+
+
+# the analyses whose pages show a warning when some probabilities are in-sample
+IN_SAMPLE_ANALYSES = ("label_issues", "merges", "shortcuts")
+
+
+def sound_rows(splits: np.ndarray, probs_out_of_sample: bool | Mapping[str, bool]) -> np.ndarray:
+    """(N,) bool: the rows whose probabilities are out-of-sample, from one flag for every split or a split -> flag
+    mapping (a split it does not name counts as out-of-sample)."""
+    splits = np.asarray(splits).astype(str)
+    if isinstance(probs_out_of_sample, Mapping):
+        return np.array([bool(probs_out_of_sample.get(split, True)) for split in splits], dtype=bool)
+    return np.full(len(splits), bool(probs_out_of_sample), dtype=bool)
 
 
 def class_order_table(labels: np.ndarray, preds: np.ndarray, n_classes: int) -> pd.DataFrame:

@@ -16,7 +16,8 @@ import streamlit as st
 
 from indoor.app import loading, state
 from indoor.app.state import display_path
-from indoor.app.text import code, md, percent, split_label
+from indoor.app.text import code, md, percent, split_label, train_label, use_train_label
+from indoor.app.widgets.run_info import source_line
 from indoor.app.urls import OVERVIEW_PAGE
 from indoor.cache import Cache, CacheError
 
@@ -33,12 +34,13 @@ _PAGE_ICONS = {
 }
 
 
-def setup_page(title: str, icon: str = ":material/search_insights:") -> Cache:
+def setup_page(title: str) -> Cache:
     """First call of every page: page config, cache resolution and loading, the common sidebar.
 
     Stops the page (after saying why and what to run) when there is no cache or it is broken.
     """
-    st.set_page_config(page_title=f"{title} · indoor", page_icon=icon, layout="wide")
+    # the favicon is a local file: a Material icon here would make every browser fetch it from Google's fonts CDN
+    st.set_page_config(page_title=f"{title} · indoor", page_icon=str(APP_ICON), layout="wide")
     _style()
     choice = state.resolve_cache()
     with st.sidebar:
@@ -56,6 +58,7 @@ def setup_page(title: str, icon: str = ":material/search_insights:") -> Cache:
         st.markdown("Rebuild it, or choose another cache in the sidebar:")
         st.code(f"{BUILD_DEMO_CMD}\n# or, for a real data set:\n{BUILD_REAL_CMD}", language="bash", wrap_lines=True)
         st.stop()
+    use_train_label(train_label(cache.meta))  # "train (in-sample)" for imported in-sample predictions
     with st.sidebar:
         _cache_selector(choice)
         _run_summary(cache)
@@ -63,7 +66,7 @@ def setup_page(title: str, icon: str = ":material/search_insights:") -> Cache:
     problem = loading.decisions_problem(cache)
     if problem:
         st.error(f"Decisions can't be saved or read, so this page shows none and saves none: {md(problem)}. "
-                 f"Check and back it up with `python -m indoor decisions check {md(display_path(cache.path))}` "
+                 f"Check and back it up with {code('python -m indoor decisions check ' + display_path(cache.path))} "
                  "(and `backup`), then move the damaged file away to start a fresh one.",
                  icon=":material/database_off:")
     show_notice()
@@ -129,7 +132,8 @@ def _run_summary(cache: Cache) -> None:
         if top1 is not None:
             lines.append(f"{split_label(split)}: top-1 {percent(top1)}")
     backbone = meta.get("backbone", {})
-    lines.append(f"{backbone.get('name', '?')}, {meta.get('image_size', '?')} px")
+    lines.append(f"{backbone.get('name', '?')}" + (f", {meta['image_size']} px" if meta.get("image_size") else ""))
+    lines.append(source_line(meta))
     st.caption("  \n".join(md(line) for line in lines))
 
 
@@ -185,6 +189,7 @@ def _no_cache_screen() -> None:
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+APP_ICON = Path(__file__).with_name("icon.png")
 
 
 def serves_locally_only() -> bool:

@@ -1,4 +1,5 @@
-"""Publishing files into a web app's static folder: a cache's thumbnails, and the vendored plotly.js.
+"""Publishing files into a web app's static folder: a cache's thumbnails, and vendored scripts (the map's
+WebGL library).
 
 Streamlit serves ``<app folder>/static/`` at ``/app/static/...`` (``server.enableStaticServing = true``) but refuses
 symlinks that point outside that folder, so a cache's thumbnails are hard-linked into it (copied when the cache
@@ -73,30 +74,21 @@ def publish_thumbnails(cache: Cache, static_dir: str | Path, *, mode: Mode = "au
     return prefix
 
 
-def publish_plotly_js(static_dir: str | Path) -> str:
-    """Put the plotly.js bundled with the installed ``plotly`` package into ``static_dir/vendor/``.
-
-    Returns its URL (no leading slash); the file name carries the plotly.js version, so browsers cache it safely.
+def publish_script(source: str | Path, static_dir: str | Path) -> str:
+    """Put a vendored script (the map's WebGL library) into ``static_dir/vendor/``; returns its URL (no leading
+    slash). The file name carries a hash of the content, so browsers may cache it and a new version gets a new
+    URL. Idempotent: once published, a call compares a size and returns.
     """
-    source = plotly_js_path()
-    version = _plotly_js_version(source)
-    target = Path(static_dir) / VENDOR_FOLDER / f"plotly-{version}.min.js"
-    if not (target.is_file() and target.stat().st_size == source.stat().st_size):
+    source = Path(source)
+    content = source.read_bytes()
+    stem = source.name.removesuffix(".js").removesuffix(".min")
+    target = Path(static_dir) / VENDOR_FOLDER / f"{stem}-{hashlib.sha1(content).hexdigest()[:10]}.min.js"
+    if not (target.is_file() and target.stat().st_size == len(content)):
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}")
-        _place(source, temporary, "auto")
+        temporary.write_bytes(content)
         os.replace(temporary, target)
     return f"{URL_ROOT}/{VENDOR_FOLDER}/{target.name}"
-
-
-def plotly_js_path() -> Path:
-    """plotly.min.js as shipped inside the installed ``plotly`` Python package (no CDN needed)."""
-    import plotly
-
-    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    if not path.is_file():
-        raise FileNotFoundError(f"plotly.min.js not found at {path}; reinstall the plotly package")
-    return path
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
@@ -150,14 +142,3 @@ def _prune_older(root: Path, *, keep: str, source: str) -> None:
                 shutil.rmtree(folder, ignore_errors=True)
         except OSError:
             continue
-
-
-def _plotly_js_version(path: Path) -> str:
-    with path.open("rb") as handle:
-        head = handle.read(400).decode("utf-8", "replace")
-    marker = "plotly.js v"
-    if marker in head:
-        version = head.split(marker, 1)[1].split()[0]
-        if all(ch.isalnum() or ch in ".-" for ch in version):
-            return version
-    return hashlib.sha1(path.read_bytes()).hexdigest()[:10]

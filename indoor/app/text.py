@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import html
 import re
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
 
 
 SPLIT_LABELS = {"test": "test", "train": "train (out-of-fold)", "val": "val", "all": "all splits"}
+# How the cache on show names its train split (see train_label): set per script run by page.setup_page (Streamlit
+# runs each session's script in its own thread, so one session never sees another's).
+_TRAIN_LABEL: ContextVar[str] = ContextVar("indoor_train_label", default=SPLIT_LABELS["train"])
 ACTION_LABELS = {
     "keep": "Keep",
     "relabel": "Relabel",
@@ -25,8 +29,8 @@ _MD_LINE_START = re.compile(r"^(\s*)([#>+\-=]|\d+[.)])", re.MULTILINE)
 WORD_JOINER = "\u2060"  # zero-width and invisible: breaks an autolink literal without changing the text's look
 # GFM autolink literals (https://github.github.com/gfm/#autolinks-extension-): "scheme://", "www." and e-mail
 # addresses "a@b.c" become links even in escaped text. Checked in Chromium against Streamlit 1.67: a word joiner
-# between ":" and "//", between "www" and "." and before "@" stops all three ("https://⁠host" after the "//" does
-# not: the link tokenizer takes any character into the host, and the browser's URL parser drops the joiner).
+# between ":" and "//", between "www" and "." and before "@" stops all three (one after the "//" does not: the
+# link tokenizer takes any character into the host, and the browser's URL parser drops the joiner).
 _AUTOLINK = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)
 
 
@@ -56,7 +60,24 @@ def esc(text: Any) -> str:
 
 
 def split_label(split: str) -> str:
-    return SPLIT_LABELS.get(split, split)
+    return _TRAIN_LABEL.get() if split == "train" else SPLIT_LABELS.get(split, split)
+
+
+def train_label(meta: dict) -> str:
+    """The train split's name for a cache (its ``meta``): out-of-fold for a build (ours or from a checkpoint: a
+    probe that never saw the image), for imported predictions in-sample or, with ``--out-of-sample``,
+    out-of-sample."""
+    from indoor.cache import cache_source, out_of_sample
+
+    if cache_source(meta)["kind"] != "import":
+        return SPLIT_LABELS["train"]
+    return "train (out-of-sample)" if out_of_sample(meta)["train"] else "train (in-sample)"
+
+
+def use_train_label(label: str) -> None:
+    """Make :func:`split_label` name the train split ``label`` for the rest of this script run (see
+    :func:`train_label`)."""
+    _TRAIN_LABEL.set(label)
 
 
 def percent(value: float | None, digits: int = 1) -> str:

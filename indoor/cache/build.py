@@ -21,7 +21,10 @@ from indoor.data.layouts import DatasetIndex
 from indoor.cache.properties import PROPERTY_COLUMNS
 from indoor.analysis.metrics import split_metrics
 from indoor.cache.projection import umap_2d
-from indoor.model.probe import DEFAULT_HEAD_C, fit_linear_head, head_probs, out_of_fold_probs
+from indoor.model.probe import DEFAULT_HEAD_C, fit_linear_head, head_from_linear, head_probs, out_of_fold_probs
+from indoor.model.checkpoint import CheckpointError, class_order
+from indoor.cache.format import in_sample_remedy
+from indoor.cache.provenance import build_provenance
 from indoor.model.features import default_device, extract_features, seed_everything
 from indoor.model.finetune import finetune
 
@@ -29,7 +32,7 @@ from indoor.model.finetune import finetune
 @dataclass
 class BuildOptions:
     backbone: str = DEFAULT_BACKBONE
-    image_size: int = 224
+    image_size: int | None = 224  # None: the checkpoint architecture's pretrained config (224 without weights)
     folds: int = 5
     seed: int = 0
     batch_size: int = 32
@@ -39,6 +42,21 @@ class BuildOptions:
     finetune_epochs: int = 0
     device: str | None = None
     progress: bool = True
+    # a user's own weights (see indoor.model.checkpoint): the architecture is `backbone`, no download
+    weights: str | None = None
+    head: str = "probe"  # "model": val/test from the checkpoint's own classifier (train: the out-of-fold probe)
+    class_map: str | None = None  # the checkpoint's output order: a file, or "sorted"; default its own names
+    weights_independent: bool = False  # the checkpoint never saw this data set's train labels
+    # preprocessing overrides (None: the backbone's; with weights, the architecture's pretrained config)
+    mean: tuple[float, float, float] | None = None
+    std: tuple[float, float, float] | None = None
+    interpolation: str | None = None
+    crop_pct: float | None = None
+    # shortcut tests and their remedy (indoor.analysis.interventions)
+    augment: tuple[str, ...] = ()  # --augment: the head also learns from augmented views of every train image
+    augment_views: int = 2  # K views per train image
+    shortcut_tests: int = 3  # the top findings tested at build time (0: none)
+    test_images: int = 64  # images edited per test
 
 
 class BuildError(RuntimeError):
@@ -65,7 +83,10 @@ def build_cache(
     timings: dict[str, float] = {}
     started = time.perf_counter()
 
-    backbone = create_backbone(options.backbone, image_size=options.image_size)
+    backbone = create_backbone(options.backbone, image_size=options.image_size, weights=options.weights,
+                               mean=options.mean, std=options.std, interpolation=options.interpolation,
+                               crop_pct=options.crop_pct)
+    own_order, order_source = _own_head_order(backbone, index.classes, options)  # checked before any embedding
     samples = index.samples.reset_index(drop=True)
     features = extract_features(
         samples["path"].tolist(),
@@ -112,6 +133,7 @@ def build_cache(
             device=device,
             seed=options.seed,
             progress=options.progress,
+            augment=options.augment,
         )
         embeddings = extract_features(
             samples["path"].tolist(), backbone, batch_size=options.batch_size, workers=options.workers,
@@ -121,6 +143,14 @@ def build_cache(
         finetune_info = {"epochs": options.finetune_epochs, "train_loss": losses, "device": device}
         timings["finetune"] = time.perf_counter() - t0
 
+    augmented = None  # (n_train, K, D): --augment's views of the train images, fit on beside them
+    if options.augment and options.augment_views > 0:
+        from indoor.model.augmented import augmented_embeddings
+
+        augmented, timings["augment"] = augmented_embeddings(
+            samples.loc[is_train, "path"].tolist(), backbone, options.augment, views=options.augment_views,
+            seed=options.seed, batch_size=options.batch_size, workers=options.workers, device=device,
+            forward=features.forward if finetune_info is None else None, progress=options.progress)
     t0 = time.perf_counter()
     n_classes = len(index.classes)
     probs = np.zeros((len(samples), n_classes), dtype=np.float64)
@@ -128,10 +158,13 @@ def build_cache(
     folds = max(2, min(options.folds, int(is_train.sum())))
     train_probs, train_fold = out_of_fold_probs(
         embeddings[is_train], labels[is_train], n_classes=n_classes, folds=folds, c=options.head_c,
-        seed=options.seed, progress=options.progress,
+        seed=options.seed, progress=options.progress, augmented=augmented,
     )
     probs[is_train], fold[is_train] = train_probs, train_fold
-    head = fit_linear_head(embeddings[is_train], labels[is_train], n_classes=n_classes, c=options.head_c, seed=options.seed)
+    head = fit_linear_head(embeddings[is_train], labels[is_train], n_classes=n_classes, c=options.head_c, seed=options.seed,
+                           augmented=augmented)
+    if own_order is not None:  # val/test: the checkpoint's own classifier, outputs in the data set's class order
+        head = head_from_linear(backbone.classifier, own_order)
     if (~is_train).any():
         probs[~is_train] = head_probs(head, embeddings[~is_train])
     probs = (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
@@ -141,32 +174,50 @@ def build_cache(
     coords = umap_2d(embeddings, seed=options.seed)
     timings["umap"] = time.perf_counter() - t0
 
-    table = _sample_table(samples, probs, fold, coords, properties)
+    table = sample_table(samples, probs, fold, coords, properties)
     table["pixel_hash"] = pd.Series(hashes, dtype=str)
 
+    provenance = build_provenance(
+        backbone=backbone.name, checkpoint=backbone.checkpoint, own_head=own_order is not None,
+        class_order=order_source, folds=folds, head_c=options.head_c, finetuned=finetune_info is not None,
+        weights_independent=options.weights_independent)
     t0 = time.perf_counter()
     tables = build_tables(table, probs, embeddings, index.classes, seed=options.seed,
-                          probs_out_of_sample=finetune_info is None, thumbnails=thumbnails)
+                          probs_out_of_sample=provenance["probs_out_of_sample"], thumbnails=thumbnails,
+                          in_sample_remedy=in_sample_remedy(provenance))
     timings["analyses"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    from indoor.model.shortcut_test import Scorer, build_time_tests
+
+    scorer = Scorer(backbone.embedder, head, backbone.preprocessing(), device,
+                    forward=features.forward if finetune_info is None else None)
+    tables["shortcut_tests"] = build_time_tests(table, tables, index.classes, scorer, top=options.shortcut_tests,
+                                                n=options.test_images, seed=options.seed,
+                                                thumb_size=options.thumb_size, log=log if options.progress else None)
+    timings["shortcut_tests"] = time.perf_counter() - t0
     metrics = split_metrics(probs, labels, samples["split"].to_numpy(), index.classes)
     timings["total_before_write"] = time.perf_counter() - started
     meta = {
         "classes": index.classes,
         "data_root": str(index.root),
         "layout": index.layout,
-        "backbone": {"name": backbone.name, "weights": backbone.weights, "embedding_dim": backbone.embedding_dim},
-        "image_size": options.image_size,
+        "backbone": {"name": backbone.name, "weights": backbone.weights, "embedding_dim": backbone.embedding_dim,
+                     **({"checkpoint": backbone.checkpoint} if backbone.checkpoint else {})},
+        "image_size": backbone.image_size,
+        "preprocessing": backbone.preprocessing(),
         "folds": folds,
         "seed": options.seed,
-        "head": {"type": "logistic regression on standardised embeddings", "C": options.head_c},
         "finetune": finetune_info,
+        "augment": {"kinds": list(options.augment), "views": options.augment_views if augmented is not None else 0,
+                    "finetune": finetune_info is not None} if options.augment else None,
+        "shortcut_tests": {"top": options.shortcut_tests, "images": options.test_images},
         "metrics": metrics,
         "timings": timings,
         "throughput_images_per_s": len(features.embeddings) / features.seconds if features.seconds else None,
-        "versions": _versions(),
+        "versions": package_versions(),
         "skipped": skipped,
         "notes": index.notes,
-        "probs_out_of_sample": {"train": finetune_info is None, "val": True, "test": True},
+        **provenance,  # source, probs_source, probs_out_of_sample, head
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "device": device,
     }
@@ -178,7 +229,31 @@ def build_cache(
     return load_cache(out)
 
 
-def _sample_table(samples: pd.DataFrame, probs: np.ndarray, fold: np.ndarray, coords: np.ndarray, properties: np.ndarray) -> pd.DataFrame:
+def _own_head_order(backbone, classes: list[str], options: BuildOptions) -> tuple[np.ndarray | None, str | None]:
+    """With ``--head model``: which checkpoint output is each of ``classes`` (and what said so); refused, with the
+    reason, when there is no checkpoint classifier or its classes are not the data set's."""
+    if options.head not in ("probe", "model"):
+        raise BuildError(f"--head must be 'probe' or 'model', not {options.head!r}")
+    if options.head == "probe":
+        return None, None
+    if backbone.checkpoint is None:
+        raise BuildError("--head model uses the classifier of your own checkpoint: pass --weights FILE")
+    if backbone.classifier is None:
+        raise BuildError(f"{Path(backbone.checkpoint['path']).name} has no classifier weights for "
+                         f"{backbone.name}: use --head probe")
+    if options.finetune_epochs > 0:
+        raise BuildError("--head model and --finetune-epochs exclude each other: fine-tuning changes the features "
+                         "the checkpoint's classifier was trained on")
+    try:
+        return class_order(classes, n_outputs=int(backbone.classifier.out_features),
+                           checkpoint_classes=backbone.checkpoint.get("classes"), class_map=options.class_map)
+    except CheckpointError as exc:
+        raise BuildError(str(exc)) from None
+
+
+def sample_table(samples: pd.DataFrame, probs: np.ndarray, fold: np.ndarray, coords: np.ndarray, properties: np.ndarray) -> pd.DataFrame:
+    """The cache's samples frame (SAMPLE_COLUMNS less pixel_hash and thumb) from the index's samples (sample_id,
+    path, split, label), probabilities, folds, map coordinates and image properties; pred = argmax of probs."""
     labels = samples["label"].to_numpy()
     rows = np.arange(len(labels))
     order = np.argsort(-probs, axis=1, kind="stable")
@@ -207,7 +282,8 @@ def _sample_table(samples: pd.DataFrame, probs: np.ndarray, fold: np.ndarray, co
     return table
 
 
-def _versions() -> dict[str, str]:
+def package_versions() -> dict[str, str]:
+    """The versions a cache records of indoor, Python and the libraries its numbers depend on."""
     import sklearn
     import timm
 

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 
 from indoor.analysis.tables import LATE_TABLES, TABLES, build_tables, class_order_table
+from indoor.cache.format import in_sample_remedy, out_of_sample
+from indoor.cache.shortcut_tests import stored_tests
 
 
 def cache_tables(cache) -> dict[str, pd.DataFrame]:
@@ -19,10 +21,14 @@ def cache_tables(cache) -> dict[str, pd.DataFrame]:
             samples = cache.samples
             tables["class_order"] = class_order_table(samples["label"].to_numpy(np.int64),
                                                       samples["pred"].to_numpy(np.int64), len(cache.classes))
+        if "shortcut_tests" not in tables:  # built before the tests existed: untested (the page offers them)
+            tables["shortcut_tests"] = stored_tests(cache)
         return {name: tables[name] for name in TABLES}
-    return build_tables(
+    tables = build_tables(
         cache.samples, np.asarray(cache.probs), np.asarray(cache.embeddings), cache.classes,
         seed=int(cache.meta.get("seed", 0) or 0),
-        probs_out_of_sample=bool(cache.meta.get("probs_out_of_sample", True)),
+        probs_out_of_sample=out_of_sample(cache.meta), in_sample_remedy=in_sample_remedy(cache.meta),
         thumbnails=[cache.thumb_path(row) for row in range(len(cache.samples))],
     )
+    tables["shortcut_tests"] = stored_tests(cache)
+    return tables

@@ -17,8 +17,9 @@ import json
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -121,6 +122,63 @@ def write_cache(
     return out
 
 
+class StagedCache:
+    """A cache written piece by piece, for arrays that do not fit in memory (see :func:`stage_cache`): ``array``
+    gives a memory-mapped ``.npy`` to fill in chunks, thumbnails go into ``thumbs`` (``thumb_name(row)``), and
+    :meth:`commit` writes the samples, tables and ``meta.json``, validates the whole folder with
+    :func:`indoor.cache.format.load_cache` and swaps it in (same rules as :func:`write_cache`)."""
+
+    def __init__(self, out: Path, staging: Path) -> None:
+        self.out, self.staging = out, staging
+        self.thumbs = staging / THUMBS_DIR
+
+    def array(self, name: str, shape: tuple[int, int]) -> np.memmap:
+        """A float32 ``.npy`` of ``shape`` (PROBS_FILE or EMBEDDINGS_FILE), memory-mapped for writing."""
+        if name not in (PROBS_FILE, EMBEDDINGS_FILE):
+            raise CacheError(f"unknown array file {name!r}")
+        return np.lib.format.open_memmap(self.staging / name, mode="w+", dtype=np.float32, shape=tuple(shape))
+
+    def commit(self, *, samples: Any, meta: dict[str, Any], tables: dict[str, pd.DataFrame] | None = None) -> Path:
+        """Write ``samples`` (a DataFrame or pyarrow Table with every SAMPLE_COLUMNS column but ``thumb``),
+        ``tables`` and ``meta``, validate, swap in. Flush and drop the arrays' memmaps first."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from indoor.cache.format import load_cache
+
+        table = samples if isinstance(samples, pa.Table) else pa.Table.from_pandas(samples, preserve_index=False)
+        n = table.num_rows
+        table = table.append_column("thumb", pa.array([thumb_name(i) for i in range(n)], type=pa.string()))
+        pq.write_table(table, self.staging / SAMPLES_FILE, row_group_size=65536)
+        if tables:
+            (self.staging / TABLES_DIR).mkdir(exist_ok=True)
+            for name, frame in tables.items():
+                if not name.isidentifier():
+                    raise CacheError(f"analysis table name {name!r} must be an identifier")
+                frame.to_parquet(self.staging / TABLES_DIR / f"{name}.parquet", index=False)
+        meta = {**meta, "schema_version": SCHEMA_VERSION, "n_samples": int(n)}
+        (self.staging / META_FILE).write_text(json.dumps(_jsonable(meta), indent=2), encoding="utf-8")
+        load_cache(self.staging)  # raises CacheError naming what is wrong
+        _swap_in(self.staging, self.out)
+        return self.out
+
+
+@contextmanager
+def stage_cache(out: str | Path, *, force: bool = False) -> Iterator[StagedCache]:
+    """A :class:`StagedCache` for ``out`` (which must pass :func:`check_target`); the staging folder is removed
+    if the block raises or never commits."""
+    out = Path(out)
+    check_target(out, force=force)
+    out.mkdir(parents=True, exist_ok=True)
+    staging = out / f".building-{os.getpid()}-{int(time.time() * 1000)}"
+    staging.mkdir()
+    (staging / THUMBS_DIR).mkdir()
+    try:
+        yield StagedCache(out, staging)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def write_tables(cache_path: str | Path, tables: dict[str, pd.DataFrame]) -> None:
     """Replace the analysis tables of an existing cache (e.g. after an analysis improved), atomically."""
     cache_path = Path(cache_path)
@@ -195,3 +253,22 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+
+
+def write_table(cache_path: str | Path, name: str, table: pd.DataFrame) -> None:
+    """Replace one analysis table of an existing cache (``analysis/<name>.parquet``) atomically: written beside
+    it, then renamed over it (e.g. a shortcut test run on demand from the dashboard). The other tables stay."""
+    cache_path = Path(cache_path)
+    if not is_cache(cache_path):
+        raise CacheError(f"no cache at {cache_path}")
+    if not name.isidentifier():
+        raise CacheError(f"analysis table name {name!r} must be an identifier")
+    folder = cache_path / TABLES_DIR
+    folder.mkdir(exist_ok=True)
+    staging = folder / f".{name}.{os.getpid()}-{time.monotonic_ns()}.parquet"
+    try:
+        table.to_parquet(staging, index=False)
+        os.replace(staging, folder / f"{name}.parquet")
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise

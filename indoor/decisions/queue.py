@@ -141,15 +141,19 @@ def issue_rows(
     class_index: int | None = None,
     split: str = "all",
     flagged_only: bool = True,
+    flag_column: str = "is_issue",
 ) -> np.ndarray:
     """Rows of the label-issue table (``indoor.analysis`` ``label_issues``: columns row, is_issue, review_rank) in
-    review order (most suspicious first), restricted to a given label (None: any) and a split."""
-    missing = [c for c in ("row", "is_issue", "review_rank") if c not in issues.columns]
+    review order (most suspicious first: ``review_rank`` ranks flagged images first, then by the label quality
+    of the probe and nearest-neighbour judges combined), restricted to a given label (None: any) and a split;
+    with ``flagged_only`` the rows whose ``flag_column`` is true ("is_suspect": the suspects a model too weak to
+    flag still ranks)."""
+    missing = [c for c in ("row", flag_column, "review_rank") if c not in issues.columns]
     if missing:
         raise QueueError(f"the label-issue table lacks column(s) {', '.join(missing)}: rebuild the cache")
     table = issues.sort_values("review_rank", kind="stable")
     if flagged_only:
-        table = table[table["is_issue"].to_numpy(dtype=bool)]
+        table = table[table[flag_column].to_numpy(dtype=bool)]
     rows = table["row"].to_numpy(dtype=np.int64)
     rows = rows[(rows >= 0) & (rows < len(samples))]
     keep = _split_mask(samples, split)[rows]
@@ -206,11 +210,13 @@ def build_queue(
     selection: Sequence[int] | None = None,
     disagreements: Sequence[str] | None = None,
     row_of: Mapping[str, int] | None = None,
+    flag_column: str = "is_issue",
 ) -> np.ndarray:
     """The queue (row numbers, most suspicious first) of ``source``.
 
     The inputs a kind needs: ``issues`` (the label-issue table) for ``issues``; ``selection`` (row numbers) for
-    ``selection``; ``disagreements`` (sample ids) and ``row_of`` (sample_id -> row) for ``disagreements``. Raises
+    ``selection``; ``disagreements`` (sample ids) and ``row_of`` (sample_id -> row) for ``disagreements``;
+    ``flag_column`` the label-issue column ``flagged_only`` keeps (see :func:`issue_rows`). Raises
     :class:`QueueError` naming what is missing or unknown.
     """
     index = {name: i for i, name in enumerate(classes)}
@@ -233,7 +239,8 @@ def build_queue(
         if issues is None:
             raise QueueError("this cache has no label-issue table")
         chosen = None if not source.class_name else class_index(source.class_name, "class")
-        return issue_rows(issues, samples, class_index=chosen, split=source.split, flagged_only=source.flagged_only)
+        return issue_rows(issues, samples, class_index=chosen, split=source.split, flagged_only=source.flagged_only,
+                          flag_column=flag_column)
     if source.kind == "selection":
         if not selection:
             raise QueueError("no selection: select images on the Embedding map (lasso or box) and send them here")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import pandas as pd
@@ -66,7 +67,9 @@ class DecisionStore(_Database):
     ) -> None:
         self.classes: tuple[str, ...] = tuple(str(c) for c in classes)
         self._classes = frozenset(self.classes) if self.classes else None
-        self._known = None if known_ids is None else frozenset(str(i) for i in known_ids)
+        # a set-like of ids (a cache's ``row_of.keys()``) is used as is: copying a million ids costs seconds
+        self._known = (None if known_ids is None else known_ids if isinstance(known_ids, AbstractSet)
+                       else frozenset(str(i) for i in known_ids))
         super().__init__(path)
 
     # ---- validation ----------------------------------------------------

@@ -72,14 +72,15 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         try:
             loaded = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
-            if "Weights only load failed" in str(exc):
+            if "Unsupported global" in str(exc):
                 raise CheckpointError(
                     f"{path.name} holds Python objects besides tensors (a whole pickled model, or training "
                     "arguments), which indoor never unpickles. Save the weights alone: "
                     "torch.save(model.state_dict(), 'weights.pt') (with the class names, if you like: "
                     "torch.save({'state_dict': model.state_dict(), 'classes': [...]}, 'weights.pt'))") from None
-            raise CheckpointError(f"{path.name} is not a PyTorch weights file ({exc.__class__.__name__}: "
-                                  f"{str(exc)[:200]})") from None
+            detail = str(exc).split("WeightsUnpickler error:")[-1].split("Check the documentation")[0].strip()
+            raise CheckpointError(f"{path.name} is not a PyTorch weights file ({exc.__class__.__name__}"
+                                  f"{': ' + detail[:160] if detail else ''})") from None
     state, container = _unwrap(loaded, path.name)
     return Checkpoint(path=path.resolve(), state=state, classes=_class_names(container, path.name),
                       sha256=file_sha256(path))
@@ -137,12 +138,12 @@ def strip_prefixes(keys, state: dict[str, torch.Tensor]) -> dict[str, torch.Tens
     """``state`` without the wrapper prefixes (``module.``, ``_orig_mod.``, ``model.``, nested too) that make its
     keys fit ``keys`` (the architecture's) best; unchanged when no prefix helps."""
     keys = set(keys)
-    best = state
-    for _ in range(len(PREFIXES)):  # e.g. module._orig_mod.
-        candidates = [best] + [{k[len(p):]: v for k, v in best.items() if k.startswith(p)}
-                               for p in PREFIXES if all(k.startswith(p) for k in best)]
-        best = max(candidates, key=lambda s: len(keys & s.keys()))
-    return best
+    candidates, frontier = [state], [state]
+    for _ in range(len(PREFIXES)):  # nested wrappers, e.g. module._orig_mod.
+        frontier = [{k[len(p):]: v for k, v in candidate.items()} for candidate in frontier for p in PREFIXES
+                    if candidate and all(k.startswith(p) for k in candidate)]
+        candidates += frontier
+    return max(candidates, key=lambda candidate: len(keys & candidate.keys()))  # ties: the fewest prefixes cut
 
 
 def fit_state(expected: dict[str, torch.Size], state: dict[str, torch.Tensor], *, architecture: str
@@ -238,3 +239,21 @@ def class_order(classes: Sequence[str], *, n_outputs: int, checkpoint_classes: S
 
 def _at(values: Sequence[str] | None, index: int) -> str | None:
     return values[index] if values is not None and index < len(values) else None
+
+
+def recorded_weights(meta: dict[str, Any]) -> dict[str, Any]:
+    """``create_backbone`` keywords that rebuild a cache's model as its build made it (``meta``: the cache's
+    metadata): the recorded preprocessing and, when it was built from a weights file, that file; CheckpointError
+    when the file is gone or has changed since."""
+    recorded = meta.get("preprocessing") if isinstance(meta.get("preprocessing"), dict) else {}
+    keywords = {key: recorded[key] for key in ("mean", "std", "interpolation", "crop_pct") if key in recorded}
+    described = meta.get("backbone") if isinstance(meta.get("backbone"), dict) else {}
+    checkpoint = described.get("checkpoint")
+    if isinstance(checkpoint, dict) and checkpoint.get("path"):
+        path = Path(str(checkpoint["path"]))
+        if not path.is_file():
+            raise CheckpointError(f"the checkpoint the cache was built from, {path}, is no longer there")
+        if checkpoint.get("sha256") and file_sha256(path) != checkpoint["sha256"]:
+            raise CheckpointError(f"the checkpoint {path} has changed since the cache was built: rebuild the cache")
+        keywords["weights"] = path
+    return keywords

@@ -17,6 +17,7 @@ explanation.
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -29,6 +30,7 @@ from PIL import Image
 from torch import nn
 
 from indoor.model.backbones import create_backbone, fast_inference, preprocess_image
+from indoor.model.checkpoint import CheckpointError, recorded_weights
 from indoor.model.probe import DEFAULT_HEAD_C, LinearHead, fit_linear_head
 
 BASELINES = ("grey", "black", "mean", "blur")
@@ -69,13 +71,16 @@ class Classifier:
     std: tuple[float, float, float]
     fine_tuned: bool = False
     backbone_name: str = ""
+    interpolation: str = "bilinear"
+    crop_pct: float = 1.0  # the model sees the centre crop_pct of the shorter side (see preprocess_image)
     fold: int | None = None  # None: the head fit on the whole train split; k: the out-of-fold head of fold k
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # captum hooks: one map at a time
     # the optimised copy of the backbone for gradient-free passes, built on first use; shared with with_head copies
     _fast: dict = field(default_factory=dict, repr=False)
 
     def preprocess(self, image: Image.Image) -> torch.Tensor:
-        return preprocess_image(image, self.image_size, self.mean, self.std)
+        return preprocess_image(image, self.image_size, self.mean, self.std, interpolation=self.interpolation,
+                                crop_pct=self.crop_pct)
 
     def with_head(self, head: nn.Module, *, fold: int | None = None) -> "Classifier":
         """The same backbone (shared, not copied) with another linear head, e.g. :func:`fold_head`'s."""
@@ -114,12 +119,18 @@ def load_classifier(cache: Any = None, *, backbone: str | None = None, image_siz
         backbone = described.get("name") if isinstance(described, dict) else described
         image_size = int(cache.meta["image_size"])
         head_path, model_path, classes = cache.head_path, cache.model_path, list(cache.classes)
+        try:
+            own_weights = recorded_weights(cache.meta)
+        except CheckpointError as exc:
+            raise ExplainError(str(exc)) from None
+    else:
+        own_weights = {}
     if not backbone or not image_size or head_path is None or not classes:
         raise ExplainError("load_classifier needs a cache, or backbone, image_size, head_path and classes")
     head_path = Path(head_path)
     if not head_path.is_file():
         raise ExplainError(f"the cache has no trained head ({head_path} is missing): rebuild the cache")
-    net = create_backbone(str(backbone), image_size=int(image_size))
+    net = create_backbone(str(backbone), image_size=int(image_size), **own_weights)
     fine_tuned = False
     if model_path is not None and Path(model_path).is_file():
         try:
@@ -141,7 +152,9 @@ def load_classifier(cache: Any = None, *, backbone: str | None = None, image_siz
     for parameter in model.parameters():
         parameter.requires_grad_(False)
     return Classifier(model=model, gradcam_layer=net.gradcam_layer, classes=classes, image_size=int(image_size),
-                      mean=tuple(net.mean), std=tuple(net.std), fine_tuned=fine_tuned, backbone_name=str(backbone))
+                      mean=tuple(net.mean), std=tuple(net.std), fine_tuned=fine_tuned, backbone_name=str(backbone),
+                      interpolation=net.interpolation, crop_pct=float(net.crop_pct))
+
 
 
 def fold_head(cache: Any, fold: int) -> LinearHead:
@@ -170,22 +183,22 @@ def fold_head(cache: Any, fold: int) -> LinearHead:
 # ================================================================================================ geometry
 
 
-def seen_box(image_size: tuple[int, int], size: int) -> tuple[float, float, float, float]:
+def seen_box(image_size: tuple[int, int], size: int, crop_pct: float = 1.0) -> tuple[float, float, float, float]:
     """(left, top, right, bottom) in original pixels of the centre crop the model sees of a (width, height) image
     preprocessed to ``size`` (same arithmetic as ``indoor.backbones.preprocess_image``)."""
     width, height = image_size
-    scale = size / min(width, height)
+    scale = max(size, math.floor(size / crop_pct)) / min(width, height)
     new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
     left, top = (new_w - size) // 2, (new_h - size) // 2
     sx, sy = width / new_w, height / new_h
     return left * sx, top * sy, (left + size) * sx, (top + size) * sy
 
 
-def _to_original(square: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
+def _to_original(square: np.ndarray, image_size: tuple[int, int], crop_pct: float = 1.0) -> np.ndarray:
     """A (S, S) map over the model's centre crop -> (H, W) over the original image; 0 outside the crop."""
     width, height = image_size
     size = square.shape[0]
-    left, top, right, bottom = seen_box(image_size, size)
+    left, top, right, bottom = seen_box(image_size, size, crop_pct)
     x0, y0 = int(round(left)), int(round(top))
     x1, y1 = max(x0 + 1, int(round(right))), max(y0 + 1, int(round(bottom)))
     x1, y1 = min(x1, width), min(y1, height)
@@ -248,7 +261,7 @@ def occlusion_map(classifier: Classifier, image: Image.Image, target: int, *, pa
             target=int(target), perturbations_per_eval=max(1, int(perturbations_per_eval)),
         )
     square = attribution[0].mean(dim=0).numpy()  # identical across channels: the window spans all three
-    return _to_original(square, image.size)
+    return _to_original(square, image.size, classifier.crop_pct)
 
 
 def gradcam_map(classifier: Classifier, image: Image.Image, target: int) -> np.ndarray:
@@ -271,7 +284,7 @@ def gradcam_map(classifier: Classifier, image: Image.Image, target: int) -> np.n
     square = attribution[0, 0].clamp(min=0).numpy()
     peak = float(square.max()) if square.size else 0.0
     square = square / peak if peak > 0 and np.isfinite(peak) else np.zeros_like(square)
-    return np.clip(_to_original(square, image.size), 0.0, 1.0)
+    return np.clip(_to_original(square, image.size, classifier.crop_pct), 0.0, 1.0)
 
 
 def _baseline(inputs: torch.Tensor, kind: str, classifier: Classifier, window: int) -> float | torch.Tensor:

@@ -3,6 +3,7 @@ pixel hash and thumbnail from the same decoded copy."""
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -30,30 +31,36 @@ def default_device() -> str:
 class _DecodeDataset(Dataset):
     """Decodes one image: model input tensor, image properties and thumbnail; failures become a reason."""
 
-    def __init__(self, paths: Sequence[str], image_size: int, mean, std, thumb_size: int, extras: bool):
+    def __init__(self, paths: Sequence[str], preprocessing: dict | None, thumb_size: int, extras: bool):
         self.paths = list(paths)
-        self.image_size = image_size
-        self.mean, self.std = mean, std
+        self.preprocessing = preprocessing  # preprocess_image's keywords; None: no model input (no embedding)
+        self.image_size = preprocessing["size"] if preprocessing else 0
+        # the decoded copy must hold the model's resize before its centre crop (size / crop_pct)
+        self.input_side = (max(self.image_size, math.floor(self.image_size / preprocessing.get("crop_pct", 1.0)))
+                           if preprocessing else 0)
         self.thumb_size = thumb_size
         self.extras = extras
+
+    def _input(self, image) -> torch.Tensor:
+        return preprocess_image(image, **self.preprocessing) if self.preprocessing else torch.empty(0)
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, index: int):
         try:
-            image = load_rgb(self.paths[index], draft_size=max(self.image_size, self.thumb_size, 128))
+            image = load_rgb(self.paths[index], draft_size=max(self.input_side, self.thumb_size, 128))
         except ImageLoadError as exc:
             return index, None, None, b"", "", exc.reason
         except Exception as exc:  # anything else a strange file throws must not kill the build
             return index, None, None, b"", "", f"cannot decode image ({exc.__class__.__name__}: {exc})"
         if not self.extras:
-            return index, preprocess_image(image, self.image_size, self.mean, self.std), None, b"", "", ""
+            return index, self._input(image), None, b"", "", ""
         width, height = image.info.get("original_size", image.size)
         digest = pixel_hash(image)  # of every decoded pixel
         # model input, properties and thumbnail all start from one reduced copy: one big resize per image, not three
-        base = shrink(image, max(self.image_size, self.thumb_size, ANALYSIS_SIDE))
-        tensor = preprocess_image(base, self.image_size, self.mean, self.std)
+        base = shrink(image, max(self.input_side, self.thumb_size, ANALYSIS_SIDE))
+        tensor = self._input(base)
         props = image_properties(base, width=width, height=height)
         vector = np.array([props[c] for c in PROPERTY_COLUMNS], dtype=np.float32)
         return index, tensor, vector, make_thumbnail(base, size=self.thumb_size), digest, ""
@@ -85,11 +92,12 @@ class Features:
     errors: dict[int, str] = field(default_factory=dict)
     seconds: float = 0.0  # the whole pass, setup included
     setup_seconds: float = 0.0  # of which: building the optimised forward (once per pass, ~3 s on a CPU)
+    forward: object = field(default=None, repr=False)  # the embedder as run (the optimised copy): reusable
 
 
 def extract_features(
     paths: Sequence[str],
-    backbone: Backbone,
+    backbone: Backbone | None,
     *,
     batch_size: int = 32,
     workers: int = 2,
@@ -103,12 +111,13 @@ def extract_features(
     """Embed every image with the frozen backbone; decoding runs in ``workers`` DataLoader processes.
 
     On the CPU the forward pass runs an optimised TorchScript copy of the embedder (``optimise=False``: the eager
-    module), which gives the same embeddings to float tolerance."""
+    module), which gives the same embeddings to float tolerance. ``backbone=None``: no embedding at all (the
+    properties, hashes and thumbnails of images whose embeddings come from elsewhere; ``embeddings`` is (N, 0))."""
     import time
 
     from tqdm.auto import tqdm
 
-    dataset = _DecodeDataset(paths, backbone.image_size, backbone.mean, backbone.std, thumb_size, extras)
+    dataset = _DecodeDataset(paths, backbone.preprocessing() if backbone is not None else None, thumb_size, extras)
     loader = DataLoader(
         dataset,
         batch_size=batch_size,
@@ -118,29 +127,31 @@ def extract_features(
         prefetch_factor=4 if workers > 0 else None,
     )
     n = len(dataset)
-    embeddings = np.full((n, backbone.embedding_dim), np.nan, dtype=np.float32)
+    embeddings = np.full((n, backbone.embedding_dim if backbone is not None else 0), np.nan, dtype=np.float32)
     properties = np.full((n, len(PROPERTY_COLUMNS)), np.nan, dtype=np.float32)
     thumbnails: list[bytes] = [b""] * n
     hashes: list[str] = [""] * n
     errors: dict[int, str] = {}
-    backbone.embedder.to(device).eval()
+    if backbone is not None:
+        backbone.embedder.to(device).eval()
     forward = None  # built from the first batch: the optimised copy on the CPU (see fast_inference)
     setup_seconds = 0.0
     start = time.perf_counter()
     with torch.inference_mode(), tqdm(total=n, desc=desc, unit="img", disable=not progress) as bar:
         for rows, inputs, batch_properties, batch_thumbnails, batch_hashes, failed in loader:
             errors.update(failed)
-            if rows:
+            if rows and backbone is not None:
                 inputs = inputs.to(device)
                 if forward is None:
                     setup_started = time.perf_counter()
                     forward = fast_inference(backbone.embedder, inputs) if optimise else backbone.embedder
                     setup_seconds = time.perf_counter() - setup_started
                 embeddings[rows] = forward(inputs).float().cpu().numpy()
-                if extras:
-                    properties[rows] = np.stack(batch_properties)
-                    for row, thumbnail, digest in zip(rows, batch_thumbnails, batch_hashes):
-                        thumbnails[row] = thumbnail
-                        hashes[row] = digest
+            if rows and extras:
+                properties[rows] = np.stack(batch_properties)
+                for row, thumbnail, digest in zip(rows, batch_thumbnails, batch_hashes):
+                    thumbnails[row] = thumbnail
+                    hashes[row] = digest
             bar.update(len(rows) + len(failed))
-    return Features(embeddings, properties, thumbnails, hashes, errors, time.perf_counter() - start, setup_seconds)
+    return Features(embeddings, properties, thumbnails, hashes, errors, time.perf_counter() - start, setup_seconds,
+                    forward)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
@@ -15,9 +16,11 @@ from indoor.model.features import seed_everything
 
 
 class _TrainDataset(Dataset):
-    def __init__(self, paths: Sequence[str], labels: Sequence[int], image_size: int, mean, std):
+    def __init__(self, paths: Sequence[str], labels: Sequence[int], image_size: int, mean, std,
+                 augment: Sequence[str] = ()):
         self.paths, self.labels = list(paths), list(labels)
         self.image_size, self.mean, self.std = image_size, mean, std
+        self.augment = tuple(augment)  # --augment: the shortcut-breaking augmentations (indoor.model.intervene)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -26,6 +29,10 @@ class _TrainDataset(Dataset):
         from torchvision.transforms import RandomHorizontalFlip, RandomResizedCrop
 
         image = load_rgb(self.paths[index], draft_size=self.image_size * 2)
+        if self.augment:
+            from indoor.model.intervene import augment
+
+            image = augment(image, self.augment, np.random.default_rng([torch.initial_seed() % 2**32, index]))
         image = RandomResizedCrop(self.image_size, scale=(0.5, 1.0))(image)
         image = RandomHorizontalFlip()(image)
         return preprocess_image(image, self.image_size, self.mean, self.std), self.labels[index]
@@ -44,15 +51,17 @@ def finetune(
     device: str = "cpu",
     seed: int = 0,
     progress: bool = True,
+    augment: Sequence[str] = (),
 ) -> list[float]:
     """Fine-tune the backbone end to end (with a temporary linear head) on readable train images, in place.
 
-    Returns the mean training loss per epoch. Slow on a CPU, but it runs.
+    Returns the mean training loss per epoch. Slow on a CPU, but it runs. ``augment``: names of
+    :data:`indoor.analysis.interventions.AUGMENTATIONS` applied to every training image (random strengths).
     """
     from tqdm.auto import tqdm
 
     seed_everything(seed)
-    dataset = _TrainDataset(paths, labels, backbone.image_size, backbone.mean, backbone.std)
+    dataset = _TrainDataset(paths, labels, backbone.image_size, backbone.mean, backbone.std, augment)
     generator = torch.Generator().manual_seed(seed)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=workers, generator=generator, drop_last=len(dataset) > batch_size)
     model = nn.Sequential(backbone.embedder, nn.Linear(backbone.embedding_dim, n_classes)).to(device)

@@ -49,12 +49,29 @@ def _full_probs(model, scaler, embeddings: np.ndarray, n_classes: int) -> np.nda
 
 
 def fit_linear_head(
-    embeddings: np.ndarray, labels: np.ndarray, *, n_classes: int, c: float = DEFAULT_HEAD_C, seed: int = 0
+    embeddings: np.ndarray, labels: np.ndarray, *, n_classes: int, c: float = DEFAULT_HEAD_C, seed: int = 0,
+    augmented: np.ndarray | None = None,
 ) -> LinearHead:
-    """Multinomial logistic regression on standardised embeddings, returned as a torch module."""
-    scaler, model = _fit_sklearn(embeddings, labels, c, seed)
-    head = LinearHead(embeddings.shape[1], n_classes)
-    weight = np.zeros((n_classes, embeddings.shape[1]), dtype=np.float32)
+    """Multinomial logistic regression on standardised embeddings, returned as a torch module. ``augmented``
+    (N, K, D): embeddings of K augmented views of each row, trained on beside the originals (NaN views skipped)."""
+    scaler, model = _fit_sklearn(*with_views(embeddings, labels, augmented), c, seed)
+    return _as_head(scaler, model, n_classes, embeddings.shape[1])
+
+
+def with_views(embeddings: np.ndarray, labels: np.ndarray, augmented: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The rows and, after them, every readable augmented view (N, K, D) of each row with the row's label."""
+    if augmented is None or augmented.size == 0:
+        return embeddings, labels
+    views = augmented.reshape(-1, augmented.shape[-1])
+    view_labels = np.repeat(np.asarray(labels), augmented.shape[1])
+    ok = np.isfinite(views).all(axis=1)
+    return np.concatenate([embeddings, views[ok]]), np.concatenate([labels, view_labels[ok]])
+
+
+def _as_head(scaler, model, n_classes: int, dim: int) -> LinearHead:
+    """A fitted (StandardScaler, LogisticRegression) pair as a :class:`LinearHead` over ``n_classes`` outputs."""
+    head = LinearHead(dim, n_classes)
+    weight = np.zeros((n_classes, dim), dtype=np.float32)
     bias = np.full(n_classes, -1e4, dtype=np.float32)  # classes absent from training are never predicted
     coef, intercept = model.coef_, model.intercept_
     if len(model.classes_) == 2 and coef.shape[0] == 1:  # sklearn's binary form: one row for class 1
@@ -68,6 +85,18 @@ def fit_linear_head(
         head.linear.weight.copy_(torch.from_numpy(weight))
         head.linear.bias.copy_(torch.from_numpy(bias))
     return head
+
+
+def head_from_linear(linear: nn.Linear, order: np.ndarray) -> LinearHead:
+    """A model's own linear classifier as a :class:`LinearHead` (no standardisation) whose output ``c`` is the
+    classifier's output ``order[c]``: a checkpoint's head with its outputs in the data set's class order."""
+    order = np.asarray(order, dtype=np.int64)
+    head = LinearHead(int(linear.in_features), len(order))
+    with torch.no_grad():
+        head.linear.weight.copy_(linear.weight.detach().float().cpu()[torch.from_numpy(order)])
+        bias = linear.bias.detach().float().cpu() if linear.bias is not None else torch.zeros(linear.out_features)
+        head.linear.bias.copy_(bias[torch.from_numpy(order)])
+    return head.eval()
 
 
 def head_probs(head: nn.Module, embeddings: np.ndarray) -> np.ndarray:
@@ -85,10 +114,15 @@ def out_of_fold_probs(
     c: float = DEFAULT_HEAD_C,
     seed: int = 0,
     progress: bool = True,
+    heads: list | None = None,
+    augmented: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """k-fold out-of-fold probabilities for every row (each row predicted by a head that never saw it).
 
-    Returns ``(probs (N, n_classes), fold (N,))``. Stratified folds, seeded.
+    Returns ``(probs (N, n_classes), fold (N,))``. Stratified folds, seeded. ``heads``: a list that receives
+    each fold's head as a :class:`LinearHead` (index = fold), e.g. to score new views of a train image with the
+    head that never saw it. ``augmented`` (N, K, D): views of each row, fit on with their row (a row's views
+    are in its fold, never in the held-out rows' fit), see :func:`with_views`.
     """
     from sklearn.model_selection import StratifiedKFold
     from tqdm.auto import tqdm
@@ -104,7 +138,10 @@ def out_of_fold_probs(
         warnings.simplefilter("ignore")  # "least populated class has only k members"
         splits = list(splitter.split(np.zeros(n), labels))
     for fold, (fit_rows, held_rows) in enumerate(tqdm(splits, desc="out-of-fold head", disable=not progress)):
-        scaler, model = _fit_sklearn(embeddings[fit_rows], labels[fit_rows], c, seed)
+        views = augmented[fit_rows] if augmented is not None else None
+        scaler, model = _fit_sklearn(*with_views(embeddings[fit_rows], labels[fit_rows], views), c, seed)
         probs[held_rows] = _full_probs(model, scaler, embeddings[held_rows], n_classes)
         fold_of[held_rows] = fold
+        if heads is not None:
+            heads.append(_as_head(scaler, model, n_classes, embeddings.shape[1]))
     return probs, fold_of

@@ -13,7 +13,8 @@ from indoor.app.components.bars import bars, bars_payload
 from indoor.app.components.heatmap import heatmap, heatmap_payload
 from indoor.app.components.scatter_hover import colour_scale_of
 from indoor.app.text import md, percent, split_label
-from indoor.cache import Cache
+from indoor.app.widgets.run_info import source_line
+from indoor.cache import Cache, out_of_sample
 
 
 def notes(result: Comparison, run_a: Cache, run_b: Cache) -> None:
@@ -33,7 +34,13 @@ def notes(result: Comparison, run_a: Cache, run_b: Cache) -> None:
         lines.append(f"{result.only_a:,} only in A (e.g. removed), {result.only_b:,} only in B")
     if run_a.classes != run_b.classes:
         lines.append(f"the class lists differ ({len(run_a.classes)} vs {len(run_b.classes)} classes; merges?)")
+    lines.append(f"A: {source_line(run_a.meta).removeprefix('Source: ')}, B: "
+                 f"{source_line(run_b.meta).removeprefix('Source: ')}")
     st.caption(md(" · ".join(lines)))
+    if out_of_sample(run_a.meta)["train"] != out_of_sample(run_b.meta)["train"]:
+        in_sample = "A" if not out_of_sample(run_a.meta)["train"] else "B"
+        st.caption(md(f"Run {in_sample}'s train probabilities are in-sample (its model was fit on those labels), "
+                      "the other's are not: compare the test (or val) split."))
 
 
 def accuracy(result: Comparison, reference_label: str) -> None:

@@ -16,7 +16,7 @@ import streamlit as st
 from PIL import Image
 
 from indoor.app.text import md
-from indoor.cache import Cache, CacheError
+from indoor.cache import Cache, CacheError, cache_source
 
 WORKING_SIZE = 768  # the explained image's longer side at most (the model sees a much smaller crop anyway)
 _EXPLAINED = "indoor.explained"  # session state: the set of (key, row) the user asked to explain
@@ -81,7 +81,7 @@ def _explained(key: str, row: int, target: int, method: str, _cache: Cache) -> d
 
     classifier = _classifier(key, _cache, row)
     image, _ = _working_image(_cache, row)
-    box = explain.seen_box(image.size, classifier.image_size)
+    box = explain.seen_box(image.size, classifier.image_size, classifier.crop_pct)
     if method == "occlusion":
         heat = explain.occlusion_map(classifier, image, target)
         peak = float(heat.max(initial=0.0))
@@ -157,6 +157,11 @@ def explain_panel(cache: Cache, row: int, *, key: str) -> None:
     marker = (key, cache_id, row)
 
     st.markdown("**Why this prediction?**")
+    if cache_source(cache.meta)["kind"] == "import":
+        st.caption("This cache holds imported predictions, not a model: occlusion maps and Grad-CAM need the model "
+                   "itself, so only the images it leans on can be shown, the nearest training images by embedding.")
+        _neighbour_strip(cache, row, key=key)
+        return
     if marker not in explained:
         st.caption("Occlusion sensitivity and Grad-CAM show which regions of the image the model relies on; the "
                    "nearest training images show which examples it leans on. Takes a few seconds on a CPU.")

@@ -16,7 +16,7 @@ from indoor.analysis.metrics import most_confused_pairs
 from indoor.app import loading, state, urls
 from indoor.app.components.bars import bars
 from indoor.app.text import md, split_label
-from indoor.app.widgets import decision_form
+from indoor.app.widgets import decision_form, label_evidence
 from indoor.app.widgets.detail import top5_payload
 from indoor.cache import Cache, CacheError
 from indoor.decisions import Decision, DecisionError, DecisionStore
@@ -71,17 +71,21 @@ def queue_ids(cache: Cache, store: DecisionStore, chosen: queue.QueueSource) -> 
     """The queue's sample ids, most suspicious first; raises :class:`queue.QueueError` saying why there is none.
     The label-issue list is the cache's table (computed once when the build did not store it)."""
     issues = selection = disagreeing = None
+    flag_column = "is_issue"
     if chosen.kind == "issues":
         try:
-            issues = loading.analysis_tables(cache)["label_issues"]
+            tables = loading.analysis_tables(cache)
         except CacheError as exc:
             raise queue.QueueError(str(exc)) from None
+        issues = tables["label_issues"]
+        if label_evidence.weak_model_message(tables["warnings"]) and "is_suspect" in issues:
+            flag_column = "is_suspect"  # a model too weak to judge labels flags nothing: review its suspects
     elif chosen.kind == "selection":
         selection = st.session_state.get(SELECTION_KEY) or []
     elif chosen.kind == "disagreements":
         disagreeing = store.disagreements()["sample_id"].tolist()
     rows = queue.build_queue(chosen, cache.samples, cache.classes, issues=issues, selection=selection,
-                             disagreements=disagreeing, row_of=cache.row_of)
+                             disagreements=disagreeing, row_of=cache.row_of, flag_column=flag_column)
     return [str(s) for s in loading.columns(cache).sample_id[rows]]
 
 
@@ -127,12 +131,13 @@ def navigation(cache: Cache, ids: list[str], at: int, decided: frozenset[str], d
 
 
 def image_panel(cache: Cache, sample_id: str) -> None:
-    """The image at full width and what it is."""
+    """The image at full width and what it is; for a label-issue suspect, its kind and evidence."""
     col = loading.columns(cache)
     row = cache.row_of[sample_id]
     st.image(str(cache.image_path(row)), width="stretch")
     st.caption(md(f"{sample_id} · {split_label(str(col.split[row]))} split · "
                   f"probability of the given label {float(col.self_confidence[row]):.1%}"))
+    label_evidence.evidence(cache, label_evidence.stored_issue(cache, row), key="rv.evidence")  # a suspect's kind
 
 
 def decision_panel(cache: Cache, ids: list[str], at: int, decided: frozenset[str]) -> None:

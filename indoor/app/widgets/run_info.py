@@ -1,13 +1,15 @@
-"""What a cache was built from: the run metadata table and the files the build skipped (the Overview's expanders)."""
+"""What a cache was built from: where it came from (own build, your checkpoint, imported predictions), the run
+metadata table and the files the build skipped (the Overview's caption and expanders, the sidebar's summary)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import PurePath
 
 import pandas as pd
 import streamlit as st
 
-from indoor.cache import Cache
+from indoor.cache import SOURCE_KINDS, Cache, cache_source, out_of_sample, probs_sources
 
 
 def plain(value: object) -> str:
@@ -17,22 +19,58 @@ def plain(value: object) -> str:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, list) else str(value)
 
 
+def source_line(meta: dict) -> str:
+    """Where the cache came from, in a few words: "own build", "your checkpoint model.pt (its classifier)",
+    "imported predictions preds.csv"."""
+    source = cache_source(meta)
+    kind = source["kind"]
+    text = SOURCE_KINDS.get(kind, kind)
+    if kind == "checkpoint":
+        text += f" {PurePath(str(source.get('weights', ''))).name}" + (
+            " (its own classifier)" if source.get("head") == "checkpoint" else " (linear probe)")
+    elif kind == "import":
+        text += f" {PurePath(str(source.get('predictions', ''))).name}"
+    return f"Source: {text}"
+
+
+def probs_caption(meta: dict) -> str:
+    """One sentence on the probabilities: all out-of-sample, or which splits are in-sample and what that means."""
+    sound = out_of_sample(meta)
+    present = [s for s in ("train", "val", "test") if (meta.get("metrics", {}).get(s) or {}).get("n")]
+    in_sample = [s for s in present if not sound[s]]
+    if not in_sample:
+        folds = meta.get("folds") if isinstance(meta.get("folds"), int) else 0
+        return "all probabilities are out-of-sample" + (" (train: out-of-fold)" if folds else "")
+    rest = [s for s in present if sound[s]]
+    return (f"{' and '.join(in_sample)} probabilities are in-sample: label issues, merges and shortcuts use "
+            + (" and ".join(rest) if rest else "them anyway, with a warning") + (" only" if rest else ""))
+
+
 def metadata_rows(cache: Cache) -> list[tuple[str, str]]:
     """(name, value) rows describing the run: cache, data, backbone, head, folds, seed, timings, versions."""
     meta = cache.meta
     backbone = meta.get("backbone", {})
+    source = cache_source(meta)
     rows = [
         ("Cache", str(cache.path)),
+        ("Source", source_line(meta).removeprefix("Source: ")),
         ("Created", meta.get("created_at", "")),
         ("Data", f"{meta.get('data_root', '')} ({meta.get('layout', '')} layout)"),
         ("Backbone", f"{backbone.get('name', '?')} · {backbone.get('weights', '')}"),
         ("Embedding size", str(backbone.get("embedding_dim", cache.embeddings.shape[1]))),
-        ("Image size", f"{meta.get('image_size')} px"),
+        ("Image size", f"{meta.get('image_size')} px" if meta.get("image_size") else "–"),
         ("Head", plain(meta.get("head", {}))),
-        ("Cross-validation", f"{meta.get('folds')} folds (train probabilities are out-of-fold)"),
+        *[(f"Probabilities: {split}", text) for split, text in probs_sources(meta).items()
+          if (meta.get("metrics", {}).get(split) or {}).get("n")],
+        ("Out-of-sample", plain({split: "yes" if ok else "no (in-sample)" for split, ok in out_of_sample(meta).items()})),
+        ("Cross-validation", f"{meta.get('folds')} folds (train probabilities are out-of-fold)" if meta.get("folds")
+         else "none"),
         ("Seed", str(meta.get("seed"))),
         ("Device", str(meta.get("device", ""))),
     ]
+    for key, value in source.items():
+        if key not in ("kind", "backbone"):
+            rows.append((f"Source: {key}", plain(value)))
     if meta.get("finetune"):
         rows.append(("Fine-tuning", plain(meta["finetune"])[:300]))
     for stage, seconds in (meta.get("timings") or {}).items():

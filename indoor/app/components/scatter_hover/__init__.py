@@ -1,23 +1,31 @@
-"""A WebGL scatter map that shows each point's thumbnail on hover (st.components.v2 + plotly.js).
+"""A WebGL scatter map that shows each point's thumbnail on hover (st.components.v2 + regl-scatterplot).
 
-:func:`map_payload` packs the points compactly (integers, class names once, no image data: the browser builds a
-thumbnail URL from a prefix and the row, and fetches it only on hover). :func:`scatter_hover` mounts the component
-and returns its state: ``clicked`` (row of the last clicked point or None) and ``selected`` (rows of the last lasso
-or box selection). plotly.js is loaded by the browser from the app's static folder (no CDN).
+:func:`map_payload` packs the points compactly: each per-point column is a little-endian typed array sent as
+base64 (``COLUMNS`` gives the types), class names once, no image data (the browser builds a thumbnail URL from a
+prefix and the row, and fetches it only on hover). :func:`scatter_hover` mounts the component and returns its
+state: ``clicked`` (row of the last clicked point or None) and ``selected`` (rows of the last lasso or box
+selection). The WebGL scatter library (regl-scatterplot, vendored in ``vendor/``, see ``vendor/VENDOR.md``) is
+loaded by the browser from the app's static folder (:data:`LIBRARY_JS`, published by the page; no CDN).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 from indoor.app.components import load
 
 NAME = "indoor_scatter_hover"
-SPLITS = ("train", "val", "test")  # split index sent per point, decoded in index.js
-XY_STEPS = 9999  # map coordinates are sent as integers 0..XY_STEPS
-COLOUR_STEPS = 999  # continuous colour values are sent as integers 0..COLOUR_STEPS
+LIBRARY_JS = Path(__file__).parent / "vendor" / "regl-scatterplot.min.js"  # defines the global reglScatterplot
+SPLITS = ("train", "val", "test")  # split index sent per point (255: other), decoded in index.js
+XY_STEPS = 65535  # map coordinates are sent as integers 0..XY_STEPS (uint16)
+COLOUR_STEPS = 999  # continuous colour values are sent as integers 0..COLOUR_STEPS (uint16)
+# per-point columns: numpy dtype (little-endian, as index.js reads them); "rows" and "values" may be absent
+COLUMNS = {"x": "<u2", "y": "<u2", "rows": "<u4", "label": "<u2", "pred": "<u2", "conf": "<u1", "split": "<u1",
+           "values": "<u2"}
 
 
 def palette(n_classes: int) -> list[str]:
@@ -30,10 +38,15 @@ def palette(n_classes: int) -> list[str]:
 
 
 def colour_scale_of(name: str) -> list[list]:
-    """A plotly colour scale by name as explicit [position, colour] stops (plotly.js knows only a few names)."""
-    from plotly.colors import get_colorscale
+    """A plotly colour scale by name as explicit [position, "#rrggbb"] stops (the browser interpolates them)."""
+    from plotly.colors import get_colorscale, hex_to_rgb, unlabel_rgb
 
-    return [[float(position), str(colour)] for position, colour in get_colorscale(name)]
+    stops = []
+    for position, colour in get_colorscale(name):
+        colour = str(colour)
+        rgb = unlabel_rgb(colour) if colour.startswith("rgb") else hex_to_rgb(colour)
+        stops.append([float(position), "#" + "".join(f"{int(round(float(c))):02x}" for c in rgb)])
+    return stops
 
 
 def map_payload(
@@ -47,7 +60,7 @@ def map_payload(
     split: Sequence[str],
     classes: Sequence[str],
     thumb_prefix: str,
-    plotly_url: str,
+    library_url: str,
     colour: str = "label",
     values: np.ndarray | None = None,
     value_name: str = "",
@@ -58,30 +71,38 @@ def map_payload(
     height: int = 640,
     view: str = "map",
 ) -> dict[str, Any]:
-    """The JSON the component draws. Arrays are per shown point; ``rows`` are the points' rows in the cache.
+    """The JSON the component draws. Per-point columns are base64 typed arrays (see ``COLUMNS`` and
+    :func:`decode_column`); ``rows`` are the points' rows in the cache.
 
     ``colour``: "label", "pred", "correct" or "value" (then ``values`` are the per-point numbers, ``value_name``
     their name). ``bounds`` = (x_min, x_max, y_min, y_max) of the whole map, so positions stay put when filters
     change. ``n_total``: rows in the whole cache (``rows`` are omitted from the payload when all are shown in
-    order). ``thumb_prefix`` + zero-padded row + ".jpg" must be a thumbnail URL.
+    order). ``thumb_prefix`` + zero-padded row + ".jpg" must be a thumbnail URL; ``library_url`` the URL of
+    :data:`LIBRARY_JS` as the web server serves it.
     """
     rows = np.asarray(rows, dtype=np.int64)
+    n = len(rows)
+    if len(classes) > 65535:
+        raise ValueError(f"the map draws at most 65,535 classes, got {len(classes):,}")
     x_min, x_max, y_min, y_max = bounds
+    every_row = n_total == n and np.array_equal(rows, np.arange(n))
+    split_index = {name: i for i, name in enumerate(SPLITS)}
     payload: dict[str, Any] = {
-        "x": _steps(x, x_min, x_max, XY_STEPS),
-        "y": _steps(y, y_min, y_max, XY_STEPS),
-        "rows": None if n_total == len(rows) and np.array_equal(rows, np.arange(len(rows))) else rows.tolist(),
-        "label": np.asarray(label, dtype=np.int64).tolist(),
-        "pred": np.asarray(pred, dtype=np.int64).tolist(),
-        "conf": np.rint(np.clip(np.asarray(confidence, dtype=np.float64), 0, 1) * 100).astype(np.int64).tolist(),
-        "split": [SPLITS.index(s) if s in SPLITS else -1 for s in split],
+        "n": n,
+        "x": _column(_steps(x, x_min, x_max, XY_STEPS), "x"),
+        "y": _column(_steps(y, y_min, y_max, XY_STEPS), "y"),
+        "rows": None if every_row else _column(rows, "rows"),
+        "label": _column(np.asarray(label, dtype=np.int64), "label"),
+        "pred": _column(np.asarray(pred, dtype=np.int64), "pred"),
+        "conf": _column(np.rint(np.clip(np.asarray(confidence, dtype=np.float64), 0, 1) * 100), "conf"),
+        "split": _column(np.fromiter((split_index.get(s, 255) for s in split), dtype=np.int64, count=n), "split"),
         "classes": [str(c) for c in classes],
         "palette": palette(len(classes)),
         "thumb_prefix": thumb_prefix,
-        "plotly_url": plotly_url,
+        "library_url": library_url,
         "height": int(height),
         "view": view,
-        "marker_size": 4 if len(rows) > 5000 else 6,
+        "point_size": 3 if n > 20_000 else 4 if n > 5_000 else 6,
         "selected": [int(r) for r in selected],
     }
     if colour == "value":
@@ -93,7 +114,8 @@ def map_payload(
         payload["colour"] = {
             "mode": "value",
             "name": value_name,
-            "values": _steps(np.where(np.isfinite(numbers), numbers, low), low, high, COLOUR_STEPS),
+            "values": _column(_steps(np.where(np.isfinite(numbers), numbers, low), low, high, COLOUR_STEPS),
+                              "values"),
             "min": round(low, 4),
             "max": round(high, 4),
             "scale": colour_scale_of(colour_scale),
@@ -104,6 +126,15 @@ def map_payload(
         raise ValueError(f"unknown colour mode {colour!r}: use label, pred, correct or value")
     payload["sig"] = _signature(payload)
     return payload
+
+
+def decode_column(payload: dict[str, Any], name: str) -> np.ndarray | None:
+    """A per-point column of a payload as integers (``name`` in ``COLUMNS``; "values" is the colour values);
+    None when the payload omits it."""
+    encoded = payload["colour"].get("values") if name == "values" else payload.get(name)
+    if encoded is None:
+        return None
+    return np.frombuffer(base64.b64decode(encoded), dtype=COLUMNS[name]).astype(np.int64)
 
 
 def scatter_hover(payload: dict[str, Any], *, key: str) -> dict[str, Any]:
@@ -120,16 +151,24 @@ def scatter_hover(payload: dict[str, Any], *, key: str) -> dict[str, Any]:
     return {"clicked": result.get("clicked"), "selected": list(result.get("selected") or [])}
 
 
-def _steps(values: np.ndarray, low: float, high: float, steps: int) -> list[int]:
+def _column(values: np.ndarray, name: str) -> str:
+    dtype = np.dtype(COLUMNS[name])
+    values = np.asarray(values)
+    if len(values) and (values.min() < 0 or values.max() > np.iinfo(dtype).max):
+        raise ValueError(f"{name} values must lie in 0..{np.iinfo(dtype).max}")
+    return base64.b64encode(values.astype(dtype).tobytes()).decode("ascii")
+
+
+def _steps(values: np.ndarray, low: float, high: float, steps: int) -> np.ndarray:
     span = (high - low) or 1.0
     scaled = (np.asarray(values, dtype=np.float64) - low) / span
-    return np.rint(np.clip(scaled, 0.0, 1.0) * steps).astype(np.int64).tolist()
+    return np.rint(np.nan_to_num(np.clip(scaled, 0.0, 1.0), nan=0.0) * steps).astype(np.int64)
 
 
 def _signature(payload: dict[str, Any]) -> str:
     """Changes whenever what is drawn changes (not with the selection, which the browser already shows)."""
     digest = hashlib.sha1()
-    for name in ("x", "y", "rows", "label", "pred", "thumb_prefix", "view"):
+    for name in ("x", "y", "rows", "label", "pred", "thumb_prefix", "view", "point_size"):
         digest.update(repr(payload[name]).encode())
     digest.update(repr(payload["colour"]).encode())
     return digest.hexdigest()[:16]

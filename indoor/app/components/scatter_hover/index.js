@@ -1,42 +1,147 @@
-// Scatter map with thumbnail-on-hover, for st.components.v2 (mounted without shadow DOM).
+// Scatter map with thumbnail-on-hover, for st.components.v2 (mounted without shadow DOM), drawn with WebGL by
+// regl-scatterplot (vendor/regl-scatterplot.min.js, loaded once from the app's static folder: the global
+// reglScatterplot).
 //
-// Python sends compact columns (see components/scatter_hover/__init__.py): x, y (ints 0..9999), row indices,
-// label / pred class indices, confidence (percent), split index, optional colour values (ints 0..999), class
-// names once and the thumbnail URL prefix. The thumbnail of a point is fetched only when the point is hovered:
-// its URL is built here from the prefix and the zero-padded row. Every piece of text from the data goes into the
-// page through textContent (never innerHTML); text handed to plotly (legend, colour bar) is entity-escaped.
+// Python sends (components/scatter_hover/__init__.py) per-point columns as base64 little-endian typed arrays:
+// x, y (uint16 0..65535 over the whole map's bounds), rows (uint32; absent when every row is shown in order),
+// label / pred (uint16 class indices), conf (uint8 percent), split (uint8 index into SPLITS, 255 = other) and, when
+// colouring by a property, colour.values (uint16 0..999); class names and colours once, the thumbnail URL prefix.
+// A point's thumbnail is fetched only when it is hovered: its URL is built here from the prefix and the
+// zero-padded row. Every piece of text from the data goes into the page through textContent, never as HTML.
 //
-// Sends back (setStateValue): "clicked" = row of a clicked point, "selected" = rows of a lasso / box selection.
+// Sends back (setStateValue): "clicked" = row of a clicked point, "selected" = rows of a lasso / box selection
+// ([] after a double-click or Escape). For tests and benchmarks: the root [data-testid="indoor-map"] carries
+// data-points (points drawn), data-load-ms (library ready) and data-draw-ms (decode + draw), and root._indoor
+// gives n, screenOf(i) (a point's client coordinates), rowOf(i) and setMode(mode).
 
 const SPLITS = ["train", "val", "test"];
-const plotlyLoads = new Map();
+const XY_STEPS = 65535;
+const COLOUR_STEPS = 999;
+const EDGE = 0.97; // points span [-EDGE, EDGE] of the canvas: the outermost stay whole
+const HOVER_COLOUR = "#111827";
+const CORRECT = [0x8a / 255, 0x9b / 255, 0xb0 / 255, 0.55];
+const WRONG = [0xe4 / 255, 0x57 / 255, 0x2e / 255, 0.95];
+const MODES = [
+  ["lasso", "Lasso", "Drag to select points with a free-hand lasso"],
+  ["box", "Box", "Drag to select the points in a rectangle"],
+  ["pan", "Pan", "Drag to move the map (Shift + drag: lasso)"],
+];
+const libraryLoads = new Map();
 
-function loadPlotly(url) {
-  if (window.Plotly) return Promise.resolve(window.Plotly);
-  if (!plotlyLoads.has(url)) {
-    plotlyLoads.set(
+function loadLibrary(url) {
+  if (typeof reglScatterplot !== "undefined") return Promise.resolve(reglScatterplot);
+  if (!libraryLoads.has(url)) {
+    libraryLoads.set(
       url,
       new Promise((resolve, reject) => {
         const script = document.createElement("script");
         script.src = url;
         script.async = true;
         script.onload = () =>
-          window.Plotly ? resolve(window.Plotly) : reject(new Error(`${url} loaded but defined no Plotly`));
+          typeof reglScatterplot !== "undefined"
+            ? resolve(reglScatterplot)
+            : reject(new Error(`${url} loaded but defined no reglScatterplot`));
         script.onerror = () => {
-          plotlyLoads.delete(url);
-          reject(new Error(`could not load plotly.js from ${url} (is server.enableStaticServing on?)`));
+          libraryLoads.delete(url);
+          reject(new Error(`could not load the map's WebGL library from ${url} (is server.enableStaticServing on?)`));
         };
         document.head.appendChild(script);
       }),
     );
   }
-  return plotlyLoads.get(url);
+  return libraryLoads.get(url);
 }
 
-function plotlyText(text) {
-  // plotly renders a small HTML subset in legend / axis text: escape so names show literally
-  return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+// ------------------------------------------------------------------------------------------------- data
+
+function decode(base64, Type) {
+  const text = atob(base64);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return new Type(bytes.buffer, 0, bytes.length / Type.BYTES_PER_ELEMENT);
 }
+
+function columnsOf(data) {
+  const colour = data.colour || { mode: "label" };
+  return {
+    x: decode(data.x, Uint16Array),
+    y: decode(data.y, Uint16Array),
+    rows: data.rows ? decode(data.rows, Uint32Array) : null,
+    label: decode(data.label, Uint16Array),
+    pred: decode(data.pred, Uint16Array),
+    conf: decode(data.conf, Uint8Array),
+    split: decode(data.split, Uint8Array),
+    values: colour.mode === "value" ? decode(colour.values, Uint16Array) : null,
+  };
+}
+
+function hexToRgb(hex) {
+  const value = parseInt(hex.replace("#", ""), 16);
+  return [(value >> 16) & 255, (value >> 8) & 255, value & 255];
+}
+
+function rampOf(stops, steps = 256) {
+  // stops: [[position 0..1, "#rrggbb"], ...] -> `steps` colours as normalised RGBA
+  const parsed = stops.map(([position, colour]) => [position, hexToRgb(colour)]);
+  const out = [];
+  for (let s = 0; s < steps; s++) {
+    const t = s / (steps - 1);
+    let k = 1;
+    while (k < parsed.length - 1 && t > parsed[k][0]) k++;
+    const [p0, c0] = parsed[k - 1];
+    const [p1, c1] = parsed[k];
+    const f = p1 > p0 ? Math.min(1, Math.max(0, (t - p0) / (p1 - p0))) : 1;
+    out.push([...c0.map((c, i) => (c + f * (c1[i] - c)) / 255), 1]);
+  }
+  return out;
+}
+
+function cssColour(rgba) {
+  const [r, g, b] = rgba.slice(0, 3).map((c) => Math.round(c * 255));
+  return `rgb(${r},${g},${b})`;
+}
+
+// What to draw: the points [x, y, category or value] in normalised device coordinates, their colours and legend.
+function encode(data, cols) {
+  const n = data.n;
+  const mode = (data.colour || {}).mode || "label";
+  const points = new Array(n);
+  const scale = (2 * EDGE) / XY_STEPS;
+  let z;
+  if (mode === "label" || mode === "pred") z = mode === "label" ? cols.label : cols.pred;
+  else if (mode === "correct") z = cols.label.map((label, i) => (label === cols.pred[i] ? 0 : 1));
+  else z = cols.values;
+  const continuous = mode === "value";
+  for (let i = 0; i < n; i++) {
+    points[i] = [cols.x[i] * scale - EDGE, cols.y[i] * scale - EDGE, continuous ? z[i] / COLOUR_STEPS : z[i]];
+  }
+  let colours;
+  let order = null;
+  const legend = { mode, items: [] };
+  if (mode === "label" || mode === "pred") {
+    colours = data.classes.map((_, c) => data.palette[c % data.palette.length]);
+    const present = new Set(z);
+    legend.items = [...present]
+      .sort((a, b) => data.classes[a].localeCompare(data.classes[b]))
+      .map((c) => ({ name: data.classes[c], colour: colours[c] }));
+  } else if (mode === "correct") {
+    colours = [CORRECT, WRONG];
+    order = [];
+    for (let i = 0; i < n; i++) if (z[i] === 0) order.push(i);
+    for (let i = 0; i < n; i++) if (z[i] === 1) order.push(i); // the wrong ones on top
+    if (z.includes(0)) legend.items.push({ name: "correct", colour: cssColour(CORRECT) });
+    if (z.includes(1)) legend.items.push({ name: "wrong", colour: cssColour(WRONG) });
+  } else {
+    colours = rampOf(data.colour.scale);
+    legend.name = data.colour.name;
+    legend.min = data.colour.min;
+    legend.max = data.colour.max;
+    legend.gradient = data.colour.scale.map(([p, c]) => `${c} ${(100 * (1 - p)).toFixed(1)}%`).reverse();
+  }
+  return { points, colours, order, legend, zDataType: continuous ? "continuous" : "categorical" };
+}
+
+// --------------------------------------------------------------------------------------------------- DOM
 
 function el(tag, className, parent) {
   const node = document.createElement(tag);
@@ -53,7 +158,22 @@ function cssVar(node, name, fallback) {
 function buildRoot(parentElement) {
   const root = el("div", "indoor-map", parentElement);
   root.setAttribute("data-testid", "indoor-map");
-  const plot = el("div", "indoor-map-plot", root);
+  const body = el("div", "indoor-map-body", root);
+  const plotBox = el("div", "indoor-map-plot", body);
+  const legend = el("div", "indoor-map-legend", body);
+  const toolbar = el("div", "indoor-map-toolbar", plotBox);
+  const buttons = {};
+  for (const [mode, text, title] of MODES) {
+    const button = el("button", "indoor-map-button", toolbar);
+    button.type = "button";
+    button.textContent = text;
+    button.title = title;
+    buttons[mode] = button;
+  }
+  const reset = el("button", "indoor-map-button", toolbar);
+  reset.type = "button";
+  reset.textContent = "Reset view";
+  reset.title = "Back to the whole map (scroll to zoom)";
   const status = el("div", "indoor-map-status", root);
   status.textContent = "Loading the map…";
   const tip = el("div", "indoor-tip indoor-map-tip", root);
@@ -73,14 +193,48 @@ function buildRoot(parentElement) {
     frame.classList.remove("loading");
     frame.classList.add("failed");
   });
-  const state = { root, plot, status, tip, frame, img, lines, sig: null, mouse: { x: 0, y: 0 } };
+  const state = {
+    root, plotBox, legend, buttons, status, tip, frame, img, lines,
+    sig: null, drawn: false, plot: null, hovered: -1, mode: "lasso", mouse: { x: 0, y: 0 }, down: null,
+  };
+  for (const [mode] of MODES) buttons[mode].addEventListener("click", () => setMode(state, mode));
+  reset.addEventListener("click", () => state.plot && state.plot.reset());
   root.addEventListener("mousemove", (event) => {
     state.mouse = { x: event.clientX, y: event.clientY };
     if (!tip.hidden) placeTip(state, event.clientX, event.clientY);
   });
   root.addEventListener("mouseleave", () => (tip.hidden = true));
+  // a click on a point opens it (and leaves the selection alone): handled here, before the library's own click
+  root.addEventListener("mousedown", (event) => (state.down = { x: event.clientX, y: event.clientY }), true);
+  root.addEventListener(
+    "click",
+    (event) => {
+      if (!state.plot || event.target.tagName !== "CANVAS" || !state.down) return;
+      const moved = Math.hypot(event.clientX - state.down.x, event.clientY - state.down.y);
+      if (moved >= 4 || state.hovered < 0) return;
+      event.stopPropagation();
+      state.setStateValue("clicked", rowOf(state, state.hovered));
+    },
+    true,
+  );
   root._indoor = state;
+  state.rowOf = (i) => rowOf(state, i);
+  state.screenOf = (i) => {
+    const [x, y] = state.plot.getScreenPosition(i);
+    const box = state.canvas.getBoundingClientRect();
+    return { x: box.left + x, y: box.top + y };
+  };
+  state.setMode = (mode) => setMode(state, mode);
+  setMode(state, state.mode);
   return state;
+}
+
+function setMode(state, mode) {
+  state.mode = mode;
+  for (const [name, button] of Object.entries(state.buttons)) button.classList.toggle("active", name === mode);
+  if (!state.plot) return;
+  if (mode === "pan") state.plot.set({ mouseMode: "panZoom" });
+  else state.plot.set({ mouseMode: "lasso", lassoType: mode === "box" ? "rectangle" : "freeform" });
 }
 
 function placeTip(state, clientX, clientY) {
@@ -95,207 +249,186 @@ function placeTip(state, clientX, clientY) {
   state.tip.style.top = `${top}px`;
 }
 
-// ------------------------------------------------------------------------------------------------ traces
-
-function groupBy(n, keyOf) {
-  const groups = new Map();
-  for (let i = 0; i < n; i++) {
-    const key = keyOf(i);
-    let list = groups.get(key);
-    if (!list) groups.set(key, (list = []));
-    list.push(i);
-  }
-  return groups;
+function rowOf(state, i) {
+  return state.cols.rows ? state.cols.rows[i] : i;
 }
 
-function makeTrace(data, members, extra, selectedRows) {
-  const trace = {
-    type: "scattergl",
-    mode: "markers",
-    x: members.map((i) => data.x[i]),
-    y: members.map((i) => data.y[i]),
-    hoverinfo: "none",
-    marker: { size: data.marker_size || 5, opacity: 0.85 },
-    unselected: { marker: { opacity: 0.12 } },
-    ...extra,
-  };
-  trace.marker = { ...trace.marker, ...(extra.marker || {}) };
-  if (selectedRows && selectedRows.size) {
-    const rows = data.rows;
-    trace.selectedpoints = [];
-    members.forEach((i, k) => {
-      if (selectedRows.has(rows ? rows[i] : i)) trace.selectedpoints.push(k);
-    });
-  }
-  return trace;
-}
-
-function buildTraces(data) {
-  const n = data.x.length;
-  const colour = data.colour || { mode: "label" };
-  const selectedRows = new Set(data.selected || []);
-  const traces = [];
-  const members = [];
-  const add = (list, extra) => {
-    members.push(list);
-    traces.push(makeTrace(data, list, extra, selectedRows));
-  };
-  if (colour.mode === "label" || colour.mode === "pred") {
-    const source = colour.mode === "label" ? data.label : data.pred;
-    const groups = groupBy(n, (i) => source[i]);
-    const order = [...groups.keys()].sort((a, b) => data.classes[a].localeCompare(data.classes[b]));
-    for (const c of order) {
-      add(groups.get(c), {
-        name: plotlyText(data.classes[c]),
-        marker: { color: data.palette[c % data.palette.length] },
-      });
-    }
-  } else if (colour.mode === "correct") {
-    const groups = groupBy(n, (i) => (data.label[i] === data.pred[i] ? 1 : 0));
-    if (groups.has(1)) add(groups.get(1), { name: "correct", marker: { color: "#8a9bb0", opacity: 0.55 } });
-    if (groups.has(0)) add(groups.get(0), { name: "wrong", marker: { color: "#e4572e", opacity: 0.95 } });
-  } else {
-    const all = Array.from({ length: n }, (_, i) => i);
-    const lo = colour.min;
-    const span = colour.max - colour.min;
-    add(all, {
-      name: plotlyText(colour.name),
-      showlegend: false,
-      marker: {
-        color: all.map((i) => lo + (colour.values[i] / 999) * span),
-        colorscale: colour.scale || "Viridis",
-        cmin: colour.min,
-        cmax: colour.max,
-        showscale: true,
-        colorbar: { title: { text: plotlyText(colour.name) }, thickness: 12, len: 0.8 },
-      },
-    });
-  }
-  return { traces, members };
-}
-
-function layoutFor(data, state) {
-  const text = cssVar(state.root, "--st-text-color", "#31333F");
-  const axis = { visible: false, fixedrange: false };
-  return {
-    height: data.height,
-    margin: { l: 8, r: 8, t: 34, b: 8 }, // the top margin holds the toolbar, clear of the legend
-    paper_bgcolor: "rgba(0,0,0,0)",
-    plot_bgcolor: "rgba(0,0,0,0)",
-    font: { color: text, size: 12 },
-    xaxis: axis,
-    yaxis: axis,
-    dragmode: "lasso",
-    hovermode: "closest",
-    hoverdistance: 12,
-    showlegend: true,
-    legend: { itemsizing: "constant", font: { size: 11 }, tracegroupgap: 0, y: 1, yanchor: "top" },
-    modebar: { bgcolor: "rgba(0,0,0,0)", color: "rgba(100,110,125,0.7)", activecolor: "rgba(37,99,235,0.9)" },
-    uirevision: data.view || "map",
-  };
-}
-
-// ---------------------------------------------------------------------------------------------- handlers
-
-function pointOf(state, point) {
-  const list = state.members[point.curveNumber];
-  if (!list) return null;
-  const index = point.pointIndex ?? point.pointNumber;
-  const i = list[index];
-  return i === undefined ? null : i;
-}
-
-function rowOf(data, i) {
-  return data.rows ? data.rows[i] : i;
-}
-
-function showTip(state, i, event) {
-  const data = state.data;
-  const row = rowOf(data, i);
+function showTip(state, i) {
+  const { data, cols } = state;
+  const row = rowOf(state, i);
   const url = `${data.thumb_prefix}${String(row).padStart(6, "0")}.jpg`;
   if (state.img.getAttribute("src") !== url) {
     state.frame.classList.add("loading");
     state.frame.classList.remove("failed");
     state.img.src = url;
   }
-  const label = data.classes[data.label[i]];
-  const pred = data.classes[data.pred[i]];
-  state.lines.label.textContent = `true: ${label}`;
-  state.lines.pred.textContent = `pred: ${pred} (${data.conf[i]}%)`;
-  state.lines.pred.classList.toggle("wrong", data.label[i] !== data.pred[i]);
-  const split = data.split ? SPLITS[data.split[i]] || "" : "";
+  const label = cols.label[i];
+  const pred = cols.pred[i];
+  state.lines.label.textContent = `true: ${data.classes[label]}`;
+  state.lines.pred.textContent = `pred: ${data.classes[pred]} (${cols.conf[i]}%)`;
+  state.lines.pred.classList.toggle("wrong", label !== pred);
+  const split = SPLITS[cols.split[i]] || "";
   state.lines.meta.textContent = `${split}${split ? " · " : ""}row ${row}`;
   state.tip.hidden = false;
-  const x = event && event.clientX !== undefined ? event.clientX : state.mouse.x;
-  const y = event && event.clientY !== undefined ? event.clientY : state.mouse.y;
-  placeTip(state, x, y);
+  placeTip(state, state.mouse.x, state.mouse.y);
 }
 
-function bindEvents(state) {
-  const plot = state.plot;
-  if (plot.removeAllListeners) {
-    for (const name of ["plotly_hover", "plotly_unhover", "plotly_click", "plotly_selected", "plotly_deselect"]) {
-      plot.removeAllListeners(name);
-    }
+function drawLegend(state, legend) {
+  const box = state.legend;
+  box.replaceChildren();
+  box.classList.toggle("scale", legend.mode === "value");
+  if (legend.mode === "value") {
+    el("div", "indoor-map-legend-title", box).textContent = legend.name;
+    const scale = el("div", "indoor-map-colourbar", box);
+    const bar = el("div", "indoor-map-colourbar-bar", scale);
+    bar.style.background = `linear-gradient(to bottom, ${legend.gradient.join(", ")})`;
+    const ticks = el("div", "indoor-map-colourbar-ticks", scale);
+    el("span", "", ticks).textContent = formatValue(legend.max);
+    el("span", "", ticks).textContent = formatValue((legend.min + legend.max) / 2);
+    el("span", "", ticks).textContent = formatValue(legend.min);
+    return;
   }
-  plot.on("plotly_hover", (event) => {
-    const point = event && event.points && event.points[0];
-    const i = point ? pointOf(state, point) : null;
-    if (i !== null) showTip(state, i, event.event);
-  });
-  plot.on("plotly_unhover", () => (state.tip.hidden = true));
-  plot.on("plotly_click", (event) => {
-    const point = event && event.points && event.points[0];
-    const i = point ? pointOf(state, point) : null;
-    if (i !== null) state.setStateValue("clicked", rowOf(state.data, i));
-  });
-  plot.on("plotly_selected", (event) => {
-    if (!event || !event.points) return;
-    const rows = new Set();
-    for (const point of event.points) {
-      const i = pointOf(state, point);
-      if (i !== null) rows.add(rowOf(state.data, i));
-    }
-    state.setStateValue("selected", [...rows].sort((a, b) => a - b));
-  });
-  plot.on("plotly_deselect", () => state.setStateValue("selected", []));
+  for (const item of legend.items) {
+    const row = el("div", "indoor-map-legend-item", box);
+    el("span", "indoor-map-swatch", row).style.background = item.colour;
+    const name = el("span", "indoor-map-legend-name", row);
+    name.textContent = item.name;
+    name.title = item.name;
+  }
 }
+
+function formatValue(value) {
+  const magnitude = Math.abs(value);
+  if (magnitude >= 1000) return Math.round(value).toLocaleString("en-US");
+  return Number(value.toPrecision(3)).toString();
+}
+
+// ------------------------------------------------------------------------------------------------- plot
+
+function createPlot(library, state) {
+  const canvas = el("canvas", "indoor-map-canvas", state.plotBox);
+  state.canvas = canvas;
+  const { width, height } = state.plotBox.getBoundingClientRect();
+  const w = Math.max(1, Math.round(width));
+  const h = Math.max(1, Math.round(height));
+  const background = cssVar(state.root, "--st-background-color", "#ffffff");
+  // The library renders off screen and copies into the canvas. Its own renderer draws a window-sized buffer with
+  // multisampling; ours is the plot's size without it (points are smoothed by the shader): in software WebGL
+  // (no GPU) that halves the time to the first picture and each redraw.
+  const offscreen = document.createElement("canvas");
+  offscreen.width = w * window.devicePixelRatio;
+  offscreen.height = h * window.devicePixelRatio;
+  offscreen.getContext("webgl", { antialias: false, preserveDrawingBuffer: true });
+  const renderer = library.createRenderer({ regl: library.createRegl(offscreen), canvas: offscreen });
+  state.renderer = renderer;
+  const plot = library.default({
+    canvas,
+    renderer,
+    width: w,
+    height: h,
+    aspectRatio: w / h, // the map's square [-1, 1]² fills the canvas (as the old plotly map did)
+    backgroundColor: background,
+    pointColorHover: HOVER_COLOUR,
+    pointOutlineWidth: 2,
+    pointSizeSelected: 2,
+    opacityInactiveScale: 0.25, // with a selection, the other points fade
+    lassoColor: "#2563eb",
+    lassoMinDelay: 10,
+    lassoMinDist: 3,
+    deselectOnDblClick: true,
+    deselectOnEscape: true,
+    spatialIndexUseWorker: false,
+  });
+  plot.subscribe("pointOver", (i) => {
+    state.hovered = i;
+    showTip(state, i);
+  });
+  plot.subscribe("pointOut", () => {
+    state.hovered = -1;
+    state.tip.hidden = true;
+  });
+  plot.subscribe("select", ({ points }) => {
+    const rows = Array.from(points, (i) => rowOf(state, i)).sort((a, b) => a - b);
+    state.setStateValue("selected", rows);
+  });
+  plot.subscribe("deselect", () => state.setStateValue("selected", []));
+  new ResizeObserver(() => {
+    const box = state.plotBox.getBoundingClientRect();
+    if (box.width < 1 || box.height < 1 || !state.plot) return;
+    renderer.resize(Math.round(box.width), Math.round(box.height));
+    renderer.refresh();
+    plot.set({ width: Math.round(box.width), height: Math.round(box.height), aspectRatio: box.width / box.height });
+  }).observe(state.plotBox);
+  state.plot = plot;
+  setMode(state, state.mode);
+  return plot;
+}
+
+function selectedIndices(state, rows) {
+  if (!rows || !rows.length) return [];
+  const wanted = new Set(rows);
+  const out = [];
+  for (let i = 0; i < state.data.n; i++) if (wanted.has(rowOf(state, i))) out.push(i);
+  return out;
+}
+
+const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
 
 // ------------------------------------------------------------------------------------------------- mount
 
 export default function (component) {
   const { data, parentElement, setStateValue } = component;
-  if (!data || !Array.isArray(data.x)) return;
+  if (!data || typeof data.x !== "string") return undefined;
   const state = parentElement.querySelector(".indoor-map")?._indoor || buildRoot(parentElement);
   state.setStateValue = setStateValue;
   state.root.style.height = `${data.height}px`;
-  if (state.sig === data.sig && state.drawn) return; // same view (a rerun for a click or a selection)
+  const cleanup = () =>
+    setTimeout(() => {
+      // Streamlit calls this on unmount (and, rarely, for a superseded run): free the WebGL context only when the
+      // map has left the page
+      if (!state.root.isConnected && state.plot) {
+        state.plot.destroy();
+        state.renderer.destroy();
+        state.plot = null;
+      }
+    }, 0);
+  if (state.sig === data.sig && state.drawn) return cleanup; // same view (a rerun for a click or a selection)
   state.sig = data.sig;
   state.pending = data;
   const started = performance.now();
 
-  loadPlotly(data.plotly_url)
-    .then((Plotly) => {
-      if (state.pending !== data) return; // a newer payload arrived while plotly.js loaded
+  loadLibrary(data.library_url)
+    .then((library) => {
+      if (state.pending !== data) return undefined; // a newer payload arrived meanwhile
       const loaded = performance.now();
-      const { traces, members } = buildTraces(data);
       state.data = data;
-      state.members = members;
+      state.cols = columnsOf(data);
+      const drawing = encode(data, state.cols);
+      const plot = state.plot || createPlot(library, state);
       state.tip.hidden = true;
-      const config = {
-        displaylogo: false,
-        scrollZoom: true,
-        responsive: true,
-        doubleClick: "reset",
-        modeBarButtonsToRemove: ["toImage", "autoScale2d"],
-      };
-      return Plotly.react(state.plot, traces, layoutFor(data, state), config).then(() => {
-        state.drawn = true;
-        state.status.hidden = true;
-        state.root.setAttribute("data-points", String(data.x.length));
-        state.root.dataset.loadMs = String(Math.round(loaded - started)); // timings for benchmarks
-        state.root.dataset.drawMs = String(Math.round(performance.now() - loaded));
-        bindEvents(state);
+      state.hovered = -1;
+      const size = data.point_size || 4;
+      plot.set({
+        colorBy: "valueA",
+        pointColor: drawing.colours,
+        pointColorActive: drawing.colours, // selected points keep their colour, with a ring
+        pointSize: size,
+        opacity: drawing.legend.mode === "correct" ? 1 : 0.85,
+      });
+      drawLegend(state, drawing.legend);
+      plot.deselect({ preventEvent: true });
+      return plot.draw(drawing.points, { zDataType: drawing.zDataType }).then(() => {
+        if (state.pending !== data) return undefined;
+        plot.set({ pointOrder: drawing.order });
+        const chosen = selectedIndices(state, data.selected);
+        if (chosen.length) plot.select(chosen, { preventEvent: true });
+        return nextFrame().then(() => {
+          state.drawn = true;
+          state.status.hidden = true;
+          state.root.setAttribute("data-points", String(data.n));
+          state.root.dataset.loadMs = String(Math.round(loaded - started)); // timings for benchmarks
+          state.root.dataset.drawMs = String(Math.round(performance.now() - loaded));
+        });
       });
     })
     .catch((error) => {
@@ -303,4 +436,5 @@ export default function (component) {
       state.status.classList.add("error");
       state.status.textContent = `The map could not be drawn: ${error.message}`;
     });
+  return cleanup;
 }

@@ -1,0 +1,221 @@
+"""Independent evidence about a label, and what kind of suspect an image is.
+
+One probe's probabilities cannot tell "this label is wrong" from "this image is hard for this model": both look
+like a confident prediction of another class. A second, independent out-of-sample opinion helps — the image's
+nearest training neighbours in embedding space (cosine) and the labels they carry. This module computes that
+opinion out-of-fold, turns it into class probabilities (a k-nearest-neighbour classifier), and combines it with
+the probe's to name each suspect's kind:
+
+- **likely mislabelled** — the probe and the neighbours both reject the given label (both give it less than
+  :data:`REJECT`): the image looks like another class to two different judges;
+- **hard example** — most neighbours carry the given label, but the probe predicts another class: the label is
+  probably right and the model is wrong;
+- **ambiguous** — anything else: the given label keeps some support, another class too.
+
+And when the model is too weak for any of this (:func:`weak_model_reason`): at 40 % accuracy most disagreements
+are the model's own errors, so suspects are ranked but not flagged.
+
+Pure numpy; everything needs OUT-OF-SAMPLE inputs (probabilities and neighbours that never saw the image's label).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from indoor.analysis.duplicates import nearest_neighbours, normalised_embeddings
+
+NEIGHBOURS = 15  # k of the k-NN opinion (the issue's measurements: 15 neighbours, cosine)
+REJECT = 0.15  # a judge "rejects" the given label when it gives it less than this probability
+HARD_AGREEMENT = 0.5  # a hard example: at least this share of the neighbours' vote is for the given label
+MIN_AGREEMENT = 0.65  # below this out-of-sample agreement with the given labels the model is too weak to judge
+MAX_FLAGGED_SHARE = 0.15  # ... or when more than this share of the images would be flagged as mislabelled
+
+SHOWN_NEIGHBOURS = 6  # neighbours stored per image as evidence (thumbnails on the pages)
+WEAK_MODEL = "The model is too weak to judge labels"  # how the weak-model warning starts (see weak_model_message)
+
+KINDS = ("likely mislabelled", "ambiguous", "hard example")
+EVIDENCE_COLUMNS = [
+    "is_suspect", "kind", "probe_self_confidence", "knn_self_confidence", "knn_agreement", "neighbours",
+    "neighbour_labels", "neighbour_similarity",
+]
+
+
+def out_of_fold_neighbours(
+    embeddings: np.ndarray, splits: np.ndarray, folds: np.ndarray, *, k: int = NEIGHBOURS
+) -> tuple[np.ndarray, np.ndarray]:
+    """For every image its ``k`` nearest TRAINING images by cosine similarity, out-of-fold: a train image in fold
+    f is compared with the train images of the other folds only (the same folds as the probe's out-of-fold
+    probabilities, so neither judge saw the image's label), a val/test image with every train image.
+
+    ``embeddings`` (N, D), ``splits`` (N,) split names, ``folds`` (N,) the cache's fold column (>= 0 for train
+    rows; a train row with fold -1 is compared with every other train image). Returns ``(rows, similarity)``,
+    (N, k) each, most similar first; -1 / NaN where there are fewer candidates."""
+    splits = np.asarray(splits).astype(str)
+    folds = np.asarray(folds, dtype=np.int64)
+    n = len(splits)
+    if len(embeddings) != n or len(folds) != n:
+        raise ValueError(f"embeddings ({len(embeddings)}), splits ({n}) and folds ({len(folds)}) differ in length")
+    unit = normalised_embeddings(embeddings, center=False)
+    rows = np.full((n, k), -1, dtype=np.int64)
+    similarity = np.full((n, k), np.nan, dtype=np.float32)
+    train = splits == "train"
+    groups = [(train & (folds == f), train & (folds != f)) for f in np.unique(folds[train]) if f >= 0]
+    groups.append((~train | (folds < 0), train))  # val/test (and fold-less train rows: never themselves)
+    for query, reference in groups:
+        query_rows = np.flatnonzero(query)
+        if len(query_rows):
+            rows[query_rows], similarity[query_rows] = nearest_neighbours(unit, query_rows, np.flatnonzero(reference),
+                                                                          k=k)
+    return rows, similarity
+
+
+def neighbour_probs(
+    neighbours: np.ndarray, similarity: np.ndarray, labels: np.ndarray, n_classes: int, *, smoothing: float = 1.0
+) -> np.ndarray:
+    """(N, C) class probabilities of a similarity-weighted k-NN vote: each neighbour votes for its given label
+    with weight max(similarity, 0); ``smoothing`` pseudo-votes are spread evenly over the classes (so that no
+    class gets exactly 0). ``neighbours`` (N, k) row numbers into ``labels`` (-1: none)."""
+    neighbours = np.asarray(neighbours, dtype=np.int64)
+    labels = np.asarray(labels, dtype=np.int64)
+    n = len(neighbours)
+    valid = neighbours >= 0
+    weight = np.where(valid, np.nan_to_num(np.maximum(np.asarray(similarity, dtype=np.float64), 0.0)), 0.0)
+    votes = np.zeros((n, n_classes))
+    query = np.repeat(np.arange(n), neighbours.shape[1])
+    np.add.at(votes, (query, labels[np.maximum(neighbours, 0)].ravel()), weight.ravel())
+    return (votes + smoothing / n_classes) / (votes.sum(axis=1, keepdims=True) + smoothing)
+
+
+def suspect_kinds(
+    labels: np.ndarray, probe_probs: np.ndarray, knn_probs: np.ndarray, *, reject: float = REJECT,
+    hard_agreement: float = HARD_AGREEMENT,
+) -> np.ndarray:
+    """(N,) kind per image (one of :data:`KINDS`) from two independent out-of-sample opinions of its label:
+    likely mislabelled when both give the given label less than ``reject``; a hard example when the neighbours'
+    vote for it is at least ``hard_agreement`` (and the probe rejects it); ambiguous otherwise. Meaningful for the
+    suspects (images whose label is doubted); computed for every row."""
+    rows = np.arange(len(labels))
+    probe = np.asarray(probe_probs)[rows, labels]
+    knn = np.asarray(knn_probs)[rows, labels]
+    kinds = np.full(len(labels), KINDS[1], dtype=object)
+    kinds[(knn >= hard_agreement) & (probe < reject)] = KINDS[2]
+    kinds[(probe < reject) & (knn < reject)] = KINDS[0]
+    return kinds
+
+
+def weak_model_reason(
+    labels: np.ndarray, probe_probs: np.ndarray, knn_probs: np.ndarray, mislabelled: np.ndarray, *,
+    min_agreement: float = MIN_AGREEMENT, max_flagged_share: float = MAX_FLAGGED_SHARE,
+    train_per_class: float | None = None,
+) -> str | None:
+    """Why the evidence cannot separate label errors from the model's own errors, or None when it can.
+
+    The model is too weak to judge labels when its out-of-sample predictions (the mean of ``probe_probs`` and
+    ``knn_probs``) agree with fewer than ``min_agreement`` of the given labels, or when more than
+    ``max_flagged_share`` of the images would be flagged as likely mislabelled (``mislabelled``, a boolean mask):
+    label noise that high is implausible, so most suspects are images the model gets wrong. ``train_per_class``
+    (mean training images per class) is quoted in the advice when given."""
+    labels = np.asarray(labels, dtype=np.int64)
+    if len(labels) == 0:
+        return None
+    probe_probs, knn_probs = np.asarray(probe_probs), np.asarray(knn_probs)
+    agreement = float(np.mean(((probe_probs + knn_probs) / 2).argmax(axis=1) == labels))
+    share = float(np.mean(np.asarray(mislabelled, dtype=bool)))
+    if agreement >= min_agreement and share <= max_flagged_share:
+        return None
+    probe_agreement = float(np.mean(probe_probs.argmax(axis=1) == labels))
+    knn_agreement = float(np.mean(knn_probs.argmax(axis=1) == labels))
+    why = []
+    if agreement < min_agreement:
+        why.append(f"its out-of-sample predictions agree with only {agreement:.0%} of the given labels "
+                   f"(probe {probe_agreement:.0%}, nearest neighbours {knn_agreement:.0%}; at least "
+                   f"{min_agreement:.0%} is needed to tell a wrong label from a wrong prediction)")
+    if share > max_flagged_share:
+        why.append(f"{share:.0%} of the images would be flagged as mislabelled, more label noise than is "
+                   f"plausible (at most {max_flagged_share:.0%}), so most suspects are the model's own errors")
+    per_class = f" (about {train_per_class:.0f} training images per class now)" if train_per_class else ""
+    return (
+        f"{WEAK_MODEL}: " + "; and ".join(why) + ". Suspects are ranked, not flagged: "
+        "treat the list as images to look at, not as label errors. What would help: more images per class"
+        f"{per_class}, a fine-tuned backbone (build --finetune-epochs N) or a stronger backbone (--backbone)."
+    )
+
+
+def label_issue_table(
+    labels: np.ndarray,
+    probs: np.ndarray,
+    embeddings: np.ndarray,
+    splits: np.ndarray,
+    folds: np.ndarray,
+    *,
+    trusted: np.ndarray | None = None,
+    k: int = NEIGHBOURS,
+    reject: float = REJECT,
+    shown: int = SHOWN_NEIGHBOURS,
+    min_agreement: float = MIN_AGREEMENT,
+    max_flagged_share: float = MAX_FLAGGED_SHARE,
+) -> tuple[pd.DataFrame, str | None]:
+    """The label-issue table from two independent judges, and the weak-model reason (None: the model can judge).
+
+    ``probs`` (N, C) the probe's OUT-OF-SAMPLE probabilities (out-of-fold for train), ``embeddings`` (N, D),
+    ``splits`` and ``folds`` the cache's columns (the neighbours are found out-of-fold with the same folds:
+    :func:`out_of_fold_neighbours`), ``trusted`` (N bools, None: all) the rows whose probabilities are
+    out-of-sample (only those can be flagged; see :func:`indoor.analysis.label_issues.find_label_issues_where`).
+
+    Steps: the neighbours' vote (:func:`neighbour_probs`) is averaged with the probe's probabilities; cleanlab's
+    confident learning (``find_label_issues``, with look-alike classes merged) on that average names the
+    *suspects*, and cleanlab's label quality of the average is the score (``label_quality``, ``self_confidence``
+    = the average's probability of the given label; review order ascending). Each suspect gets a kind
+    (:func:`suspect_kinds`; a disagreement between look-alike classes is "ambiguous"); only likely mislabelled
+    suspects are flagged (``is_issue``), and none when :func:`weak_model_reason` says the model is too weak —
+    then the suspects are still ranked. ``low_confidence_rank`` stays the plain baseline: the probe's own
+    probability of the given label.
+
+    Columns: :data:`indoor.analysis.label_issues.ISSUE_COLUMNS` then :data:`EVIDENCE_COLUMNS` (``kind`` "" for
+    images that are not suspects; ``knn_agreement`` the share of the k neighbours labelled like the image;
+    ``neighbours`` / ``neighbour_labels`` / ``neighbour_similarity`` the ``shown`` nearest, as lists)."""
+    from indoor.analysis import label_issues
+
+    labels, probs = label_issues._check(labels, probs)
+    n, n_classes = probs.shape
+    trusted = np.ones(n, dtype=bool) if trusted is None else np.asarray(trusted, dtype=bool)
+    neighbours, similarity = out_of_fold_neighbours(embeddings, splits, folds, k=k)
+    knn = neighbour_probs(neighbours, similarity, labels, n_classes)
+    table = label_issues.find_label_issues_where(labels, (probs + knn) / 2, trusted=trusted if n else None)
+    rows = np.arange(n)
+    suspect = table["is_issue"].to_numpy(bool) | table["overlap_issue"].to_numpy(bool)
+    kinds = suspect_kinds(labels, probs, knn, reject=reject)
+    kinds[table["overlap_issue"].to_numpy(bool)] = KINDS[1]
+    mislabelled = table["is_issue"].to_numpy(bool) & (kinds == KINDS[0])
+    reason = None
+    if trusted.any():
+        per_class = np.bincount(labels[(np.asarray(splits).astype(str) == "train")], minlength=n_classes)
+        reason = weak_model_reason(labels[trusted], probs[trusted], knn[trusted], mislabelled[trusted],
+                                   min_agreement=min_agreement, max_flagged_share=max_flagged_share,
+                                   train_per_class=float(per_class[per_class > 0].mean()) if per_class.any() else None)
+    table["is_issue"] = mislabelled & (reason is None)
+    order = np.lexsort((rows, table["label_quality"].to_numpy(), ~trusted, ~table["is_issue"].to_numpy(bool)))
+    table["review_rank"] = label_issues._ranks(order)
+    table["low_confidence_rank"] = label_issues._ranks(label_issues.low_confidence_ranking(labels, probs))
+    known = neighbours >= 0
+    table["is_suspect"] = suspect
+    table["kind"] = np.where(suspect, kinds, "").astype(str)
+    table["probe_self_confidence"] = probs[rows, labels] if n else np.zeros(0)
+    table["knn_self_confidence"] = knn[rows, labels] if n else np.zeros(0)
+    same = (labels[np.maximum(neighbours, 0)] == labels[:, None]) & known
+    table["knn_agreement"] = same.sum(axis=1) / np.maximum(known.sum(axis=1), 1)
+    top = neighbours[:, :shown]
+    table["neighbours"] = [[int(r) for r in row if r >= 0] for row in top]
+    table["neighbour_labels"] = [[int(labels[r]) for r in row if r >= 0] for row in top]
+    table["neighbour_similarity"] = [[round(float(s), 4) for r, s in zip(row, sims) if r >= 0]
+                                     for row, sims in zip(top, similarity[:, :shown])]
+    return table, reason
+
+
+def weak_model_message(warnings: pd.DataFrame | None) -> str | None:
+    """The weak-model warning among an analysis ``warnings`` table's rows (columns analysis, message), or None."""
+    if warnings is None or warnings.empty or not {"analysis", "message"} <= set(warnings.columns):
+        return None
+    found = warnings[(warnings["analysis"] == "label_issues") & warnings["message"].astype(str).str.startswith(WEAK_MODEL)]
+    return str(found["message"].iloc[0]) if len(found) else None

@@ -1,0 +1,199 @@
+"""Run intervention tests of shortcut findings: edit images (:mod:`indoor.model.intervene`), embed them with the
+cache's backbone (the optimised CPU copy, or the GPU when present) and score them with its linear head.
+
+The plan and the statistics are :mod:`indoor.analysis.interventions`; this module only does the forward passes.
+Importing it imports torch: the app imports it at call time, never when a page starts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from PIL import Image
+from torch import nn
+
+from indoor.analysis import interventions
+from indoor.cache.properties import ANALYSIS_SIDE, make_thumbnail, shrink
+from indoor.data.images import load_rgb
+from indoor.model.backbones import fast_inference, preprocess_image
+from indoor.model.intervene import move_property
+
+BATCH = 64
+
+
+@dataclass
+class Scorer:
+    """Images -> class probabilities with a frozen embedder and a linear head (the cache's model).
+
+    On the CPU the embedder runs as an optimised TorchScript copy (:func:`indoor.model.backbones.fast_inference`,
+    traced on the first batch, ~3 s once) unless ``forward`` is given (e.g. the build's own copy)."""
+
+    embedder: nn.Module
+    head: nn.Module
+    preprocessing: dict  # preprocess_image's keywords (size, mean, std, interpolation, crop_pct): the cache's
+    device: str = "cpu"
+    forward: Callable[[torch.Tensor], torch.Tensor] | None = None
+
+    def probs(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """(len(images), C) softmax probabilities, preprocessed as the build does (shorter side, centre crop)."""
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(images), BATCH):
+                batch = torch.stack([preprocess_image(im, **self.preprocessing)
+                                     for im in images[start:start + BATCH]]).to(self.device)
+                if self.forward is None:
+                    self.embedder.to(self.device).eval()
+                    self.forward = fast_inference(self.embedder, batch) if self.device == "cpu" else self.embedder
+                embeddings = self.forward(batch).float()
+                out.append(self.head.to(self.device)(embeddings).softmax(dim=1).double().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, 0))
+
+
+def working_image(path: str, *, side: int, original_size: tuple[int, int] | None = None) -> Image.Image:
+    """The copy of an image the build embeds and measures (shorter side max(side, ANALYSIS_SIDE); ``side``: the
+    model's resize before its centre crop), with ``info["original_size"]`` (``original_size`` when given: a
+    thumbnail standing in for its original)."""
+    image = load_rgb(path, draft_size=max(side, ANALYSIS_SIDE))
+    size = original_size or image.info.get("original_size", image.size)
+    image = shrink(image, max(side, ANALYSIS_SIDE))
+    image.info["original_size"] = tuple(int(v) for v in size)
+    return image
+
+
+def run_test(
+    plan: interventions.TestPlan,
+    scorer: Scorer,
+    load_image: Callable[[int], Image.Image],
+    sample_ids: Sequence[str],
+    *,
+    label_issues: np.ndarray | None = None,
+    rank: int = 0,
+    seed: int = 0,
+    source: str = "build",
+    n_examples: int = 6,
+    thumb_size: int = 128,
+) -> dict[str, Any]:
+    """One test (a ``shortcut_tests`` row): load the plan's images, edit them (to the bin, the control move,
+    the class's own images out of the bin), score everything in one batched pass, and summarise. Images that
+    cannot be loaded are left out (and so counted out of ``n``)."""
+    started = time.perf_counter()
+    rows, control, reverse = [], [], []
+    originals, moved, mirrored = [], [], []
+    for row, control_target in zip(plan.rows, plan.control):
+        image = _load(load_image, int(row))
+        if image is None:
+            continue
+        rows.append(int(row))
+        originals.append(image)
+        moved.append(move_property(image, plan.prop, plan.target))
+        mirrored.append(move_property(image, plan.prop, float(control_target)))
+    reverse_before, reverse_after = [], []
+    for row in plan.reverse_rows:
+        image = _load(load_image, int(row))
+        if image is not None:
+            reverse.append(int(row))
+            reverse_before.append(image)
+            reverse_after.append(move_property(image, plan.prop, plan.reverse_target))
+    k, m = len(rows), len(reverse)
+    probs = scorer.probs([*originals, *moved, *mirrored, *reverse_before, *reverse_after])
+    n_classes = probs.shape[1] if probs.size else 1
+    probs = probs.reshape(-1, n_classes) if probs.size else np.zeros((0, n_classes))
+    before, after, ctrl = probs[:k], probs[k:2 * k], probs[2 * k:3 * k]
+    stats = interventions.summarise(before, after, ctrl, class_index=plan.class_index,
+                                    reverse_before=probs[3 * k:3 * k + m], reverse_after=probs[3 * k + m:], seed=seed)
+    c = plan.class_index
+    shown = list(range(min(n_examples, k)))  # the sample's first images: random, not the strongest
+    return interventions.test_row(
+        plan, stats, label_issues=label_issues, rank=rank, sample_ids=[sample_ids[r] for r in rows],
+        examples=[sample_ids[rows[i]] for i in shown], example_before=[float(before[i, c]) for i in shown],
+        example_after=[float(after[i, c]) for i in shown],
+        example_jpeg=[make_thumbnail(moved[i], size=thumb_size) for i in shown],
+        seconds=time.perf_counter() - started, source=source,
+    )
+
+
+def _load(load_image: Callable[[int], Image.Image], row: int) -> Image.Image | None:
+    try:
+        return load_image(row)
+    except (OSError, ValueError):
+        return None
+
+
+def run_tests(
+    findings: pd.DataFrame,
+    samples: pd.DataFrame,
+    classes: Sequence[str],
+    scorer: Scorer,
+    load_image: Callable[[int], Image.Image],
+    *,
+    label_issues: np.ndarray | None = None,
+    n: int = 64,
+    seed: int = 0,
+    source: str = "build",
+    sample_ids: dict[str, Sequence[str]] | None = None,
+    thumb_size: int = 128,
+    log: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """Test every finding in ``findings`` (rows of the shortcut findings table; or test rows of another run, whose
+    ``lo``, ``hi`` and ``target`` then define the bin, with ``sample_ids[key]`` the images to edit). Returns a
+    ``shortcut_tests`` table. ``samples`` is the cache's samples frame (out-of-sample ``pred``)."""
+    ids = samples["sample_id"].astype(str).tolist()
+    results = []
+    for finding in findings.to_dict("records"):
+        chosen = (sample_ids or {}).get(str(finding.get("key", "")))
+        try:
+            plan = interventions.plan_test(samples, finding, classes, n=n, seed=seed, sample_ids=chosen)
+        except ValueError as exc:
+            if log:
+                log(f"shortcut test skipped ({finding.get('property')} → {finding.get('class')}): {exc}")
+            continue
+        row = run_test(plan, scorer, load_image, ids, label_issues=label_issues, rank=int(finding.get("rank", 0) or 0),
+                       seed=seed, source=source, thumb_size=thumb_size)
+        if log:
+            log(f"shortcut test {plan.prop} {plan.bin_label} → {plan.cls}: {row['verdict']} "
+                f"(ΔP {row['effect']:+.3f}, {row['seconds']:.1f} s)")
+        results.append(row)
+    return interventions.tests_frame(results)
+
+
+def top_findings(findings: pd.DataFrame, top: int) -> pd.DataFrame:
+    """The ``top`` best-ranked findings (repeats of a better finding left out)."""
+    ranked = findings[findings["rank"] > 0].sort_values("rank", kind="stable")
+    return ranked.head(max(0, int(top)))
+
+
+def build_time_tests(
+    samples: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
+    classes: Sequence[str],
+    scorer: Scorer,
+    *,
+    top: int = 3,
+    n: int = 64,
+    seed: int = 0,
+    thumb_size: int = 128,
+    log: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """The cache build's tests: the ``top`` best-ranked shortcut findings of ``tables`` (the build's analysis
+    tables), on the images at ``samples["path"]`` (the build's samples frame), scored by ``scorer``."""
+    findings = tables.get("shortcut_findings")
+    if findings is None or findings.empty or top <= 0:
+        return interventions.empty_tests()
+    side = max(int(scorer.preprocessing["size"]),
+               int(int(scorer.preprocessing["size"]) / float(scorer.preprocessing.get("crop_pct", 1.0) or 1.0)))
+    paths = samples["path"].astype(str).tolist()
+    sizes = list(zip(samples["width"].astype(int), samples["height"].astype(int)))
+    issues = tables.get("label_issues")
+    flags = None
+    if issues is not None and {"row", "is_issue"} <= set(issues.columns):
+        flags = np.zeros(len(samples), dtype=bool)
+        flags[issues["row"].to_numpy(np.int64)] = issues["is_issue"].to_numpy(bool)
+    return run_tests(top_findings(findings, top), samples, classes, scorer,
+                     lambda row: working_image(paths[row], side=side, original_size=sizes[row]),
+                     label_issues=flags, n=n, seed=seed, source="build", thumb_size=thumb_size, log=log)
