@@ -3,7 +3,7 @@ embeddings, and `indoor build` from a local resnet18 checkpoint (random weights:
 
     python bench/bench_own_model.py --cache runs/demo --truth runs/demo-data/truth.csv [--runs 3]
 
-Writes <cache>-own/ (predictions, embeddings, the checkpoint and the caches it builds) and prints, per command,
+Writes <cache>-own/ or --work (predictions, embeddings, the checkpoint and the caches it builds) and prints, per command,
 whole-process wall time (median of --runs for the main import), the cache's phase timings and, with --truth,
 precision/recall of the flagged label issues against the planted flipped labels per split.
 """
@@ -83,13 +83,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs of the main import (median)")
     parser.add_argument("--image-size", default="160", help="input size of the checkpoint build and the backbone "
                                                           "import (default 160, the demo's)")
+    parser.add_argument("--work", type=Path, default=None, help="folder for the files and caches this writes "
+                                                               "(default: <cache>-own beside the cache)")
     parser.add_argument("--skip", nargs="*", default=[], choices=["backbone-import", "checkpoint"])
     args = parser.parse_args()
 
     cache = load_cache(args.cache)
     root = cache.meta["data_root"]
-    folder = args.cache.parent / f"{args.cache.name}-own"
-    folder.mkdir(exist_ok=True)
+    folder = args.work or args.cache.parent / f"{args.cache.name}-own"
+    folder.mkdir(parents=True, exist_ok=True)
     preds = sklearn_predictions(cache, folder)
     common = ["--data", root, "--embeddings", str(folder / "emb.npy"), "--quiet", "--force"]
     results: dict[str, Path] = {}

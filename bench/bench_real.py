@@ -57,13 +57,16 @@ class Section:
     ``plant``: plant.py arguments after the kind's source/target (e.g. ``("flip", "--rate", "0.05", "--seed",
     "1")``; the first is the kind); ``real_truth(cache, truth_csv_frame) -> DataFrame`` aligns plant.py's
     truth.csv with the cache's rows; ``demo_truth(cache, demo_truth_frame) -> DataFrame`` does the same for the
-    demo's truth.csv (None: not measurable on the demo); ``score(tables, truth) -> {figure: text}``."""
+    demo's truth.csv (None: not measurable on the demo); ``score(tables, truth) -> {figure: text}``;
+    ``baseline(cache) -> {name: table}`` (optional) adds bench-only tables (e.g. what the code before an issue
+    computed) to ``tables`` before scoring."""
 
     name: str
     plant: tuple[str, ...]
     real_truth: Callable[[object, pd.DataFrame], pd.DataFrame]
     demo_truth: Callable[[object, pd.DataFrame], pd.DataFrame] | None
     score: Callable[[dict[str, pd.DataFrame], pd.DataFrame], dict[str, str]]
+    baseline: Callable[[object], dict[str, pd.DataFrame]] | None = None
 
 
 # ------------------------------------------------------------------------------------------------ label issues
@@ -88,24 +91,48 @@ def truth_flips_demo(cache, truth: pd.DataFrame) -> pd.DataFrame:
                          "true_class": rows["true_class"].astype(str).to_numpy()})
 
 
-def score_label_issues(tables: dict[str, pd.DataFrame], truth: pd.DataFrame) -> dict[str, str]:
-    """Flagged set vs planted flips: precision / recall / count; precision at n (the n most suspicious in review
-    order, n = number of planted flips); the same for the lowest-self-confidence baseline; the kinds; the
-    weak-model warning."""
-    issues = tables["label_issues"].sort_values("row")
-    planted = truth["planted"].to_numpy()
+def baseline_label_issues(cache) -> dict[str, pd.DataFrame]:
+    """Before issue 14: cleanlab's confident learning on the probe's probabilities alone (flagged set and review
+    order of :func:`indoor.analysis.label_issues.find_label_issues`)."""
+    from indoor.analysis.label_issues import find_label_issues
+
+    return {"_probe_only_label_issues": find_label_issues(cache.samples["label"].to_numpy(np.int64),
+                                                          np.asarray(cache.probs, dtype=np.float64))}
+
+
+def _flag_figures(issues: pd.DataFrame, planted: np.ndarray) -> tuple[str, str, str]:
+    """(flagged count, flagged precision / recall, precision at n in review order) of a label-issue table."""
+    issues = issues.sort_values("row")
     n = int(planted.sum())
     flagged = issues["is_issue"].to_numpy(dtype=bool)
     hit = int((flagged & planted).sum())
     top_n = issues["review_rank"].to_numpy() < n
+    return (f"{int(flagged.sum()):,} ({flagged.mean():.0%})", f"{hit / max(flagged.sum(), 1):.2f} / {hit / max(n, 1):.2f}",
+            f"{(top_n & planted).sum() / max(n, 1):.2f}")
+
+
+def score_label_issues(tables: dict[str, pd.DataFrame], truth: pd.DataFrame) -> dict[str, str]:
+    """Flagged set vs planted flips: count, precision / recall; precision at n (the n most suspicious in review
+    order, n = number of planted flips); the same for the code before issue 14 (cleanlab on the probe alone) and
+    for the plain lowest-self-confidence ranking; the kinds; the weak-model warning."""
+    issues = tables["label_issues"].sort_values("row")
+    planted = truth["planted"].to_numpy()
+    n = int(planted.sum())
+    flagged, pr, at_n = _flag_figures(issues, planted)
+    out = {"planted flips (n)": f"{n} of {len(planted):,}", "flagged": flagged, "flagged precision / recall": pr,
+           "precision at n (review order)": at_n}
+    if "_probe_only_label_issues" in tables:
+        flagged, pr, at_n = _flag_figures(tables["_probe_only_label_issues"], planted)
+        out.update({"before: flagged": flagged, "before: flagged precision / recall": pr,
+                    "before: precision at n": at_n})
     base_n = issues["low_confidence_rank"].to_numpy() < n
-    out = {
-        "planted flips (n)": f"{n} of {len(planted):,}",
-        "flagged": f"{int(flagged.sum()):,} ({flagged.mean():.0%})",
-        "flagged precision / recall": f"{hit / max(flagged.sum(), 1):.2f} / {hit / max(n, 1):.2f}",
-        "precision at n (review order)": f"{(top_n & planted).sum() / max(n, 1):.2f}",
-        "precision at n (low self-conf.)": f"{(base_n & planted).sum() / max(n, 1):.2f}",
-    }
+    out["precision at n (low self-conf.)"] = f"{(base_n & planted).sum() / max(n, 1):.2f}"
+    if "knn_agreement" in issues:  # "hard": the probe rejects the label, most neighbours carry it
+        hard = (issues["probe_self_confidence"].to_numpy() < 0.1) & (issues["knn_agreement"].to_numpy() >= 0.5)
+        before = tables.get("_probe_only_label_issues")
+        flagged_before = int((before.sort_values("row")["is_issue"].to_numpy() & hard).sum()) if before is not None else "–"
+        out["probe<0.1 & neighbours agree: n (planted)"] = f"{int(hard.sum())} ({int((hard & planted).sum())})"
+        out["  ... flagged before / now"] = f"{flagged_before} / {int((issues['is_issue'].to_numpy() & hard).sum())}"
     if "kind" in issues:
         for kind in ("likely mislabelled", "ambiguous", "hard example"):
             mask = issues["kind"].to_numpy() == kind
@@ -118,7 +145,7 @@ def score_label_issues(tables: dict[str, pd.DataFrame], truth: pd.DataFrame) -> 
 
 SECTIONS: dict[str, Section] = {
     "label_issues": Section("label_issues", ("flip", "--rate", "0.05", "--seed", "1"),
-                            truth_flips_real, truth_flips_demo, score_label_issues),
+                            truth_flips_real, truth_flips_demo, score_label_issues, baseline_label_issues),
 }
 
 
@@ -207,7 +234,8 @@ def measure(name: str, cache_path: Path, truth_path: Path, sections: list[Sectio
         if reader is None:
             continue
         truth = reader(cache, truth_frame)
-        for figure, value in section.score(tables, truth).items():
+        extra = section.baseline(cache) if section.baseline is not None else {}
+        for figure, value in section.score({**tables, **extra}, truth).items():
             figures[(section.name, figure)] = value
     print(f"  {name}: {cache_path} measured", file=sys.stderr)
     return figures

@@ -347,10 +347,10 @@ def demo67_shots(shooter: Shooter, cache_path: str) -> None:
         page.wait_for_selector('[data-testid="indoor-map"][data-points]', timeout=TIMEOUT_S * 1000)
         ready(page, name)
         page.wait_for_function("""() => {
-          const plot = document.querySelector('[data-testid="indoor-map"] .indoor-map-plot');
-          return !!plot && !!plot._fullLayout && !!plot.querySelector('canvas');
-        }""", timeout=TIMEOUT_S * 1000)
-        page.wait_for_timeout(1500)  # WebGL draws the 15,600 points
+          const root = document.querySelector('[data-testid="indoor-map"][data-points]');
+          return !!root && !!root._indoor && !!root._indoor.plot;
+        }""", timeout=TIMEOUT_S * 1000)  # data-points: the points are on screen
+        page.wait_for_timeout(300)
         points = page.evaluate(MAP_POINTS_JS)
         if not points:
             raise ShotError(f"{name}: no point of the map is on screen")

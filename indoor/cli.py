@@ -60,31 +60,9 @@ def _add_build_options(parser: argparse.ArgumentParser, *, image_size: int) -> N
     group.add_argument("--force", action="store_true",
                        help="build into --out even when it is a non-empty folder that is not a cache (what is in "
                             "the way is moved aside into moved-aside-<time>/, never deleted)")
-    _add_remedy_options(parser)
+    from indoor.cli_shortcuts import add_remedy_options
 
-
-def _augment_list(text: str) -> tuple[str, ...]:
-    from indoor.model.intervene import InterventionError, check_augmentations
-
-    try:
-        return check_augmentations(text.split(","))
-    except InterventionError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _add_remedy_options(parser: argparse.ArgumentParser) -> None:
-    from indoor.analysis.interventions import AUGMENTATIONS
-
-    group = parser.add_argument_group("shortcut tests and remedy")
-    group.add_argument("--augment", type=_augment_list, default=(), metavar="KINDS",
-                       help="train the head also on augmented views of every training image, to break a shortcut: "
-                            f"a comma-separated list of {', '.join(AUGMENTATIONS)} (scale = crop); with "
-                            "--finetune-epochs the same augmentations apply to fine-tuning")
-    group.add_argument("--augment-views", type=_positive_int, default=2, metavar="K",
-                       help="augmented views per training image with --augment (default 2)")
-    group.add_argument("--shortcut-tests", type=int, default=3, metavar="N",
-                       help="intervention-test the N best-ranked shortcut findings at build time (default 3; 0: "
-                            "none; the dashboard tests any finding on demand)")
+    add_remedy_options(parser)  # --augment, --augment-views, --shortcut-tests
 
 
 def _options(args: argparse.Namespace):
@@ -101,8 +79,9 @@ def _options(args: argparse.Namespace):
         thumb_size=args.thumb_size, finetune_epochs=max(0, args.finetune_epochs), device=args.device,
         progress=not args.quiet,
     )
-    return replace(options, **checkpoint_options(args), augment=tuple(args.augment),
-                   augment_views=args.augment_views, shortcut_tests=max(0, args.shortcut_tests))  # build --weights ... (indoor/cli_model.py)
+    from indoor.cli_shortcuts import remedy_options
+
+    return replace(options, **checkpoint_options(args), **remedy_options(args))  # build --weights ... (indoor/cli_model.py)
 
 
 def make_parser() -> argparse.ArgumentParser:

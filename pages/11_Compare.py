@@ -11,7 +11,7 @@ import streamlit as st
 from indoor.analysis import compare
 from indoor.app import loading, page, state, urls
 from indoor.app.text import md, split_label
-from indoor.app.widgets import compare_view
+from indoor.app.widgets import compare_view, shortcut_compare
 from indoor.cache import Cache, CacheError
 
 cache = page.setup_page("Compare runs")
@@ -71,6 +71,7 @@ compare_view.notes(result, run_a, run_b)
 compare_view.accuracy(result, REFERENCES[reference])
 compare_view.recall_change(result, split, REFERENCES[reference], key="cmp.per_class")
 compare_view.confusion_change(result, split, key="cmp.heatmap")
+shortcut_compare.shortcut_change(run_a, run_b, result, key="cmp.tests")  # each test before and after
 
 # ------------------------------------------------------------------------------------------- changed images
 changed = compare.changed_images(result.changed, split)

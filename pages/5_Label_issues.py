@@ -54,7 +54,7 @@ m1.metric("Flagged labels", f"{n_flagged:,}", help="Likely mislabelled: both jud
           delta=f"{percent(n_flagged / max(len(issues), 1))} of images", delta_color="off", delta_arrow="off")
 m2.metric("Ambiguous · hard examples", f"{kinds.get('ambiguous', 0):,} · {kinds.get('hard example', 0):,}"
           if kinds else "–", help="Suspects that are not flagged: two classes plausible, or a correct label the "
-                                  "model gets wrong (most nearest training images agree with it)")
+                                  "model gets wrong (its nearest training images vote for it)")
 worst = quality.dropna(subset=["label_quality"]).head(1)
 m3.metric("Noisiest class", md(worst["class"].iloc[0]) if len(worst) else "–",
           help="Lowest cleanlab label quality score (rank_classes_by_label_quality)")

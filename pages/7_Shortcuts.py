@@ -16,6 +16,7 @@ from indoor.analysis.shortcuts import PROPERTIES
 from indoor.app import loading, page, urls
 from indoor.app.text import esc, md
 from indoor.app.widgets.image_issues import image_issues_view
+from indoor.app.widgets import shortcut_tests
 
 cache = page.setup_page("Shortcuts")
 classes = cache.classes
@@ -46,7 +47,9 @@ st.title("Shortcuts")
 st.caption(
     "Image properties computed at build time, cut into dataset-relative bins (deciles; hue around the colour "
     "circle). A finding is a bin whose images labelled otherwise get a much higher probability of one class than "
-    "images of the same labels get elsewhere — the signature of a shortcut such as “dark → bar”."
+    "images of the same labels get elsewhere. That is a suspicion, not yet a shortcut: a label error or a content "
+    "correlation looks the same. Its test moves only that property in images of other classes and re-scores them: "
+    "a finding is called a shortcut only when the model's probability of the class then rises."
 )
 for message in tables["warnings"].query("analysis == 'shortcuts'")["message"]:  # e.g. in-sample train probabilities
     st.warning(md(message), icon=":material/warning:")
@@ -58,35 +61,11 @@ if tab == "findings":
                          help="Dark images are also low-contrast and blurry: such repeats are folded into the first.")
     frame = findings if show_all else findings[findings["rank"] > 0]
     if frame.empty:
-        st.info("No significant shortcut found: in no property bin do predictions depart from the labels.",
+        st.info("No finding: in no property bin do predictions depart from the labels.",
                 icon=":material/check_circle:")
     top_n = st.slider("Findings shown", 1, max(1, len(frame)), min(8, max(1, len(frame))), key="sc.top") \
         if len(frame) > 1 else len(frame)
-    for i, f in enumerate(frame.head(top_n).to_dict("records")):
-        cls = f["class"]
-        with st.container(border=True):
-            head = f"#{int(f['rank'])}" if f["rank"] > 0 else f"(repeats #{int(f['redundant_with'])})"
-            st.markdown(f"**{head} · {md(f['summary'])}**")
-            st.caption(
-                f"{f['n_other']:,} images in the bin are labelled otherwise; their mean probability of {md(cls)} is "
-                f"{f['mean_prob']:.1%}, {f['lift']:.1f}× what images of the same labels get elsewhere "
-                f"(t = {f['t']:.1f}); {f['n_false']:,} are predicted {md(cls)} · {f['n_bin']:,} images in the bin"
-                + (f" · same images: {md(f['also'])}" if f["also"] else "")
-            )
-            rows = [cache.row_of[s] for s in f["examples"] if s in cache.row_of]
-            if rows:
-                st.image([str(cache.thumb_path(r)) for r in rows], width=96,
-                         caption=[f"{md(classes[int(samples['label'].iat[r])])} · "
-                                  f"{float(cache.probs[r, classes.index(cls)]):.0%}" for r in rows])
-            st.caption(f"Thumbnails: given label · probability of {md(cls)}, highest first.")
-            a, b = st.columns(2)
-            with a:
-                urls.class_pair_link(None, cls, None, label=f"All images wrongly predicted {md(cls)}", key=f"sc.g{i}",
-                                   icon=":material/photo_library:")
-            with b:
-                if rows:
-                    urls.relabel_link(str(samples["sample_id"].iat[rows[0]]), label="Relabel the first example",
-                                    key=f"sc.r{i}")
+    shortcut_tests.findings_view(cache, frame.head(top_n), tables, key="sc.f")  # verdict first, then evidence
 
 # ---------------------------------------------------------------------------------------------------- curves
 elif tab == "curves":

@@ -387,7 +387,7 @@ def test_embedding_map_lasso_selects_the_points_inside(page, server, cache):
     assert set(after["inside"]) <= selected and not selected & set(after["outside"]), "the lasso's points"
     count = int(re.search(r"Selection: ([\d,]+) image", main_text(page)).group(1).replace(",", ""))
     assert count == len(selected), (count, len(selected))
-    wait_gallery(page, min(count, 24))  # the selection's gallery (its first page)
+    wait_gallery(page, min(count, 48))  # the selection's gallery (its first page)
     page.locator('[data-testid="stMain"] [data-testid="indoor-map"] canvas').dblclick(
         position={"x": 5, "y": height - 5})  # double-click: clear the selection
     page.wait_for_function("() => !/Selection: /.test(document.querySelector('[data-testid=\"stMain\"]').innerText)",

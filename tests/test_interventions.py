@@ -227,7 +227,7 @@ def test_verdict_without_an_effect_names_its_cause():
     moved = _probs(np.clip(before[:, 0] + 0.2, 0, 1))
     stats = interventions.summarise(before, moved, moved, class_index=0)
     code, _, reason = interventions.verdict(stats)
-    assert code == "no_effect" and "moving the other way does as much" in reason
+    assert code == "no_effect" and "beyond the opposite move: +0.200, it rises by" in reason
 
 
 def test_verdict_with_too_few_images_or_an_uncertain_effect():

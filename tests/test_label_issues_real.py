@@ -166,6 +166,17 @@ def test_untrusted_rows_are_never_flagged():
     assert not table.loc[~trusted, "is_issue"].any()
 
 
+def test_review_queue_of_a_weak_model_is_its_suspects_in_review_order():
+    from indoor.decisions.queue import QueueSource, build_queue
+
+    issues = pd.DataFrame({"row": [0, 1, 2, 3], "is_issue": [False] * 4, "is_suspect": [True, False, True, True],
+                           "review_rank": [2, 0, 3, 1]})
+    samples = pd.DataFrame({"label": [0, 1, 0, 1], "split": ["train"] * 4, "self_confidence": [0.1] * 4})
+    source = QueueSource(kind="issues")
+    assert list(build_queue(source, samples, ["a", "b"], issues=issues)) == []
+    assert list(build_queue(source, samples, ["a", "b"], issues=issues, flag_column="is_suspect")) == [3, 0, 2]
+
+
 # ================================================================================================ pages
 
 
@@ -249,9 +260,9 @@ def test_label_issues_page_and_review_queue_show_kind_and_neighbours(monkeypatch
     at = _open(monkeypatch, shared_copy, LABEL_ISSUES)
     text = "\n".join(c.value for c in at.caption)
     assert "Evidence: the probe gives" in text
-    assert any(first["kind"].capitalize() in str(b.proto) for b in at.get("badge")) or first["kind"] in str(at)
-    images = [e for e in at.get("imgs")]
-    assert images, "the neighbours are shown as thumbnails"
+    assert any("-badge[" in m.value and first["kind"].capitalize() in m.value for m in at.markdown)
+    assert "kind" in at.dataframe[0].value.columns
+    assert at.get("image"), "the neighbours are shown as thumbnails"
     at = _open(monkeypatch, shared_copy, REVIEW, source="issues")
     assert at.session_state["rv.sample"] == first["sample_id"]
     assert "Evidence: the probe gives" in "\n".join(c.value for c in at.caption)

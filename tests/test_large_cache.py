@@ -104,3 +104,16 @@ def test_a_staged_cache_that_fails_validation_leaves_nothing_behind(tmp_path):
             staged.commit(samples=pd.DataFrame({"sample_id": ["a", "b", "c"]}),
                           meta={"classes": ["x", "y"]})
     assert [p.name for p in out.iterdir() if not p.name.startswith(".indoor")] == []
+
+
+def test_chunked_neighbours_match_the_explain_module(large_cache):
+    from indoor.analysis.neighbours import nearest_training_rows
+    from indoor.model.explain import nearest_training_images
+
+    cache = load_cache(large_cache)
+    train = cache.samples["split"].to_numpy() == "train"
+    for row in (0, 17, N - 1):
+        expected = nearest_training_images(cache.embeddings, row, train_mask=train, k=8)
+        got = nearest_training_rows(cache.embeddings, row, train_mask=train, k=8, chunk_rows=300)
+        assert got["row"].tolist() == expected["row"].tolist()
+        assert np.allclose(got["similarity"], expected["similarity"])

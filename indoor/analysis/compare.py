@@ -30,13 +30,16 @@ def aligned(samples_a: pd.DataFrame, classes_a: Sequence[str], samples_b: pd.Dat
     """Images present in both runs (matched by sample_id) with class NAMES: label_a, pred_a, label_b, pred_b
     (and hash_a, hash_b: the pixel hashes, when both tables have them)."""
     names_a, names_b = np.asarray(classes_a, dtype=object), np.asarray(classes_b, dtype=object)
-    left = pd.DataFrame({"sample_id": samples_a["sample_id"].to_numpy(), "split": samples_a["split"].to_numpy(),
+    text = lambda column: column.reset_index(drop=True)  # noqa: E731 (text columns stay as they are: no copy)
+    left = pd.DataFrame({"sample_id": text(samples_a["sample_id"]), "split": text(samples_a["split"]),
                          "label_a": names_a[samples_a["label"].to_numpy()], "pred_a": names_a[samples_a["pred"].to_numpy()]})
-    right = pd.DataFrame({"sample_id": samples_b["sample_id"].to_numpy(), "split_b": samples_b["split"].to_numpy(),
+    right = pd.DataFrame({"sample_id": text(samples_b["sample_id"]), "split_b": text(samples_b["split"]),
                           "label_b": names_b[samples_b["label"].to_numpy()], "pred_b": names_b[samples_b["pred"].to_numpy()]})
     if "pixel_hash" in samples_a and "pixel_hash" in samples_b:
-        left["hash_a"] = samples_a["pixel_hash"].to_numpy()
-        right["hash_b"] = samples_b["pixel_hash"].to_numpy()
+        left["hash_a"] = text(samples_a["pixel_hash"])
+        right["hash_b"] = text(samples_b["pixel_hash"])
+    if len(left) == len(right) and left["sample_id"].equals(right["sample_id"]):
+        return pd.concat([left, right.drop(columns="sample_id")], axis=1)  # same rows, same order: no hash join
     return left.merge(right, on="sample_id", how="inner")
 
 

@@ -172,6 +172,19 @@ def plan_test(
     )
 
 
+def finding_rows(samples: pd.DataFrame, finding: dict[str, Any], classes: Sequence[str], *, n_bins: int = 10) -> np.ndarray:
+    """Rows of the finding's own images: in its bin, labelled another class and predicted its class (``pred``
+    out-of-sample), the images a page shows beside a verdict of "no causal effect"."""
+    cls = str(finding["class"])
+    if cls not in classes:
+        return np.zeros(0, dtype=np.int64)
+    prop = str(finding["property"])
+    index, _ = property_bins(property_values(samples)[prop], n_bins=n_bins, circular=prop in CIRCULAR)
+    c = list(classes).index(cls)
+    labels, pred = samples["label"].to_numpy(np.int64), samples["pred"].to_numpy(np.int64)
+    return np.flatnonzero((index == int(finding["bin"])) & (labels != c) & (pred == c))
+
+
 def _in_range(values: np.ndarray, lo: float, hi: float, circular: bool) -> np.ndarray:
     if circular and lo > hi:  # a hue bin that crosses 0°
         return (values >= lo) | (values <= hi)
@@ -270,7 +283,9 @@ def verdict(stats: dict[str, float], *, label_issue_share: float = float("nan"),
     if hi < threshold:
         return "no_effect", _cause(label_issue_share), f"{span} stays below {threshold:.2f} ({control})"
     if stats["excess_hi"] < threshold:
-        return "no_effect", _cause(label_issue_share), f"{span}, but {control}: moving the other way does as much"
+        return "no_effect", _cause(label_issue_share), (
+            f"{span}; beyond {control}, it rises by {stats['excess_lo']:+.3f} .. {stats['excess_hi']:+.3f}, "
+            f"below {threshold:.2f}")
     return "inconclusive", "uncertain", f"{span} straddles {threshold:.2f} ({control}): test more images"
 
 
@@ -360,3 +375,12 @@ def remedy(test: dict[str, Any], samples: pd.DataFrame, classes: Sequence[str], 
                     f"(against {n_class} of {cls}); and {cls} images outside it"),
         "command": " ".join(parts),
     }
+
+
+def compare_tests(tests_a: pd.DataFrame, tests_b: pd.DataFrame) -> pd.DataFrame:
+    """Run A's tests beside the same tests on run B's model (same key): per finding the effect, its interval and
+    the verdict in each, and ``remaining`` = B's effect / A's (e.g. 0.4: an augmentation removed 60 %)."""
+    cols = ["key", "property", "bin_label", "class", "effect", "effect_lo", "effect_hi", "flip_share", "verdict"]
+    merged = tests_a[cols].merge(tests_b[cols[:1] + cols[4:]], on="key", how="left", suffixes=("_a", "_b"))
+    merged["remaining"] = merged["effect_b"] / merged["effect_a"].where(merged["effect_a"].abs() > 1e-9)
+    return merged

@@ -8,7 +8,7 @@ the probe's to name each suspect's kind:
 
 - **likely mislabelled** — the probe and the neighbours both reject the given label (both give it less than
   :data:`REJECT`): the image looks like another class to two different judges;
-- **hard example** — most neighbours carry the given label, but the probe predicts another class: the label is
+- **hard example** — the neighbours' vote goes to the given label, but the probe rejects it: the label is
   probably right and the model is wrong;
 - **ambiguous** — anything else: the given label keeps some support, another class too.
 
@@ -26,8 +26,8 @@ import pandas as pd
 from indoor.analysis.duplicates import nearest_neighbours, normalised_embeddings
 
 NEIGHBOURS = 15  # k of the k-NN opinion (the issue's measurements: 15 neighbours, cosine)
-REJECT = 0.15  # a judge "rejects" the given label when it gives it less than this probability
-HARD_AGREEMENT = 0.5  # a hard example: at least this share of the neighbours' vote is for the given label
+REJECT = 0.1  # a judge "rejects" the given label when it gives it less than this probability
+FILTER_BY = "prune_by_class"  # cleanlab find_label_issues rule that names the suspects (see label_issue_table)
 MIN_AGREEMENT = 0.65  # below this out-of-sample agreement with the given labels the model is too weak to judge
 MAX_FLAGGED_SHARE = 0.15  # ... or when more than this share of the images would be flagged as mislabelled
 
@@ -88,18 +88,18 @@ def neighbour_probs(
 
 
 def suspect_kinds(
-    labels: np.ndarray, probe_probs: np.ndarray, knn_probs: np.ndarray, *, reject: float = REJECT,
-    hard_agreement: float = HARD_AGREEMENT,
+    labels: np.ndarray, probe_probs: np.ndarray, knn_probs: np.ndarray, *, reject: float = REJECT
 ) -> np.ndarray:
     """(N,) kind per image (one of :data:`KINDS`) from two independent out-of-sample opinions of its label:
-    likely mislabelled when both give the given label less than ``reject``; a hard example when the neighbours'
-    vote for it is at least ``hard_agreement`` (and the probe rejects it); ambiguous otherwise. Meaningful for the
+    likely mislabelled when both give the given label less than ``reject``; a hard example when the probe rejects
+    it but the neighbours' vote goes to it (their most voted class); ambiguous otherwise. Meaningful for the
     suspects (images whose label is doubted); computed for every row."""
     rows = np.arange(len(labels))
+    knn_probs = np.asarray(knn_probs)
     probe = np.asarray(probe_probs)[rows, labels]
-    knn = np.asarray(knn_probs)[rows, labels]
+    knn = knn_probs[rows, labels]
     kinds = np.full(len(labels), KINDS[1], dtype=object)
-    kinds[(knn >= hard_agreement) & (probe < reject)] = KINDS[2]
+    kinds[(knn_probs.argmax(axis=1) == labels) & (probe < reject)] = KINDS[2]
     kinds[(probe < reject) & (knn < reject)] = KINDS[0]
     return kinds
 
@@ -152,6 +152,7 @@ def label_issue_table(
     trusted: np.ndarray | None = None,
     k: int = NEIGHBOURS,
     reject: float = REJECT,
+    filter_by: str = FILTER_BY,
     shown: int = SHOWN_NEIGHBOURS,
     min_agreement: float = MIN_AGREEMENT,
     max_flagged_share: float = MAX_FLAGGED_SHARE,
@@ -164,8 +165,8 @@ def label_issue_table(
     out-of-sample (only those can be flagged; see :func:`indoor.analysis.label_issues.find_label_issues_where`).
 
     Steps: the neighbours' vote (:func:`neighbour_probs`) is averaged with the probe's probabilities; cleanlab's
-    confident learning (``find_label_issues``, with look-alike classes merged) on that average names the
-    *suspects*, and cleanlab's label quality of the average is the score (``label_quality``, ``self_confidence``
+    confident learning (``find_label_issues`` with ``filter_by``, look-alike classes merged) on that average
+    names the *suspects*, and cleanlab's label quality of the average is the score (``label_quality``, ``self_confidence``
     = the average's probability of the given label; review order ascending). Each suspect gets a kind
     (:func:`suspect_kinds`; a disagreement between look-alike classes is "ambiguous"); only likely mislabelled
     suspects are flagged (``is_issue``), and none when :func:`weak_model_reason` says the model is too weak —
@@ -182,7 +183,8 @@ def label_issue_table(
     trusted = np.ones(n, dtype=bool) if trusted is None else np.asarray(trusted, dtype=bool)
     neighbours, similarity = out_of_fold_neighbours(embeddings, splits, folds, k=k)
     knn = neighbour_probs(neighbours, similarity, labels, n_classes)
-    table = label_issues.find_label_issues_where(labels, (probs + knn) / 2, trusted=trusted if n else None)
+    table = label_issues.find_label_issues_where(labels, (probs + knn) / 2, trusted=trusted if n else None,
+                                                 filter_by=filter_by)
     rows = np.arange(n)
     suspect = table["is_issue"].to_numpy(bool) | table["overlap_issue"].to_numpy(bool)
     kinds = suspect_kinds(labels, probs, knn, reject=reject)

@@ -288,17 +288,17 @@ def review_queue(issues: pd.DataFrame, *, keep: np.ndarray | None = None, flagge
 def queue_table(queue: pd.DataFrame, classes: Sequence[str], decided: set[str] | frozenset[str] = frozenset()
                 ) -> pd.DataFrame:
     """A review queue (:func:`review_queue`) as a table to read: position, sample_id, split, given and suggested
-    class names, label quality, p(given), flagged, the suspect's kind (when the table has one) and whether the
-    image already has a decision (in ``decided``)."""
+    class names, the suspect's kind (when the table has one: :mod:`.label_evidence`), label quality, p(given),
+    flagged, and whether the image already has a decision (in ``decided``)."""
     return pd.DataFrame({
         "#": np.arange(1, len(queue) + 1),
         "sample_id": queue["sample_id"].to_numpy(),
         "split": queue["split"].to_numpy(),
         "given": [classes[i] for i in queue["label"]],
         "suggested": [classes[i] for i in queue["suggested"]],
+        **({"kind": queue["kind"].to_numpy()} if "kind" in queue else {}),  # label_evidence.label_issue_table
         "label quality": queue["label_quality"].to_numpy(),
         "p(given)": queue["self_confidence"].to_numpy(),
         "flagged": queue["is_issue"].to_numpy(),
-        **({"kind": queue["kind"].to_numpy()} if "kind" in queue else {}),  # label_evidence.label_issue_table
         "decided": [sid in decided for sid in queue["sample_id"]],
     })

@@ -184,6 +184,88 @@ def analysis_tables(cache: Cache) -> dict:
     return _analysis_tables(cache.key, cache)
 
 
+# ------------------------------------------------------------------------------ shortcut tests (on demand, stored)
+
+
+def _tests_stamp(cache: Cache) -> int:
+    try:
+        return (cache.path / "analysis" / "shortcut_tests.parquet").stat().st_mtime_ns
+    except OSError:
+        return -1
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _stored_tests(key: str, stamp: int, _cache: Cache):
+    from indoor.cache.shortcut_tests import stored_tests
+
+    return stored_tests(_cache)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _unsaved_tests(key: str) -> dict:
+    """Tests run on demand that could not be written into the cache (a read-only folder): key -> row."""
+    return {}
+
+
+def shortcut_tests(cache: Cache):
+    """The cache's shortcut tests (``analysis/shortcut_tests.parquet``, re-read when a test run on demand rewrote
+    it), with any that could not be stored; no torch."""
+    from indoor.analysis.interventions import merge_tests, tests_frame
+
+    stored = _stored_tests(cache.key, _tests_stamp(cache), cache)
+    unsaved = _unsaved_tests(cache.key)
+    return merge_tests(stored, tests_frame(list(unsaved.values()))) if unsaved else stored
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _test_scorer(key: str, _cache: Cache):
+    """The cache's model for shortcut tests, loaded once per server process (torch is imported here)."""
+    import threading
+
+    from indoor.cache.shortcut_tests import cache_scorer
+
+    return cache_scorer(_cache), threading.Lock()
+
+
+def run_shortcut_test(cache: Cache, finding: dict):
+    """Test one finding (a shortcut-findings row) on demand: edit, re-embed and score ~200 images with the cache's
+    model (seconds; the first test of a server process also loads the model), store the result in the cache and
+    return it (a one-row test table). Imports torch at call time."""
+    import pandas as pd
+
+    from indoor.cache.shortcut_tests import save_tests, test_findings
+
+    scorer, lock = _test_scorer(cache.key, cache)
+    with lock:  # one forward pass at a time per model
+        result = test_findings(cache, pd.DataFrame([finding]), scorer=scorer, save=False)
+    if len(result) and not save_tests(cache, result):
+        _unsaved_tests(cache.key).update({row["key"]: row for row in result.to_dict("records")})
+    return result
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _replayed(key_a: str, key_b: str, stamp_a: int, _run_a: Cache, _run_b: Cache):
+    import pandas as pd
+
+    from indoor.cache.shortcut_tests import test_findings
+
+    tests = shortcut_tests(_run_a)
+    if tests.empty or _run_b.path.resolve() == _run_a.path.resolve():
+        return tests.iloc[0:0]
+    scorer, lock = _test_scorer(key_b, _run_b)
+    ids = {k: list(v) for k, v in zip(tests["key"], tests["sample_ids"])}
+    with lock:
+        return test_findings(_run_b, pd.DataFrame(tests), scorer=scorer, sample_ids=ids, save=False,
+                             source="compare: run A's test")
+
+
+def replay_shortcut_tests(run_a: Cache, run_b: Cache):
+    """Run A's shortcut tests on run B's model, on the same images and bins (e.g. after ``--augment``): a test
+    table of B's effects, keyed like A's; computed once per pair of builds (kept in memory, not in B's cache,
+    whose own findings may differ)."""
+    return _replayed(run_a.key, run_b.key, _tests_stamp(run_a), run_a, run_b)
+
+
 # ------------------------------------------------------------------------------------------- other runs (Compare)
 
 
@@ -245,6 +327,7 @@ def warm_up() -> None:
         for split in [*sorted(set(cache.samples["split"].unique())), explore.SPLIT_ALL]:
             confusion(cache, split)
         class_order(cache, "similarity")
+        cache.row_of.get("")  # builds the sample_id index (1M rows: ~1-2 s) after what the first page needs
     except Exception as exc:  # noqa: BLE001 - a broken cache is the pages' to explain
         _LOG.info("warm-up stopped: %s", exc)
     finally:

@@ -27,11 +27,12 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
 
+from indoor.cache.rows import RowIndex, missing_thumb_rows, read_samples
 from indoor.data.paths import inside
 
 SCHEMA_VERSION = 1
@@ -172,31 +173,6 @@ class Cache:
         return path if path.exists() else None
 
 
-class RowIndex(Mapping):
-    """A read-only ``sample_id -> row`` mapping over a column of unique ids, backed by a pandas Index (its hash
-    table is built in C: ~0.2 s for a million ids, where a dict comprehension takes seconds and ~100 MB)."""
-
-    def __init__(self, sample_ids: pd.Series) -> None:
-        self._index = pd.Index(sample_ids.to_numpy(), dtype=sample_ids.dtype, copy=False)
-
-    def __getitem__(self, sample_id: str) -> int:
-        if not isinstance(sample_id, str):
-            raise KeyError(sample_id)
-        try:
-            return int(self._index.get_loc(sample_id))
-        except (KeyError, TypeError):
-            raise KeyError(sample_id) from None
-
-    def __contains__(self, sample_id: object) -> bool:
-        return isinstance(sample_id, str) and sample_id in self._index
-
-    def __iter__(self):
-        return iter(self._index)
-
-    def __len__(self) -> int:
-        return len(self._index)
-
-
 def cache_source(meta: dict[str, Any]) -> dict[str, Any]:
     """Where the cache came from: ``meta["source"]`` (``kind`` one of :data:`SOURCE_KINDS`, plus details such as
     the weights file or the predictions file), ``{"kind": "build"}`` for a cache written before sources existed."""
@@ -327,44 +303,10 @@ def load_cache(path: str | Path, *, check_thumbs: bool = True) -> Cache:
     if int(meta["n_samples"]) != len(samples):
         raise CacheError(f"{meta_path} says n_samples={meta['n_samples']} but {SAMPLES_FILE} has {len(samples)} rows")
     if check_thumbs:
-        missing = _missing_thumbs(path, len(samples))
-        if missing:
-            raise CacheError(f"cache {path}: {len(missing)} thumbnail(s) missing, first {missing[0]} (a thumbnail must be a plain file)")
+        missing = missing_thumb_rows(path / THUMBS_DIR, len(samples))  # one listing, compared in NumPy
+        if len(missing):
+            raise CacheError(f"cache {path}: {len(missing)} thumbnail(s) missing, first {thumb_name(missing[0])} (a thumbnail must be a plain file)")
     return Cache(path=path, meta=meta, samples=samples, probs=probs, embeddings=embeddings)
-
-
-def read_samples(file: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """``samples.parquet`` as a DataFrame (only ``columns``, if given); list columns (``top5``) stay Arrow lists
-    (``.iat[row]`` is a list) instead of a million NumPy arrays: 1M rows read in ~1 s instead of ~10 s."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(file, columns=columns)
-    return table.to_pandas(types_mapper=lambda kind: pd.ArrowDtype(kind) if pa.types.is_list(kind) else None)
-
-
-def _missing_thumbs(root: Path, n_rows: int) -> list[str]:
-    """``thumb_name(row)`` for the rows 0..n_rows-1 whose thumbnail is not a plain file, in row order: one listing
-    of the thumbnail folder, compared as row numbers with NumPy (1M thumbnails: ~1 s instead of ~15 s)."""
-    try:
-        names = [e.name for e in os.scandir(root / THUMBS_DIR) if e.is_file(follow_symlinks=False)]
-    except OSError:
-        names = []
-    present = np.zeros(n_rows, dtype=bool)
-    if names:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        array = pa.array(names, type=pa.string())
-        ok = pc.match_substring_regex(array, r"^[0-9]{6,}\.jpg$").to_numpy(zero_copy_only=False)
-        digits = pc.utf8_slice_codeunits(array.filter(pa.array(ok)), 0, -4)
-        rows = pc.cast(digits, pa.int64()).to_numpy() if len(digits) else np.zeros(0, np.int64)
-        width = pc.utf8_length(digits).to_numpy(zero_copy_only=False) if len(digits) else np.zeros(0, np.int64)
-        n_digits = np.floor(np.log10(np.maximum(rows, 1))).astype(np.int64) + 1
-        canonical = width == np.maximum(6, n_digits)  # "0000001.jpg" is not row 1's
-        rows = rows[canonical & (rows < n_rows)]
-        present[rows] = True
-    return [thumb_name(row) for row in np.flatnonzero(~present)[:10]]
 
 
 def _missing_files(root: Path, relative_paths: Iterable[str]) -> list[str]:

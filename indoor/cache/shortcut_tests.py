@@ -56,14 +56,17 @@ def input_side(preprocessing: dict) -> int:
 
 def cache_scorer(cache: Cache):
     """The cache's image -> probabilities model (backbone, fine-tuned when it was, and the head fit on the whole
-    train split) as a :class:`indoor.model.shortcut_test.Scorer`. Loads torch and the weights: seconds."""
+    train split) as a :class:`indoor.model.shortcut_test.Scorer` (on the GPU when there is one). Loads torch and
+    the weights: seconds."""
     from indoor.model.explain import load_classifier
     from indoor.model.shortcut_test import Scorer
 
     classifier = load_classifier(cache)
     preprocessing = {"size": classifier.image_size, "mean": tuple(classifier.mean), "std": tuple(classifier.std),
                      "interpolation": classifier.interpolation, "crop_pct": float(classifier.crop_pct)}
-    return Scorer(classifier.model.embedder, classifier.model.head, preprocessing)
+    from indoor.model.features import default_device
+
+    return Scorer(classifier.model.embedder, classifier.model.head, preprocessing, default_device())
 
 
 def image_loader(cache: Cache, side: int) -> Callable[[int], Any]:

@@ -17,8 +17,7 @@ row per version).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Iterable, Sequence
-from collections.abc import Set as AbstractSet
+from collections.abc import Collection, Iterable, Sequence, Set as AbstractSet
 from pathlib import Path
 
 import pandas as pd
@@ -67,9 +66,8 @@ class DecisionStore(_Database):
     ) -> None:
         self.classes: tuple[str, ...] = tuple(str(c) for c in classes)
         self._classes = frozenset(self.classes) if self.classes else None
-        # a set-like of ids (a cache's ``row_of.keys()``) is used as is: copying a million ids costs seconds
-        self._known = (None if known_ids is None else known_ids if isinstance(known_ids, AbstractSet)
-                       else frozenset(str(i) for i in known_ids))
+        self._known = (None if known_ids is None else known_ids if isinstance(known_ids, AbstractSet)  # as is: a
+                       else frozenset(str(i) for i in known_ids))  # cache's row_of.keys(), 1M ids, is not copied
         super().__init__(path)
 
     # ---- validation ----------------------------------------------------

@@ -83,7 +83,7 @@ def run_test(
     the class's own images out of the bin), score everything in one batched pass, and summarise. Images that
     cannot be loaded are left out (and so counted out of ``n``)."""
     started = time.perf_counter()
-    rows, control, reverse = [], [], []
+    rows, reverse = [], []
     originals, moved, mirrored = [], [], []
     for row, control_target in zip(plan.rows, plan.control):
         image = _load(load_image, int(row))
@@ -102,8 +102,8 @@ def run_test(
             reverse_after.append(move_property(image, plan.prop, plan.reverse_target))
     k, m = len(rows), len(reverse)
     probs = scorer.probs([*originals, *moved, *mirrored, *reverse_before, *reverse_after])
-    n_classes = probs.shape[1] if probs.size else 1
-    probs = probs.reshape(-1, n_classes) if probs.size else np.zeros((0, n_classes))
+    if not probs.size:  # no image could be loaded: an empty test (inconclusive: too few images)
+        probs = np.zeros((0, plan.class_index + 1))
     before, after, ctrl = probs[:k], probs[k:2 * k], probs[2 * k:3 * k]
     stats = interventions.summarise(before, after, ctrl, class_index=plan.class_index,
                                     reverse_before=probs[3 * k:3 * k + m], reverse_after=probs[3 * k + m:], seed=seed)

@@ -121,9 +121,9 @@ def _train_mask(key: str, _cache: Cache) -> np.ndarray:
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _neighbours(key: str, row: int, k: int, _cache: Cache) -> list[tuple[int, float]]:
-    from indoor.model.explain import nearest_training_images  # numpy only at call time, but the module imports torch
+    from indoor.analysis.neighbours import nearest_training_rows  # chunked, numpy only (no torch import)
 
-    table = nearest_training_images(_cache.embeddings, row, train_mask=_train_mask(key, _cache), k=k)
+    table = nearest_training_rows(_cache.embeddings, row, train_mask=_train_mask(key, _cache), k=k)
     return [(int(r), float(s)) for r, s in zip(table["row"], table["similarity"])]
 
 

@@ -17,8 +17,8 @@ from indoor.cache import Cache, CacheError
 KIND_STYLE = {  # kind -> (badge colour, icon, what it means)
     KINDS[0]: ("red", ":material/label_off:", "the probe and the nearest training images both reject the given label"),
     KINDS[1]: ("orange", ":material/help:", "the given label and another class both have support"),
-    KINDS[2]: ("blue", ":material/school:", "most nearest training images carry the given label; the probe "
-                                            "disagrees — probably a correct label the model gets wrong"),
+    KINDS[2]: ("blue", ":material/school:", "the nearest training images vote for the given label; the probe "
+                                            "rejects it — probably a correct label the model gets wrong"),
 }
 
 

@@ -417,9 +417,10 @@ export default function (component) {
       });
       drawLegend(state, drawing.legend);
       plot.deselect({ preventEvent: true });
-      return plot.draw(drawing.points, { zDataType: drawing.zDataType }).then(() => {
+      const drawn = data.n ? plot.draw(drawing.points, { zDataType: drawing.zDataType }) : plot.clear();
+      return Promise.resolve(drawn).then(() => {
         if (state.pending !== data) return undefined;
-        plot.set({ pointOrder: drawing.order });
+        if (data.n) plot.set({ pointOrder: drawing.order });
         const chosen = selectedIndices(state, data.selected);
         if (chosen.length) plot.select(chosen, { preventEvent: true });
         return nextFrame().then(() => {

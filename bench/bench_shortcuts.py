@@ -1,0 +1,130 @@
+"""Shortcut tests on a built cache: every top-N finding with its verdict, the on-demand cost, the build-time cost
+and, with --after, the remedy (run A's tests on run B's model, beside both runs' test accuracy).
+
+    python bench/bench_shortcuts.py --cache runs/demo                       # top-10 table (tests what is untested)
+    python bench/bench_shortcuts.py --cache runs/demo --after runs/demo-aug  # + the effects after --augment
+    python bench/bench_shortcuts.py --cache /tmp/p40-dark-cache --planted bar:brightness
+
+Untested findings are tested here with the cache's model (the same code the dashboard runs on demand) and, unless
+--no-save, stored in the cache. Times are wall-clock on this machine; note the load average printed first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from indoor.analysis import interventions  # noqa: E402
+from indoor.analysis.shortcuts import PROPERTIES  # noqa: E402
+from indoor.cache import load_cache  # noqa: E402
+from indoor.cache import shortcut_tests as stored  # noqa: E402
+
+
+def _name(row) -> str:
+    return f"{PROPERTIES[row['property']]} {row['bin_label']} -> {row['class']}"
+
+
+def top_table(cache, top: int, *, save: bool) -> tuple[pd.DataFrame, dict]:
+    """The top findings joined with their tests (untested ones tested now); costs measured."""
+    findings = cache.table("shortcut_findings")
+    ranked = findings[findings["rank"] > 0].sort_values("rank").head(top)
+    tests = stored.stored_tests(cache)
+    keys = [interventions.finding_key(p, b, c) for p, b, c in zip(ranked["property"], ranked["bin"], ranked["class"])]
+    missing = ranked[[k not in set(tests["key"]) for k in keys]]
+    costs: dict = {"load_model_s": None, "on_demand_s": []}
+    if len(missing):
+        started = time.perf_counter()
+        scorer = stored.cache_scorer(cache)
+        costs["load_model_s"] = time.perf_counter() - started
+        for finding in missing.to_dict("records"):
+            started = time.perf_counter()
+            fresh = stored.test_findings(cache, pd.DataFrame([finding]), scorer=scorer, save=save, source="on demand")
+            costs["on_demand_s"].append(time.perf_counter() - started)
+            tests = interventions.merge_tests(tests, fresh)
+    return interventions.with_tests(ranked, tests), costs
+
+
+def print_table(joined: pd.DataFrame) -> None:
+    print(f"{'#':>2}  {'finding':58s} {'verdict':28s} {'dP [95% CI]':>24s} {'flips':>6s} {'control':>8s} "
+          f"{'out of bin':>10s} {'lbl-iss':>7s} {'s':>5s}")
+    for row in joined.to_dict("records"):
+        verdict = row["test_verdict"]
+        label = "untested" if not isinstance(verdict, str) else interventions.VERDICTS[verdict] + (
+            "" if verdict == "confirmed" else f" ({row['test_cause']})")
+        effect = (f"{row['test_effect']:+.3f} [{row['test_effect_lo']:+.3f},{row['test_effect_hi']:+.3f}]"
+                  if isinstance(verdict, str) else "")
+        print(f"{int(row['rank']):>2}  {_name(row)[:58]:58s} {label[:28]:28s} {effect:>24s} "
+              f"{row['test_flip_share']:>6.0%} {row['test_control_effect']:>+8.3f} {row['test_reverse_effect']:>+10.3f} "
+              f"{row['test_label_issue_share']:>7.0%} {row['test_seconds']:>5.1f}")
+
+
+def remedy(cache_a, cache_b) -> pd.DataFrame:
+    """A's tests replayed on B's model (same images and bins), with B/A."""
+    tests = stored.stored_tests(cache_a)
+    started = time.perf_counter()
+    replayed = stored.test_findings(cache_b, tests, sample_ids={k: list(v) for k, v in zip(tests["key"], tests["sample_ids"])},
+                                    save=False, source="compare")
+    print(f"replayed {len(tests)} test(s) on {cache_b.path} in {time.perf_counter() - started:.1f} s (model load included)")
+    return interventions.compare_tests(tests, replayed)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cache", type=Path, required=True)
+    parser.add_argument("--top", type=int, default=10)
+    parser.add_argument("--after", type=Path, default=None, help="a rebuild (e.g. with --augment) to replay the tests on")
+    parser.add_argument("--planted", default=None, help="CLASS:PROPERTY of a planted shortcut, e.g. bar:brightness")
+    parser.add_argument("--no-save", action="store_true", help="do not store tests run here in the cache")
+    parser.add_argument("--json", type=Path, default=None, help="write the numbers here")
+    args = parser.parse_args()
+    print(f"load average: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    cache = load_cache(args.cache)
+    timings = cache.meta.get("timings", {})
+    if "shortcut_tests" in timings:
+        total = timings.get("total_before_write") or sum(v for k, v in timings.items() if k != "total_before_write")
+        print(f"build: tests of the top {cache.meta.get('shortcut_tests', {}).get('top')} findings took "
+              f"{timings['shortcut_tests']:.1f} s of {total:.1f} s ({timings['shortcut_tests'] / total:.0%})")
+    joined, costs = top_table(cache, args.top, save=not args.no_save)
+    print_table(joined)
+    if costs["on_demand_s"]:
+        print(f"on demand: model load {costs['load_model_s']:.1f} s once, then per finding "
+              f"{np.median(costs['on_demand_s']):.1f} s median ({', '.join(f'{s:.1f}' for s in costs['on_demand_s'])})")
+    out: dict = {"cache": str(args.cache), "rows": joined.drop(columns=[c for c in joined.columns if c.startswith(
+        ("test_example", "test_sample", "test_examples"))]).to_dict("records"), "costs": costs}
+    if args.planted:
+        cls, prop = args.planted.split(":")
+        ranked = joined.reset_index(drop=True)
+        hits = ranked[(ranked["class"] == cls) & (ranked["property"] == prop)]
+        if hits.empty:
+            print(f"planted {prop} -> {cls}: not among the top {args.top} findings (a miss)")
+        else:
+            first = hits.iloc[0]
+            print(f"planted {prop} -> {cls}: finding #{int(first['rank'])}, verdict {first['test_verdict']}")
+    if args.after:
+        after = load_cache(args.after)
+        table = remedy(cache, after)
+        metrics_a, metrics_b = cache.meta["metrics"].get("test", {}), after.meta["metrics"].get("test", {})
+        print(f"test top-1: A {metrics_a.get('top1', float('nan')):.1%} -> B {metrics_b.get('top1', float('nan')):.1%} "
+              f"(B: augment {after.meta.get('augment')})")
+        for rec in table.to_dict("records"):
+            print(f"  {_name(rec)[:58]:58s} A {rec['effect_a']:+.3f} [{rec['effect_lo_a']:+.3f},{rec['effect_hi_a']:+.3f}] "
+                  f"{rec['verdict_a']:12s} B {rec['effect_b']:+.3f} [{rec['effect_lo_b']:+.3f},{rec['effect_hi_b']:+.3f}] "
+                  f"{rec['verdict_b']:12s} B/A {rec['remaining']:.2f}")
+        out["remedy"] = table.to_dict("records")
+        out["top1"] = {"a": metrics_a.get("top1"), "b": metrics_b.get("top1")}
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=1, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

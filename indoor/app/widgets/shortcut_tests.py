@@ -1,0 +1,175 @@
+"""Shortcut findings with their intervention tests: the verdict first, then the evidence (before/after thumbnails
+with P(class) before -> after, the effect with its interval, the control, the other direction), the remedy of a
+confirmed shortcut, and for a finding without causal effect the label issues it is made of.
+
+A finding is a suspicion until its test confirms it: nothing here calls a finding a shortcut otherwise. Tests
+run at build time for the top findings; any other is tested on demand (a button: the model runs in
+:func:`indoor.app.loading.run_shortcut_test`, torch imported then) and stored in the cache.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from indoor.analysis import interventions
+from indoor.analysis.shortcuts import PROPERTIES
+from indoor.app import loading, urls
+from indoor.app.text import md
+from indoor.cache import Cache
+
+LABEL_ISSUES_PAGE = "pages/5_Label_issues.py"
+GROUP_TITLES = {"confirmed": "Confirmed shortcuts", "open": "Not yet decided",
+                "no_effect": "No causal effect — correlation or label errors"}
+GROUP_HELP = {
+    "confirmed": "The model's probability of the class rises when only this property is moved into the bin, more "
+                 "than when it is moved the other way.",
+    "open": "Untested findings, and tests whose interval is too wide or too small to decide.",
+    "no_effect": "Moving the property into the bin barely changes the model's probability of the class: the finding "
+                 "comes from what its images show, or from their labels.",
+}
+ICONS = {"confirmed": ":material/bolt:", "no_effect": ":material/block:", "inconclusive": ":material/help:",
+         None: ":material/science:"}
+SOURCES = {"build": "at build time", "analyze": "by python -m indoor analyze", "on demand": "on demand"}
+_ASKED = "indoor.sc.asked"  # session state: finding keys whose test the user asked for
+
+
+def findings_view(cache: Cache, findings: pd.DataFrame, tables: dict[str, pd.DataFrame], *, key: str) -> None:
+    """The ranked findings in three groups by verdict (confirmed, not yet decided, no causal effect), each as a
+    card; untested ones get a button that tests them now."""
+    _run_asked(cache, findings)
+    joined = interventions.with_tests(findings, loading.shortcut_tests(cache))
+    group = np.where(joined["test_verdict"] == "confirmed", "confirmed",
+                     np.where(joined["test_verdict"] == "no_effect", "no_effect", "open"))
+    flags = _issue_flags(cache, tables)
+    for name in GROUP_TITLES:
+        part = joined[group == name]
+        if part.empty:
+            continue
+        st.subheader(f"{GROUP_TITLES[name]} ({len(part)})", help=GROUP_HELP[name])
+        for i, finding in part.iterrows():
+            finding_card(cache, finding.to_dict(), flags, key=f"{key}.{i}")
+
+
+def _run_asked(cache: Cache, findings: pd.DataFrame) -> None:
+    """Run the tests the user asked for in the previous run (button callbacks only record the request)."""
+    asked: set = st.session_state.setdefault(_ASKED, set())
+    for finding in findings.to_dict("records"):
+        marker = (cache.key, interventions.finding_key(finding["property"], finding["bin"], finding["class"]))
+        if marker not in asked:
+            continue
+        asked.discard(marker)
+        with st.spinner(f"Testing {md(PROPERTIES[finding['property']])} → {md(finding['class'])}: editing, "
+                        "re-embedding and scoring about 200 images…"):
+            try:
+                loading.run_shortcut_test(cache, finding)
+            except (OSError, ValueError, RuntimeError) as exc:
+                st.error(f"The test could not run: {md(exc)}")
+
+
+def _issue_flags(cache: Cache, tables: dict[str, pd.DataFrame]) -> np.ndarray:
+    flags = np.zeros(len(cache.samples), dtype=bool)
+    issues = tables.get("label_issues")
+    if issues is not None and {"row", "is_issue"} <= set(issues.columns):
+        flags[issues["row"].to_numpy(np.int64)] = issues["is_issue"].to_numpy(bool)
+    return flags
+
+
+def finding_card(cache: Cache, finding: dict[str, Any], flags: np.ndarray, *, key: str) -> None:
+    """One finding: verdict, the finding itself, then the test's evidence (or a button to test it)."""
+    verdict = finding.get("test_verdict") if isinstance(finding.get("test_verdict"), str) else None
+    with st.container(border=True):
+        where = f"{md(PROPERTIES[finding['property']])} {md(finding['bin_label'])} → {md(finding['class'])}"
+        rank = f"#{int(finding['rank'])}" if finding["rank"] > 0 else f"repeats #{int(finding['redundant_with'])}"
+        label = "Not tested yet" if verdict is None else interventions.VERDICTS[verdict] + (
+            "" if verdict == "confirmed" else f" — {finding['test_cause']}")
+        st.markdown(f"{ICONS[verdict]} **{md(label)} · {rank} · {where}**")
+        st.caption(md(finding["summary"]) + f" · t = {finding['t']:.1f}"
+                   + (f" · same images: {md(finding['also'])}" if finding.get("also") else ""))
+        if verdict is None:
+            marker = (cache.key, interventions.finding_key(finding["property"], finding["bin"], finding["class"]))
+            st.button("Test this finding", key=f"{key}.test", icon=":material/science:",
+                      on_click=lambda: st.session_state.setdefault(_ASKED, set()).add(marker),
+                      help="Moves only this property of about 64 images of other classes into the bin and re-scores "
+                           "them with the model (a few seconds; the first test also loads the model).")
+        else:
+            evidence(cache, finding)
+        if verdict == "confirmed":
+            remedy_box(cache, finding)
+        else:
+            made_of(cache, finding, flags, key=key)
+        urls.class_pair_link(None, finding["class"], None, label=f"All images wrongly predicted {md(finding['class'])}",
+                             icon=":material/photo_library:")
+
+
+def evidence(cache: Cache, finding: dict[str, Any]) -> None:
+    """The effect with its interval, the flips, the control, the other direction and the before/after images."""
+    cls = finding["class"]
+    t = {k[5:]: v for k, v in finding.items() if k.startswith("test_")}
+    st.caption(md(f"Test: {t['reason']}."))
+    a, b, c, d = st.columns(4)
+    a.metric(f"Mean ΔP({md(cls)}) into the bin", f"{t['effect']:+.3f}",
+             help=f"95 % bootstrap interval {t['effect_lo']:+.3f} .. {t['effect_hi']:+.3f}; {int(t['n'])} images of "
+                  f"other classes ({int(t['n_heldout'])} held out), P({md(cls)}) {t['p_before']:.3f} → "
+                  f"{t['p_after']:.3f}")
+    a.caption(f"interval {t['effect_lo']:+.3f} .. {t['effect_hi']:+.3f}")
+    b.metric(f"Flipped to {md(cls)}", f"{t['flip_share']:.0%}", help="Share of the edited images predicted the "
+                                                                       "class after the edit (not before).")
+    c.metric("Control: the opposite move", f"{t['control_effect']:+.3f}",
+             help=f"Interval {t['control_lo']:+.3f} .. {t['control_hi']:+.3f}; flipped {t['control_flip_share']:.0%}")
+    c.caption(f"interval {t['control_lo']:+.3f} .. {t['control_hi']:+.3f}")
+    if t["reverse_n"] > 0:
+        d.metric(f"{md(cls)} images moved out", f"{t['reverse_effect']:+.3f}",
+                 help=f"{int(t['reverse_n'])} images labelled {md(cls)} in the bin, moved to the data set's median: "
+                      f"how much the class depends on the property; {t['reverse_flip_share']:.0%} no longer "
+                      f"predicted {md(cls)}")
+        d.caption(f"{int(t['reverse_n'])} images · {t['reverse_flip_share']:.0%} leave {md(cls)}")
+    else:
+        d.metric(f"{md(cls)} images moved out", "–", help="No image of the class in the bin.")
+    rows = [cache.row_of.get(s) for s in t["examples"]]
+    shown = [i for i, r in enumerate(rows) if r is not None]
+    if shown:
+        st.image([str(cache.thumb_path(rows[i])) for i in shown], width=96,
+                 caption=[f"before · P {t['example_before'][i]:.0%}" for i in shown])
+        st.image([t["example_jpeg"][i] for i in shown], width=96,
+                 caption=[f"after · P {t['example_after'][i]:.0%}" for i in shown])
+        st.caption(md(f"{len(shown)} of the {int(t['n'])} edited images (the first of a random sample, not the "
+                      f"strongest): above as they are, below with only their {PROPERTIES[finding['property']]} "
+                      f"moved into the bin; P = probability of {cls}. Tested {SOURCES.get(t['source'], t['source'])} "
+                      f"in {t['seconds']:.1f} s."))
+
+
+def remedy_box(cache: Cache, finding: dict[str, Any]) -> None:
+    """How to break a confirmed shortcut: the augmentation, the data to collect and the command."""
+    test = {k[5:]: v for k, v in finding.items() if k.startswith("test_")}
+    meta = cache.meta
+    fix = interventions.remedy(test, cache.samples, cache.classes, data_root=str(meta.get("data_root", "")),
+                               cache_path=str(cache.path), image_size=meta.get("image_size"))
+    st.markdown(f"**Remedy** — augmentation: {md(fix['augmentation_text'])}; collect {md(fix['collect'])}.")
+    st.code(fix["command"], language="bash", wrap_lines=True)
+    st.caption("Then compare the two runs on the Compare page: it shows this test before and after, next to accuracy.")
+
+
+def made_of(cache: Cache, finding: dict[str, Any], flags: np.ndarray, *, key: str) -> None:
+    """The finding's own images (in the bin, labelled otherwise, predicted the class), with the label issues
+    among them and a link to the Label issues page for each of their given labels."""
+    rows = interventions.finding_rows(cache.samples, finding, cache.classes)
+    if len(rows) == 0:
+        return
+    labels = cache.samples["label"].to_numpy()[rows]
+    n_flagged = int(flags[rows].sum())
+    st.caption(md(f"The finding is made of {len(rows)} images in the bin labelled otherwise and predicted "
+                  f"{finding['class']}; {n_flagged} of them are flagged as label issues."))
+    shown = rows[:12]
+    st.image([str(cache.thumb_path(r)) for r in shown], width=80,
+             caption=[f"{md(cache.classes[int(labels[i])])}{' ⚠' if flags[r] else ''}" for i, r in enumerate(shown)])
+    given = pd.Series(labels[flags[rows]] if n_flagged else labels).value_counts().head(3)
+    cols = st.columns(len(given))
+    for col, (label, count) in zip(cols, given.items()):
+        with col:
+            name = cache.classes[int(label)]
+            st.page_link(LABEL_ISSUES_PAGE, label=f"Label issues of {md(name)} ({int(count)} here)", icon=":material/rule:",
+                         query_params={"class": name})

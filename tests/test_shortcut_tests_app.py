@@ -1,0 +1,144 @@
+"""Shortcut tests end to end on the session's demo cache (real backbone, small images): the build tests the top
+findings, the Shortcuts page shows verdicts first and tests any other finding on demand (stored in the cache),
+``analyze`` keeps the stored tests, and Compare runs A's tests on run B's model."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from indoor.analysis import interventions
+from indoor.analysis.shortcuts import property_bins, property_values
+from indoor.cache import load_cache
+
+ROOT = Path(__file__).resolve().parents[1]
+SHORTCUTS, COMPARE = "pages/7_Shortcuts.py", "pages/11_Compare.py"
+
+
+def open_page(monkeypatch, cache_path: Path, page: str, **query: str) -> AppTest:
+    monkeypatch.setenv("INDOOR_CACHE", str(cache_path))
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    at.run()
+    assert not at.exception, at.exception
+    at.query_params = dict(query)
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def markdown_text(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def test_the_build_tests_the_top_findings(demo_cache):
+    tests = demo_cache.table("shortcut_tests")
+    findings = demo_cache.table("shortcut_findings")
+    top = findings[findings["rank"] > 0].sort_values("rank").head(3)
+    expected = {interventions.finding_key(p, b, c) for p, b, c in zip(top["property"], top["bin"], top["class"])}
+    assert list(tests.columns) == interventions.TEST_COLUMNS
+    assert set(tests["key"]) == expected and (tests["source"] == "build").all()
+    assert demo_cache.meta["shortcut_tests"] == {"top": 3, "images": 64}
+    assert demo_cache.meta["timings"]["shortcut_tests"] > 0
+    samples = demo_cache.samples
+    labels = samples["label"].to_numpy()
+    for test in tests.to_dict("records"):
+        c = demo_cache.classes.index(test["class"])
+        assert 16 <= test["n"] <= 64 and test["verdict"] in interventions.VERDICTS
+        assert test["effect_lo"] <= test["effect"] <= test["effect_hi"]
+        assert 0 <= test["p_before"] <= 1 and 0 <= test["flip_share"] <= 1
+        assert test["effect"] == pytest.approx(test["p_after"] - test["p_before"], abs=1e-9)
+        rows = np.array([demo_cache.row_of[s] for s in test["sample_ids"]])
+        assert len(rows) == test["n"] and (labels[rows] != c).all()  # images of other classes
+        index, _ = property_bins(property_values(samples)[test["property"]], n_bins=10,
+                                 circular=test["property"] in ("hue", "dominant_hue"))
+        assert (index[rows] != test["bin"]).all()  # from outside the bin
+        assert len(test["examples"]) == len(test["example_jpeg"]) == len(test["example_after"]) > 0
+        assert Image.open(io.BytesIO(test["example_jpeg"][0])).size[0] > 0
+
+
+def test_shortcuts_page_gives_each_finding_its_verdict_first(monkeypatch, shared_copy):
+    at = open_page(monkeypatch, shared_copy, SHORTCUTS)
+    cache = load_cache(shared_copy)
+    tests = cache.table("shortcut_tests").set_index("key")
+    shown = cache.table("shortcut_findings").query("rank > 0").sort_values("rank").head(8)  # the page's default
+    verdicts = {}
+    for f in shown.to_dict("records"):
+        key = interventions.finding_key(f["property"], f["bin"], f["class"])
+        verdicts[int(f["rank"])] = tests.at[key, "verdict"] if key in tests.index else None
+    headings = [h.value for h in at.subheader]
+    assert any(h.startswith(("Confirmed shortcuts", "Not yet decided", "No causal effect")) for h in headings)
+    cards = {}
+    for m in at.markdown:  # "<icon> **<verdict> · #<rank> · <property bin> → <class>**"
+        if "** " in m.value or not m.value.rstrip().endswith("**") or " · #" not in m.value:
+            continue
+        label, rank = m.value.split("**")[1].split(" · ")[:2]
+        cards[int(rank.lstrip("#"))] = label
+    assert set(cards) == set(verdicts), (cards, verdicts)
+    for rank, label in cards.items():  # the verdict first; "shortcut" only with a confirmed test
+        verdict = verdicts[rank]
+        if verdict is None:
+            assert label == "Not tested yet"
+        else:
+            assert label.split(" — ")[0] == interventions.VERDICTS[verdict]
+        assert ("shortcut" in label.lower()) == (verdict == "confirmed")
+    assert sum(m.label.startswith("Mean ΔP(") for m in at.metric) == sum(v is not None for v in verdicts.values())
+    assert sum(b.label == "Test this finding" for b in at.button) == sum(v is None for v in verdicts.values())
+
+
+def untest_one(cache_path: Path) -> pd.DataFrame:
+    """Forget the last stored test (a small demo cache may have no untested finding to show): the stored tests."""
+    from indoor.cache.writer import write_table
+
+    tests = load_cache(cache_path).table("shortcut_tests")
+    if len(tests):
+        write_table(cache_path, "shortcut_tests", tests.iloc[:-1])
+    return load_cache(cache_path).table("shortcut_tests")
+
+
+def test_a_finding_is_tested_on_demand_and_stored(monkeypatch, own_copy):
+    before = untest_one(own_copy)
+    at = open_page(monkeypatch, own_copy, SHORTCUTS)
+    buttons = [b for b in at.button if b.label == "Test this finding"]
+    assert buttons, markdown_text(at)
+    n_metrics = sum(m.label.startswith("Mean ΔP(") for m in at.metric)
+    buttons[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    after = load_cache(own_copy).table("shortcut_tests")
+    assert len(after) == len(before) + 1 and set(before["key"]) < set(after["key"])
+    new = after[~after["key"].isin(before["key"])].iloc[0]
+    assert new["source"] == "on demand" and new["n"] > 0 and new["verdict"] in interventions.VERDICTS
+    assert sum(m.label.startswith("Mean ΔP(") for m in at.metric) == n_metrics + 1  # its evidence is shown
+
+
+def test_analyze_keeps_stored_tests(own_copy):
+    from indoor.cli import main
+
+    before = load_cache(own_copy).table("shortcut_tests")
+    assert main(["analyze", str(own_copy), "--shortcut-tests", "2"]) == 0
+    after = load_cache(own_copy).table("shortcut_tests")
+    kept = after.set_index("key").loc[before["key"], "effect"]
+    assert np.allclose(kept.to_numpy(), before["effect"].to_numpy())  # not retested: the model is unchanged
+
+
+def test_compare_runs_a_tests_on_run_b(monkeypatch, own_copy):
+    cleaned = own_copy.parent / f"{own_copy.name}-cleaned"  # the shown cache's -cleaned rebuild is offered
+    shutil.copytree(own_copy, cleaned, ignore=shutil.ignore_patterns("decisions.sqlite*"))
+    at = open_page(monkeypatch, own_copy, COMPARE, a=str(own_copy), b=str(cleaned))
+    assert any(h.value.startswith("Shortcut tests") for h in at.subheader)
+    go = [b for b in at.button if b.key == "cmp.tests.go"]
+    assert go, markdown_text(at)
+    go[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = {m.label.split(" (")[0]: m.value for m in at.metric if m.label.startswith("ΔP ")}
+    assert "ΔP B" in shown and shown["ΔP B"] != "–"
+    a_values = [m.value for m in at.metric if m.label.startswith("ΔP A")]
+    b_values = [m.value for m in at.metric if m.label.startswith("ΔP B")]
+    assert a_values == b_values  # the same model on the same images: the same effects
