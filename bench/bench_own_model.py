@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from indoor.cache import load_cache  # noqa: E402
 
 
-def sklearn_predictions(cache, folder: Path) -> dict[str, Path]:
+def sklearn_predictions(cache, folder: Path, *, cross_validate: bool = True) -> dict[str, Path]:
     """The README's worked example: in-sample and out-of-fold train probabilities, one CSV each, and emb.npy."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_predict
@@ -40,7 +40,7 @@ def sklearn_predictions(cache, folder: Path) -> dict[str, Path]:
     model = make_pipeline(StandardScaler(), LogisticRegression(C=0.05, max_iter=1000)).fit(x[train], labels[train])
     probs = model.predict_proba(x)
     out = {}
-    for name, oof in (("in_sample", False), ("out_of_fold", True)):
+    for name, oof in (("in_sample", False), ("out_of_fold", True))[: 2 if cross_validate else 1]:
         values = probs.copy()
         if oof:
             values[train] = cross_val_predict(model, x[train], labels[train], cv=5, method="predict_proba")
@@ -51,7 +51,8 @@ def sklearn_predictions(cache, folder: Path) -> dict[str, Path]:
         out[name] = folder / f"preds_{name}.csv"
         frame.to_csv(out[name], index=False)
     np.save(folder / "emb.npy", x)
-    print(f"scikit-learn fit + predictions (+ 5-fold cross_val_predict): {time.perf_counter() - started:.1f} s")
+    print(f"scikit-learn fit + predictions{' + 5-fold cross_val_predict' if cross_validate else ''}: "
+          f"{time.perf_counter() - started:.1f} s")
     return out
 
 
@@ -83,27 +84,33 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs of the main import (median)")
     parser.add_argument("--image-size", default="160", help="input size of the checkpoint build and the backbone "
                                                           "import (default 160, the demo's)")
+    parser.add_argument("--data", default=None, help="the images' root (default: the cache's data root)")
     parser.add_argument("--work", type=Path, default=None, help="folder for the files and caches this writes "
                                                                "(default: <cache>-own beside the cache)")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["backbone-import", "checkpoint"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["cross-validation", "backbone-import", "checkpoint"],
+                        help="cross-validation: no out-of-fold predictions (the timed import is then the in-sample "
+                             "one, --runs times)")
     args = parser.parse_args()
 
     cache = load_cache(args.cache)
-    root = cache.meta["data_root"]
+    root = args.data or cache.meta["data_root"]
     folder = args.work or args.cache.parent / f"{args.cache.name}-own"
     folder.mkdir(parents=True, exist_ok=True)
-    preds = sklearn_predictions(cache, folder)
+    preds = sklearn_predictions(cache, folder, cross_validate="cross-validation" not in args.skip)
     common = ["--data", root, "--embeddings", str(folder / "emb.npy"), "--quiet", "--force"]
     results: dict[str, Path] = {}
 
-    times = [run("import", "--predictions", str(preds["out_of_fold"]), "--out-of-sample", "--out",
-                 str(folder / "import-oof"), *common) for _ in range(max(1, args.runs))]
-    results["import, out-of-fold train, given embeddings"] = folder / "import-oof"
-    print(f"import (out-of-fold, --embeddings): median {statistics.median(times):.1f} s "
-          f"({', '.join(f'{t:.1f}' for t in times)})")
-    seconds = run("import", "--predictions", str(preds["in_sample"]), "--out", str(folder / "import-in"), *common)
+    if "out_of_fold" in preds:
+        times = [run("import", "--predictions", str(preds["out_of_fold"]), "--out-of-sample", "--out",
+                     str(folder / "import-oof"), *common) for _ in range(max(1, args.runs))]
+        results["import, out-of-fold train, given embeddings"] = folder / "import-oof"
+        print(f"import (out-of-fold, --embeddings): median {statistics.median(times):.1f} s "
+              f"({', '.join(f'{t:.1f}' for t in times)})")
+    times = [run("import", "--predictions", str(preds["in_sample"]), "--out", str(folder / "import-in"), *common)
+             for _ in range(1 if "out_of_fold" in preds else max(1, args.runs))]
     results["import, in-sample train, given embeddings"] = folder / "import-in"
-    print(f"import (in-sample, --embeddings): {seconds:.1f} s")
+    print(f"import (in-sample, --embeddings): median {statistics.median(times):.1f} s "
+          f"({', '.join(f'{t:.1f}' for t in times)})")
     if "backbone-import" not in args.skip:
         seconds = run("import", "--data", root, "--predictions", str(preds["in_sample"]), "--image-size",
                       args.image_size, "--out", str(folder / "import-backbone"), "--quiet", "--force")

@@ -24,13 +24,14 @@ The truth files are read here only — never by ``indoor/`` or the pages.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -107,8 +108,8 @@ def _flag_figures(issues: pd.DataFrame, planted: np.ndarray) -> tuple[str, str, 
     flagged = issues["is_issue"].to_numpy(dtype=bool)
     hit = int((flagged & planted).sum())
     top_n = issues["review_rank"].to_numpy() < n
-    return (f"{int(flagged.sum()):,} ({flagged.mean():.0%})", f"{hit / max(flagged.sum(), 1):.2f} / {hit / max(n, 1):.2f}",
-            f"{(top_n & planted).sum() / max(n, 1):.2f}")
+    return (f"{int(flagged.sum()):,} ({flagged.mean():.0%})",
+            f"{hit / max(flagged.sum(), 1):.3f} / {hit / max(n, 1):.3f}", f"{(top_n & planted).sum() / max(n, 1):.3f}")
 
 
 def score_label_issues(tables: dict[str, pd.DataFrame], truth: pd.DataFrame) -> dict[str, str]:
@@ -126,11 +127,11 @@ def score_label_issues(tables: dict[str, pd.DataFrame], truth: pd.DataFrame) -> 
         out.update({"before: flagged": flagged, "before: flagged precision / recall": pr,
                     "before: precision at n": at_n})
     base_n = issues["low_confidence_rank"].to_numpy() < n
-    out["precision at n (low self-conf.)"] = f"{(base_n & planted).sum() / max(n, 1):.2f}"
+    out["precision at n (low self-conf.)"] = f"{(base_n & planted).sum() / max(n, 1):.3f}"
     if "knn_agreement" in issues:  # "hard": the probe rejects the label, most neighbours carry it
         hard = (issues["probe_self_confidence"].to_numpy() < 0.1) & (issues["knn_agreement"].to_numpy() >= 0.5)
         before = tables.get("_probe_only_label_issues")
-        flagged_before = int((before.sort_values("row")["is_issue"].to_numpy() & hard).sum()) if before is not None else "–"
+        flagged_before = "–" if before is None else int((before.sort_values("row")["is_issue"].to_numpy() & hard).sum())
         out["probe<0.1 & neighbours agree: n (planted)"] = f"{int(hard.sum())} ({int((hard & planted).sum())})"
         out["  ... flagged before / now"] = f"{flagged_before} / {int((issues['is_issue'].to_numpy() & hard).sum())}"
     if "kind" in issues:
@@ -194,29 +195,36 @@ def analyse(cache, *, repeats: int) -> tuple[dict[str, pd.DataFrame], list[float
     return tables, times
 
 
-def label_issue_seconds(cache, *, repeats: int) -> float:
-    """Median wall seconds of the label-issue analysis alone (what build_tables spends on it): the two-judge
-    table when this checkout has it, else cleanlab on the probe alone (the code before issue 14)."""
+def label_issue_seconds(cache, *, repeats: int) -> tuple[float, float | None]:
+    """Median wall seconds of the label-issue analysis alone (what build_tables spends on it): (cleanlab on the
+    probe alone, the code before issue 14; the two-judge table, None when this checkout lacks it)."""
     from indoor.analysis import label_issues
 
     samples = cache.samples
     labels = samples["label"].to_numpy(np.int64)
     probs = np.asarray(cache.probs, dtype=np.float64)
+    label_issues.find_label_issues(labels, probs)  # imports (cleanlab) out of the timing
+    runs = [lambda: label_issues.find_label_issues(labels, probs)]
     try:
         from indoor.analysis.label_evidence import label_issue_table
 
-        def run():
-            label_issue_table(labels, probs, np.asarray(cache.embeddings), samples["split"].astype(str).to_numpy(),
-                              samples["fold"].to_numpy(np.int64))
+        splits, folds = samples["split"].astype(str).to_numpy(), samples["fold"].to_numpy(np.int64)
+        runs.append(lambda: label_issue_table(labels, probs, np.asarray(cache.embeddings), splits, folds))
     except ImportError:
-        def run():
-            label_issues.find_label_issues(labels, probs)
-    times = []
-    for _ in range(max(1, repeats)):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        runs.append(None)
+    medians = []
+    for run in runs:
+        times = []
+        for _ in range(max(1, repeats) if run is not None else 0):
+            started = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - started)
+        medians.append(statistics.median(times) if times else None)
+    return medians[0], medians[1]
+
+
+def _seconds(*values: float | None) -> str:
+    return " / ".join("–" if v is None else f"{v:.2f}" for v in values)
 
 
 def measure(name: str, cache_path: Path, truth_path: Path, sections: list[Section], *, demo: bool,
@@ -224,10 +232,11 @@ def measure(name: str, cache_path: Path, truth_path: Path, sections: list[Sectio
     """Every figure of ``sections`` on one cache, keyed by (section, figure)."""
     cache = load_cache(cache_path)
     tables, times = analyse(cache, repeats=repeats)
+    top1 = cache.meta["metrics"].get("test", {}).get("top1", float("nan"))
     figures = {("cache", "images / classes"): f"{len(cache.samples):,} / {len(cache.classes)}",
-               ("cache", "test top-1 (given labels)"): f"{cache.meta['metrics'].get('test', {}).get('top1', float('nan')):.1%}",
+               ("cache", "test top-1 (given labels)"): f"{top1:.1%}",
                ("cache", "build_tables() s (median)"): f"{statistics.median(times):.2f}",
-               ("cache", "label-issue analysis s"): f"{label_issue_seconds(cache, repeats=repeats):.2f}"}
+               ("cache", "label-issue analysis s (before / now)"): _seconds(*label_issue_seconds(cache, repeats=repeats))}
     truth_frame = pd.read_csv(truth_path, keep_default_na=False)
     for section in sections:
         reader = section.demo_truth if demo else section.real_truth
@@ -257,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
                                                      "--per-class 233 --out PATH; '' to skip)")
     parser.add_argument("--demo67-truth", default=None, help="its truth.csv (default <demo67>-data/truth.csv)")
     parser.add_argument("--repeats", type=int, default=1, help="timed runs of build_tables (median reported)")
+    parser.add_argument("--plant-seed", type=int, default=None,
+                        help="replace the seed of every planting (default: each section's own, 1): a held-out check")
     args = parser.parse_args(argv)
 
     unknown = [s for s in args.sections.split(",") if s and s not in SECTIONS]
@@ -264,12 +275,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unknown section(s) {', '.join(unknown)} (known: {', '.join(SECTIONS)})", file=sys.stderr)
         return 2
     sections = [SECTIONS[s] for s in args.sections.split(",") if s]
+    if args.plant_seed is not None:
+        sections = [dataclasses.replace(s, plant=_with_seed(s.plant, args.plant_seed)) for s in sections]
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict[tuple[str, str], str]] = {}
     notes: list[str] = []
 
-    for label, cache_arg, truth_arg in (("demo", args.demo, args.demo_truth), ("demo67", args.demo67, args.demo67_truth)):
+    demos = (("demo", args.demo, args.demo_truth), ("demo67", args.demo67, args.demo67_truth))
+    for label, cache_arg, truth_arg in demos:
         if not cache_arg:
             continue
         cache_path = Path(cache_arg)
@@ -308,6 +322,16 @@ def main(argv: list[str] | None = None) -> int:
     for note in notes:
         print(f"note: {note}")
     return 0
+
+
+def _with_seed(plant_args: tuple[str, ...], seed: int) -> tuple[str, ...]:
+    """plant.py arguments with ``--seed`` set to ``seed`` (added when absent)."""
+    args = list(plant_args)
+    if "--seed" in args:
+        args[args.index("--seed") + 1] = str(seed)
+    else:
+        args += ["--seed", str(seed)]
+    return tuple(args)
 
 
 def print_table(results: dict[str, dict[tuple[str, str], str]]) -> None:

@@ -307,7 +307,7 @@ def demo_shots(shooter: Shooter, cache_path: str) -> None:
 
     shooter.page("Explain", "Explain", "explain.jpg", {"sample": str(explained["sample_id"])}, before=explain)
 
-    shooter.page("Review", "Review", "review.jpg", min_images=1)
+    shooter.page("Review", "Review", "review.jpg", {"source": "issues"}, min_images=1)  # a suspect: kind, neighbours
 
     # Compare: against the cleaned rebuild when there is one (and it loads), else the run against itself
     sibling = Path(cache_path).parent / f"{Path(cache_path).name}-cleaned"

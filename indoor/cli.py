@@ -56,6 +56,9 @@ def _add_build_options(parser: argparse.ArgumentParser, *, image_size: int) -> N
     group.add_argument("--finetune-epochs", type=int, default=0,
                        help="fine-tune the backbone end to end for N epochs first (CUDA if present; slow on CPU; default 0)")
     group.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    group.add_argument("--region-crops", type=int, default=6000, metavar="N",
+                       help="multi-class region evidence: score at most N crops (5 per image the model is unsure "
+                            "of; default 6000, 0 = none: candidates from the probabilities alone)")
     group.add_argument("--quiet", action="store_true", help="no progress bars")
     group.add_argument("--force", action="store_true",
                        help="build into --out even when it is a non-empty folder that is not a cache (what is in "
@@ -77,7 +80,7 @@ def _options(args: argparse.Namespace):
         backbone=args.backbone, image_size=args.image_size, folds=args.folds, seed=args.seed,
         batch_size=args.batch_size, workers=max(0, args.workers), head_c=args.head_c or DEFAULT_HEAD_C,
         thumb_size=args.thumb_size, finetune_epochs=max(0, args.finetune_epochs), device=args.device,
-        progress=not args.quiet,
+        progress=not args.quiet, region_crops=max(0, args.region_crops),
     )
     from indoor.cli_shortcuts import remedy_options
 
@@ -273,7 +276,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     thumbnails = [cache.thumb_path(row).read_bytes() for row in range(len(cache.samples))]
     tables = build_tables(cache.samples, np.asarray(cache.probs), np.asarray(cache.embeddings), cache.classes,
                           seed=int(cache.meta["seed"]), probs_out_of_sample=out_of_sample(cache.meta),
-                          thumbnails=thumbnails, in_sample_remedy=in_sample_remedy(cache.meta))
+                          thumbnails=thumbnails, in_sample_remedy=in_sample_remedy(cache.meta),
+                          regions=cache.table("regions") if cache.has_table("regions") else None)
     from indoor.cache.shortcut_tests import refresh_tests
 
     tables["shortcut_tests"] = refresh_tests(cache, tables, top=max(0, args.shortcut_tests), log=print)

@@ -83,7 +83,9 @@ def add_import_command(commands) -> None:
     group.add_argument("--backbone", default="efficientnet_lite0",
                        help="backbone that embeds the images when --embeddings is not given (default: the offline "
                             "efficientnet_lite0)")
-    group.add_argument("--image-size", type=int, default=224, help="backbone input size (default 224)")
+    group.add_argument("--image-size", type=int, default=224,
+                       help="backbone input size (default 224); the images are decoded as a build at this size "
+                            "decodes them, so Compare with such a build matches their pixels")
     group.add_argument("--thumb-size", type=int, default=128, help="thumbnail size in pixels (default 128)")
     group.add_argument("--batch-size", type=int, default=32, help="images per forward pass (default 32)")
     group.add_argument("--workers", type=int, default=2, help="image-decoding worker processes (default 2)")

@@ -92,7 +92,7 @@ def test_multiclass_candidates_are_near_equal_or_both_high():
     ])
     labels = np.array([0, 0, 0, 2, 0])
     table = multiclass.multiclass_candidates(labels, probs)
-    assert list(table.columns) == multiclass.CANDIDATE_COLUMNS
+    assert list(table.columns) == multiclass.CANDIDATE_COLUMNS + multiclass.REGION_CANDIDATE_COLUMNS
     assert set(table["row"]) == {1, 2, 3}
     assert table["row"].iloc[0] == 1
     row3 = table.set_index("row").loc[3]

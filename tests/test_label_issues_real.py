@@ -97,13 +97,14 @@ def test_a_mislabelled_cluster_point_is_likely_mislabelled_and_a_hard_example_is
     assert record["is_suspect"] and record["kind"] == "likely mislabelled" and record["is_issue"]
     assert record["suggested"] == 0 and record["knn_agreement"] < 0.2
     assert int(table["review_rank"].iat[mislabelled]) == 0  # the first image of the review queue
-    assert list(table["neighbour_labels"].iat[mislabelled]) == [int(labels[r]) for r in table["neighbours"].iat[mislabelled]]
+    shown = table["neighbours"].iat[mislabelled]
+    assert list(table["neighbour_labels"].iat[mislabelled]) == [int(labels[r]) for r in shown]
     # the probe alone flags the hard example; with its neighbours (all 2s) it is not flagged: at most a suspect of
     # kind "hard example" (here the average of the two judges does not even make it a suspect)
     assert find_label_issues(labels, probs)["is_issue"].iat[hard]
     assert table["kind"].iat[hard] in ("", "hard example") and not table["is_issue"].iat[hard]
-    assert le.suspect_kinds(labels, probs, le.neighbour_probs(
-        np.stack(table["neighbours"]), np.stack(table["neighbour_similarity"]), labels, n_classes))[hard] == "hard example"
+    knn = le.neighbour_probs(np.stack(table["neighbours"]), np.stack(table["neighbour_similarity"]), labels, n_classes)
+    assert le.suspect_kinds(labels, probs, knn)[hard] == "hard example"
     assert table["knn_agreement"].iat[hard] > 0.8
     assert sorted(table["review_rank"]) == list(range(len(labels)))
     assert table["is_issue"].sum() == 1
@@ -135,7 +136,7 @@ def test_weak_model_rule_on_agreement_and_flagged_share():
 
 
 def test_a_model_that_cannot_judge_labels_ranks_but_flags_nothing():
-    embeddings, truth, splits, folds, centres = clustered(seed=3, n_classes=4)
+    embeddings, truth, splits, folds, _ = clustered(seed=3, n_classes=4)
     rng = np.random.default_rng(0)
     labels = np.where(rng.random(len(truth)) < 0.5, rng.integers(0, 4, len(truth)), truth)  # ~40 % wrong
     probs = probe_like(truth, 4, right=0.7)

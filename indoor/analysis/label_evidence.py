@@ -166,8 +166,8 @@ def label_issue_table(
 
     Steps: the neighbours' vote (:func:`neighbour_probs`) is averaged with the probe's probabilities; cleanlab's
     confident learning (``find_label_issues`` with ``filter_by``, look-alike classes merged) on that average
-    names the *suspects*, and cleanlab's label quality of the average is the score (``label_quality``, ``self_confidence``
-    = the average's probability of the given label; review order ascending). Each suspect gets a kind
+    names the *suspects*, and cleanlab's label quality of the average is the score (``label_quality``;
+    ``self_confidence`` = the average's probability of the given label; review order ascending). Each suspect gets a kind
     (:func:`suspect_kinds`; a disagreement between look-alike classes is "ambiguous"); only likely mislabelled
     suspects are flagged (``is_issue``), and none when :func:`weak_model_reason` says the model is too weak —
     then the suspects are still ranked. ``low_confidence_rank`` stays the plain baseline: the probe's own
@@ -219,5 +219,6 @@ def weak_model_message(warnings: pd.DataFrame | None) -> str | None:
     """The weak-model warning among an analysis ``warnings`` table's rows (columns analysis, message), or None."""
     if warnings is None or warnings.empty or not {"analysis", "message"} <= set(warnings.columns):
         return None
-    found = warnings[(warnings["analysis"] == "label_issues") & warnings["message"].astype(str).str.startswith(WEAK_MODEL)]
-    return str(found["message"].iloc[0]) if len(found) else None
+    messages = warnings["message"].astype(str)
+    found = messages[(warnings["analysis"] == "label_issues") & messages.str.startswith(WEAK_MODEL)]
+    return str(found.iloc[0]) if len(found) else None

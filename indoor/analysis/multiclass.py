@@ -15,6 +15,9 @@ import numpy as np
 import pandas as pd
 
 CANDIDATE_COLUMNS = ["row", "label", "class_a", "class_b", "p_a", "p_b", "ratio", "pair_share", "score"]
+REGION_CANDIDATE_COLUMNS = ["evidence", "region_a", "region_b", "p_region_a", "p_region_b"]
+MIN_REGION = 0.4  # a crop "confidently" predicts its most probable class at this probability or above
+MAX_CONFIDENCE = 0.8  # whole images the model is surer of than this are neither cropped nor candidates
 REGION_TOP = 3
 REGION_COLUMNS = ["row", "region", "x0", "y0", "x1", "y1"] + [f"{k}_{i}" for i in range(1, REGION_TOP + 1)
                                                              for k in ("class", "p")]
@@ -80,7 +83,7 @@ def multiclass_candidates(
     :func:`indoor.analysis.label_issues.overlapping_class_groups`): a pair inside one group is look-alike classes,
     not a two-class scene, and is left out.
     Columns :data:`CANDIDATE_COLUMNS` (``class_a``/``class_b`` the two classes, most probable first, ``label`` the
-    given label).
+    given label) + :data:`REGION_CANDIDATE_COLUMNS` (``evidence`` = "probabilities", no regions).
     """
     labels = np.asarray(labels, dtype=np.int64)
     scores = multiclass_scores(probs, pair_weight=pair_weight)
@@ -92,13 +95,15 @@ def multiclass_candidates(
         groups = np.asarray(class_groups)
         keep &= groups[scores["class_a"].to_numpy()] != groups[scores["class_b"].to_numpy()]
     out = scores.loc[keep].sort_values(["score", "row"], ascending=[False, True], kind="stable")
-    return out[CANDIDATE_COLUMNS].reset_index(drop=True)
+    out = out.assign(evidence="probabilities", region_a="", region_b="", p_region_a=np.nan, p_region_b=np.nan)
+    return out[CANDIDATE_COLUMNS + REGION_CANDIDATE_COLUMNS].reset_index(drop=True)
 
 
 def candidate_table(candidates: pd.DataFrame, classes: Sequence[str]) -> pd.DataFrame:
     """Multi-class candidates (:func:`multiclass_candidates` plus ``sample_id``, as stored) as a table to read:
-    position, sample_id, class names (given, A, B), p(A), p(B) and score."""
-    return pd.DataFrame({
+    position, sample_id, class names (given, A, B), p(A), p(B), the regions' p(A) and p(B) when the candidates come
+    from region evidence, and score."""
+    table = pd.DataFrame({
         "#": np.arange(1, len(candidates) + 1),
         "sample_id": candidates["sample_id"].to_numpy(),
         "given": [classes[i] for i in candidates["label"]],
@@ -106,24 +111,89 @@ def candidate_table(candidates: pd.DataFrame, classes: Sequence[str]) -> pd.Data
         "class B": [classes[i] for i in candidates["class_b"]],
         "p(A)": candidates["p_a"].to_numpy(),
         "p(B)": candidates["p_b"].to_numpy(),
-        "score": candidates["score"].to_numpy(),
     })
+    if "p_region_a" in candidates and candidates["p_region_a"].notna().any():
+        table["region p(A)"] = candidates["p_region_a"].to_numpy()
+        table["region p(B)"] = candidates["p_region_b"].to_numpy()
+    table["score"] = candidates["score"].to_numpy()
+    return table
 
 
-def region_pool(labels: np.ndarray, probs: np.ndarray, *, share: float = 0.15, max_images: int | None = None,
-                min_second: float = 0.02) -> np.ndarray:
-    """Rows worth cropping for region evidence (the budget of :mod:`indoor.model.regions`), most promising first.
+def region_pool(labels: np.ndarray, probs: np.ndarray, *, max_confidence: float = MAX_CONFIDENCE,
+                max_images: int | None = None) -> np.ndarray:
+    """Rows worth cropping for region evidence (the budget of :mod:`indoor.model.regions`), least sure first.
 
-    ``probs`` (N, C) out-of-sample probabilities, ``labels`` (N,) given labels. An image that shows two classes
-    spreads its probability over both, so the pool is the images with the highest second-highest probability
-    (p_b >= ``min_second``): at most ``share`` of the data set and at most ``max_images``."""
+    ``probs`` (N, C) out-of-sample probabilities, ``labels`` (N,) given labels. A scene that shows two classes
+    leaves the model unsure of the whole image, so the pool is the images whose most probable class has
+    probability below ``max_confidence``, lowest first, at most ``max_images``."""
     labels = np.asarray(labels, dtype=np.int64)
-    _, _, _, pb = top2(probs)
-    if len(labels) != len(pb):
-        raise ValueError(f"{len(labels)} labels for {len(pb)} probability rows")
-    cap = int(np.ceil(share * len(pb)))
-    if max_images is not None:
-        cap = min(cap, int(max_images))
-    order = np.argsort(-pb, kind="stable")
-    order = order[pb[order] >= min_second]
-    return order[:max(0, cap)].astype(np.int64)
+    _, _, pa, _ = top2(probs)
+    if len(labels) != len(pa):
+        raise ValueError(f"{len(labels)} labels for {len(pa)} probability rows")
+    order = np.argsort(pa, kind="stable")
+    order = order[pa[order] < max_confidence]
+    return (order if max_images is None else order[:max(0, int(max_images))]).astype(np.int64)
+
+
+def region_candidates(
+    regions: pd.DataFrame,
+    labels: np.ndarray,
+    probs: np.ndarray,
+    *,
+    min_region: float = MIN_REGION,
+    max_confidence: float = MAX_CONFIDENCE,
+    class_groups: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Multi-class candidates from region evidence, best first: images where two different crops confidently
+    predict two different classes while the whole image leaves the model unsure.
+
+    ``regions``: the crops' top classes (columns :data:`REGION_COLUMNS`, from :mod:`indoor.model.regions`:
+    scored by the same backbone and the head that never saw the image's label), ``labels`` (N,), ``probs`` (N, C)
+    out-of-sample whole-image probabilities. A candidate has two crops whose most probable classes A != B both
+    reach ``min_region`` (``p_region_a`` >= ``p_region_b``), a whole-image top probability below
+    ``max_confidence``, and A, B not in one group of ``class_groups`` (look-alike classes disagree in every
+    crop: a merge question, see :mod:`indoor.analysis.merges`). ``score`` = min(p_region_a, p_region_b) x the
+    whole image's normalised entropy (0 = sure of one class, 1 = uniform). Columns :data:`CANDIDATE_COLUMNS` +
+    :data:`REGION_CANDIDATE_COLUMNS`; ``p_a`` / ``p_b`` are the whole image's probabilities of A and B.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    probs = np.asarray(probs, dtype=np.float64)
+    n_classes = probs.shape[1]
+    groups = np.asarray(class_groups) if class_groups is not None else np.arange(n_classes)
+    found = []
+    if len(regions):
+        frame = regions.sort_values(["row", "region"], kind="stable")
+        for row, crops in frame.groupby("row", sort=True):
+            row = int(row)
+            whole = probs[row]
+            if whole.max() >= max_confidence:
+                continue
+            cls, conf, names = crops["class_1"].to_numpy(), crops["p_1"].to_numpy(), crops["region"].to_numpy()
+            best = None
+            for i in range(len(cls)):
+                for j in range(len(cls)):
+                    a, b = int(cls[i]), int(cls[j])
+                    if i == j or a == b or groups[a] == groups[b] or conf[j] > conf[i]:
+                        continue
+                    if conf[j] >= min_region and (best is None or conf[j] > best[3]):
+                        best = (a, b, conf[i], conf[j], names[i], names[j])
+            if best is None:
+                continue
+            a, b, pra, prb, na, nb = best
+            entropy = -(whole * np.log(np.clip(whole, 1e-12, 1.0))).sum() / np.log(max(n_classes, 2))
+            found.append((row, labels[row], a, b, whole[a], whole[b], pra, prb, na, nb, min(pra, prb) * entropy))
+    out = pd.DataFrame(found, columns=["row", "label", "class_a", "class_b", "p_a", "p_b", "p_region_a", "p_region_b",
+                                       "region_a", "region_b", "score"])
+    out["ratio"] = np.divide(out["p_b"], out["p_a"], out=np.zeros(len(out)), where=out["p_a"].to_numpy() > 0)
+    out["pair_share"] = np.nan
+    out["evidence"] = "regions"
+    out = out.astype({"row": np.int64, "label": np.int64, "class_a": np.int64, "class_b": np.int64,
+                      "region_a": str, "region_b": str})
+    out = out.sort_values(["score", "row"], ascending=[False, True], kind="stable")
+    return out[CANDIDATE_COLUMNS + REGION_CANDIDATE_COLUMNS].reset_index(drop=True)
+
+
+def empty_regions() -> pd.DataFrame:
+    """A region table (columns :data:`REGION_COLUMNS`) without rows: no image was cropped."""
+    return pd.DataFrame({c: pd.Series(dtype=str if c == "region" else "int64" if c == "row" or c.startswith("class_")
+                                      else "float32") for c in REGION_COLUMNS})

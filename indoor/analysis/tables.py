@@ -38,11 +38,13 @@ TABLES: dict[str, str] = {
     "warnings": "reasons to distrust an analysis",
     "class_order": "the classes in similarity order (clustered by mutual confusion), for the confusion explorer",
     "shortcut_tests": "intervention tests of shortcut findings (indoor.analysis.interventions; run by the build)",
+    "regions": "multi-class region evidence: crops of the least-sure images scored by the backbone and head "
+               "(indoor.model.regions; run by the build)",
 }
 # Tables a cache built by an older indoor may lack; cheap to compute on the fly, so their absence alone doesn't
 # make :func:`cache_tables` recompute every table.
 # shortcut_tests needs the model's forward passes: build_tables leaves it empty, the build and analyze fill it.
-LATE_TABLES = ("class_order", "shortcut_tests")
+LATE_TABLES = ("class_order", "shortcut_tests", "regions")
 
 
 def build_tables(
@@ -55,6 +57,7 @@ def build_tables(
     probs_out_of_sample: bool | Mapping[str, bool] = True,
     thumbnails: Sequence[bytes | str | Path] | None = None,
     in_sample_remedy: str = "Rebuild the cache with cross-validation (--folds).",
+    regions: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Every analysis table (names and contents: :data:`TABLES`) for one cache.
 
@@ -66,7 +69,10 @@ def build_tables(
     they run on everything, with a warning that ends with ``in_sample_remedy``. ``embeddings`` (N, D), ``classes`` the C class names. ``thumbnails`` (N JPEG bytes or
     file paths, the cache's thumbnails) let near duplicates be verified on pixels — without them only very high
     embedding similarity counts (see :mod:`.duplicates`). ``seed`` is accepted for reproducibility of any
-    randomised step (all current steps are deterministic).
+    randomised step (all current steps are deterministic). ``regions``: the build's region evidence
+    (:func:`indoor.model.regions.region_evidence`, columns :data:`.multiclass.REGION_COLUMNS`); with it the
+    multi-class candidates come from :func:`.multiclass.region_candidates`, without it (None) from the
+    probabilities alone, and the ``regions`` table is empty.
     """
     del seed  # nothing random today
     samples = samples.reset_index(drop=True)
@@ -110,8 +116,13 @@ def build_tables(
                 f"{' and '.join(members)} overlap: the model cannot tell them apart, so disagreements between them "
                 f"({n_between} images) are not flagged as label errors. Consider merging them (Class merges page).")))
 
-    candidates = multiclass.multiclass_candidates(labels_s, probs_s, class_groups=groups)
-    candidates["row"] = sub[candidates["row"].to_numpy()].astype(np.int64)
+    if regions is not None:
+        candidates = multiclass.region_candidates(regions[sound[regions["row"].to_numpy()]] if sound.any() else regions,
+                                                  labels, probs, class_groups=groups)
+    else:
+        candidates = multiclass.multiclass_candidates(labels_s, probs_s, class_groups=groups)
+        candidates["row"] = sub[candidates["row"].to_numpy()].astype(np.int64)
+    tables["regions"] = regions.reset_index(drop=True) if regions is not None else multiclass.empty_regions()
     candidates.insert(1, "sample_id", ids[candidates["row"].to_numpy()])
     tables["multiclass"] = candidates
 

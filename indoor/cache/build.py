@@ -57,6 +57,7 @@ class BuildOptions:
     augment_views: int = 2  # K views per train image
     shortcut_tests: int = 3  # the top findings tested at build time (0: none)
     test_images: int = 64  # images edited per test
+    region_crops: int = 6000  # multi-class region evidence: at most this many crops (0: none; indoor.model.regions)
 
 
 class BuildError(RuntimeError):
@@ -156,9 +157,10 @@ def build_cache(
     probs = np.zeros((len(samples), n_classes), dtype=np.float64)
     fold = np.full(len(samples), -1, dtype=np.int64)
     folds = max(2, min(options.folds, int(is_train.sum())))
+    fold_heads: list = []  # each fold's head: scores the crops of its held-out images (region evidence)
     train_probs, train_fold = out_of_fold_probs(
         embeddings[is_train], labels[is_train], n_classes=n_classes, folds=folds, c=options.head_c,
-        seed=options.seed, progress=options.progress, augmented=augmented,
+        seed=options.seed, progress=options.progress, augmented=augmented, heads=fold_heads,
     )
     probs[is_train], fold[is_train] = train_probs, train_fold
     head = fit_linear_head(embeddings[is_train], labels[is_train], n_classes=n_classes, c=options.head_c, seed=options.seed,
@@ -181,17 +183,28 @@ def build_cache(
         backbone=backbone.name, checkpoint=backbone.checkpoint, own_head=own_order is not None,
         class_order=order_source, folds=folds, head_c=options.head_c, finetuned=finetune_info is not None,
         weights_independent=options.weights_independent)
+    regions, region_stats = None, None
+    if options.region_crops > 0:
+        from indoor.model.regions import region_evidence
+
+        regions, region_stats = region_evidence(
+            backbone, samples["path"].tolist(), labels=labels, probs=probs, embeddings=embeddings,
+            split=samples["split"].to_numpy(), fold=fold, head=head, fold_heads=fold_heads, head_c=options.head_c,
+            seed=options.seed, max_crops=options.region_crops, batch_size=options.batch_size,
+            workers=options.workers, device=device, forward=features.forward if finetune_info is None else None)
+        timings["regions"] = region_stats["seconds"]
     t0 = time.perf_counter()
     tables = build_tables(table, probs, embeddings, index.classes, seed=options.seed,
                           probs_out_of_sample=provenance["probs_out_of_sample"], thumbnails=thumbnails,
-                          in_sample_remedy=in_sample_remedy(provenance))
+                          in_sample_remedy=in_sample_remedy(provenance), regions=regions)
     timings["analyses"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     from indoor.model.shortcut_test import Scorer, build_time_tests
 
     scorer = Scorer(backbone.embedder, head, backbone.preprocessing(), device,
                     forward=features.forward if finetune_info is None else None)
-    tables["shortcut_tests"] = build_time_tests(table, tables, index.classes, scorer, top=options.shortcut_tests,
+    tables["shortcut_tests"] = build_time_tests(table, tables, index.classes, scorer, embeddings=embeddings,
+                                                top=options.shortcut_tests,
                                                 n=options.test_images, seed=options.seed,
                                                 thumb_size=options.thumb_size, log=log if options.progress else None)
     timings["shortcut_tests"] = time.perf_counter() - t0
@@ -211,6 +224,7 @@ def build_cache(
         "augment": {"kinds": list(options.augment), "views": options.augment_views if augmented is not None else 0,
                     "finetune": finetune_info is not None} if options.augment else None,
         "shortcut_tests": {"top": options.shortcut_tests, "images": options.test_images},
+        "regions": region_stats,
         "metrics": metrics,
         "timings": timings,
         "throughput_images_per_s": len(features.embeddings) / features.seconds if features.seconds else None,

@@ -39,7 +39,7 @@ class ImportOptions:
     out_of_sample: bool = False  # the train split's probabilities are out-of-sample (e.g. cross-validated)
     classes: Sequence[str] | None = None  # the order of a list column's entries (default: the labels, sorted)
     backbone: str = DEFAULT_BACKBONE  # embeds the images when no embeddings are given
-    image_size: int = 224
+    image_size: int = 224  # its input size; the images are decoded as a build at this size decodes them
     batch_size: int = 32
     workers: int = 2
     thumb_size: int = 128
@@ -72,7 +72,8 @@ def import_predictions(root: str | Path, predictions: str | Path, out: str | Pat
         f"and properties{' and embedding them with ' + backbone.name if backbone else ''}")
     features = extract_features(samples["path"].tolist(), backbone, batch_size=options.batch_size,
                                 workers=options.workers, thumb_size=options.thumb_size, device=device,
-                                progress=options.progress, desc="thumbnails" if backbone is None else "embedding")
+                                progress=options.progress, desc="thumbnails" if backbone is None else "embedding",
+                                decode_side=options.image_size)  # pixel hashes as a build at that size has them
     timings["images"] = features.seconds
     keep = np.array([row not in features.errors for row in range(len(samples))], dtype=bool)
     skipped = [{"sample_id": samples["sample_id"].iat[row], "path": samples["path"].iat[row], "reason": reason}

@@ -103,7 +103,8 @@ def test_findings(
     scorer = scorer or cache_scorer(cache)
     results = run_tests(
         findings, cache.samples, cache.classes, scorer, image_loader(cache, input_side(scorer.preprocessing)),
-        label_issues=label_issue_flags(cache), n=n, seed=int(cache.meta.get("seed", 0) or 0), source=source,
+        label_issues=label_issue_flags(cache), embeddings=cache.embeddings, n=n,
+        seed=int(cache.meta.get("seed", 0) or 0), source=source,
         sample_ids=sample_ids, log=log)
     if save and len(results):
         save_tests(cache, results)
@@ -144,5 +145,6 @@ def refresh_tests(cache: Cache, tables: dict[str, pd.DataFrame], *, top: int = D
     from indoor.model.shortcut_test import run_tests
 
     fresh = run_tests(missing, cache.samples, cache.classes, scorer, image_loader(cache, input_side(scorer.preprocessing)),
-                      label_issues=flags, seed=int(cache.meta.get("seed", 0) or 0), source="analyze", log=log)
+                      label_issues=flags, embeddings=cache.embeddings, seed=int(cache.meta.get("seed", 0) or 0),
+                      source="analyze", log=log)
     return interventions.merge_tests(stored, fresh)

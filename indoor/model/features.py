@@ -31,13 +31,15 @@ def default_device() -> str:
 class _DecodeDataset(Dataset):
     """Decodes one image: model input tensor, image properties and thumbnail; failures become a reason."""
 
-    def __init__(self, paths: Sequence[str], preprocessing: dict | None, thumb_size: int, extras: bool):
+    def __init__(self, paths: Sequence[str], preprocessing: dict | None, thumb_size: int, extras: bool,
+                 decode_side: int = 0):
         self.paths = list(paths)
         self.preprocessing = preprocessing  # preprocess_image's keywords; None: no model input (no embedding)
         self.image_size = preprocessing["size"] if preprocessing else 0
         # the decoded copy must hold the model's resize before its centre crop (size / crop_pct)
         self.input_side = (max(self.image_size, math.floor(self.image_size / preprocessing.get("crop_pct", 1.0)))
                            if preprocessing else 0)
+        self.input_side = max(self.input_side, decode_side)  # decode as a build at that size would
         self.thumb_size = thumb_size
         self.extras = extras
 
@@ -107,17 +109,21 @@ def extract_features(
     progress: bool = True,
     desc: str = "embedding",
     optimise: bool = True,
+    decode_side: int = 0,
 ) -> Features:
     """Embed every image with the frozen backbone; decoding runs in ``workers`` DataLoader processes.
 
     On the CPU the forward pass runs an optimised TorchScript copy of the embedder (``optimise=False``: the eager
     module), which gives the same embeddings to float tolerance. ``backbone=None``: no embedding at all (the
-    properties, hashes and thumbnails of images whose embeddings come from elsewhere; ``embeddings`` is (N, 0))."""
+    properties, hashes and thumbnails of images whose embeddings come from elsewhere; ``embeddings`` is (N, 0)).
+    ``decode_side``: decode (JPEG draft, the copy the properties are computed on) at least this large, as a build
+    with that input size does, so that pixel hashes and properties match such a build's."""
     import time
 
     from tqdm.auto import tqdm
 
-    dataset = _DecodeDataset(paths, backbone.preprocessing() if backbone is not None else None, thumb_size, extras)
+    dataset = _DecodeDataset(paths, backbone.preprocessing() if backbone is not None else None, thumb_size, extras,
+                             decode_side)
     loader = DataLoader(
         dataset,
         batch_size=batch_size,

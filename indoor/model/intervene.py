@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from indoor.analysis.interventions import AUGMENTATIONS
-from indoor.cache.properties import ANALYSIS_SIDE, image_properties, shrink
+from indoor.cache.properties import ANALYSIS_SIDE, _dominant_hue, image_properties, shrink
 
 MOVES: dict[str, str] = {
     "brightness": "light scaled (darker: towards black; brighter: towards white)",
@@ -168,6 +168,34 @@ def _sharpness(image: Image.Image) -> float:
     return float(lap.var() * 1000.0) if lap.size else 0.0
 
 
+def _hue(small: Image.Image, prop: str) -> float:
+    """The build's hue or dominant hue of an image already at the analysis size (image_properties' formulas)."""
+    hsv = np.asarray(small.convert("HSV"), dtype=np.float32)
+    angle = hsv[..., 0] / 255.0 * 2 * np.pi
+    weight = (hsv[..., 1] / 255.0) * (hsv[..., 2] / 255.0) + 1e-6
+    hue = float(np.degrees(np.arctan2((np.sin(angle) * weight).sum(), (np.cos(angle) * weight).sum())) % 360)
+    return hue if prop == "hue" else _dominant_hue(hsv, fallback=hue)
+
+
+def _hue_angle(small: Image.Image, prop: str, target: float) -> float:
+    """The rotation (degrees) that brings ``prop`` of ``small`` closest to ``target``: a few corrections (YIQ and
+    HSV hue differ), then, for a step-valued dominant hue still off by more than 10°, the best of 15° steps."""
+    def miss(angle: float) -> float:
+        return _circular_delta(target, _hue(rotate_hue(small, angle), prop))
+
+    turned, residual = 0.0, miss(0.0)
+    best = (abs(residual), 0.0)
+    for _ in range(4):
+        if best[0] < 1.0:
+            break
+        turned += residual
+        residual = miss(turned)
+        best = min(best, (abs(residual), turned))
+    if best[0] > 10.0:
+        best = min([best] + [(abs(miss(float(angle))), float(angle)) for angle in range(0, 360, 15)])
+    return best[1]
+
+
 def _circular_delta(target: float, current: float) -> float:
     return (target - current + 180.0) % 360.0 - 180.0
 
@@ -216,20 +244,7 @@ def move_property(image: Image.Image, prop: str, target: float) -> Image.Image:
         parameter = _solve(lambda p: _fast(prop, np.clip(edit(small, p), 0.0, 1.0)), float(target), lo, hi)
         out = _apply_point(image, edit, parameter)
     elif prop in ("hue", "dominant_hue"):
-        turned, out, best = 0.0, image, None
-        for _ in range(4):  # YIQ and HSV hue differ: correct the residual from the original (no re-clipping)
-            delta = _circular_delta(float(target), measure(out, prop))
-            if best is None or abs(delta) < best[0]:
-                best = (abs(delta), out)
-            if abs(delta) < 1.0:
-                break
-            turned += delta
-            out = rotate_hue(image, turned)
-        delta = abs(_circular_delta(float(target), measure(out, prop)))
-        out = out if delta <= best[0] else best[1]
-        if min(delta, best[0]) > 10.0:  # a step-valued dominant hue: search the circle in 15° steps
-            tries = [rotate_hue(image, float(angle)) for angle in range(0, 360, 15)]
-            out = min(tries, key=lambda im: abs(_circular_delta(float(target), measure(im, prop))))
+        out = rotate_hue(image, _hue_angle(shrink(image, ANALYSIS_SIDE), prop, float(target)))
     elif prop == "sharpness":
         current = _sharpness(image)
         if target < current:

@@ -13,20 +13,21 @@ only decodes, crops and runs the model (torch).
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from indoor.analysis.multiclass import REGION_COLUMNS, REGION_TOP, region_pool
+from indoor.analysis.multiclass import MAX_CONFIDENCE, REGION_COLUMNS, REGION_TOP, empty_regions, region_pool
 from indoor.data.images import load_rgb
 from indoor.model.backbones import Backbone, fast_inference, preprocess_image
 from indoor.model.probe import LinearHead, fit_linear_head, head_probs
 
 GRID = 2
 WINDOW = 0.55
+MAX_CROPS = 6000  # about a minute of CPU forward passes at 160 px on 2 quiet cores
 
 
 def region_boxes(width: int, height: int, *, grid: int = GRID, window: float = WINDOW,
@@ -91,27 +92,34 @@ def region_evidence(
     head_c: float = 0.05,
     seed: int = 0,
     max_images: int | None = None,
-    max_crops: int = 6000,
+    max_crops: int = MAX_CROPS,
+    max_confidence: float = MAX_CONFIDENCE,
     grid: int = GRID,
     window: float = WINDOW,
     batch_size: int = 32,
     workers: int = 2,
     device: str = "cpu",
+    forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     """Crop and score the multi-class pool of one build: (region table, stats).
 
-    ``probs`` (N, C) are the build's out-of-sample probabilities (they choose the pool), ``embeddings`` (N, D)
-    refit the fold heads unless ``fold_heads`` (the build's, index = fold) are given, ``fold`` (N,) the train
-    rows' cross-validation folds (-1 elsewhere), ``head`` the head that scored the other splits. At most ``max_crops`` crops (``grid``² + 1 per image) and ``max_images`` images.
-    Region table columns :data:`indoor.analysis.multiclass.REGION_COLUMNS`: one row per (image, crop) with the
-    crop's box (fractions of the image) and its top classes; stats: images, crops, seconds, skipped.
+    ``probs`` (N, C) are the build's out-of-sample probabilities (they choose the pool: images whose top
+    probability is below ``max_confidence``, least sure first), ``embeddings`` (N, D) refit the fold heads unless
+    ``fold_heads`` (the build's, index = fold) are given, ``fold`` (N,) the train rows' cross-validation folds
+    (-1 elsewhere), ``head`` the head that scored the other splits. At most ``max_crops`` crops (``grid``² + 1
+    per image) and ``max_images`` images. ``forward``: the build's own (optimised) embedder, reused instead of
+    tracing a new copy. Region table columns :data:`indoor.analysis.multiclass.REGION_COLUMNS`: one row per
+    (image, crop) with the crop's box (fractions of the image) and its top classes; stats (JSON-ready): images,
+    crops, whether the budget cut the pool, seconds, skipped.
     """
     started = time.perf_counter()
     n_regions = grid * grid + 1
     cap = max(0, max_crops // n_regions)
-    pool = region_pool(labels, probs, max_images=cap if max_images is None else min(cap, max_images))
-    stats = {"images": int(len(pool)), "crops_per_image": n_regions, "grid": grid, "window": window,
-             "max_crops": max_crops, "skipped": 0}
+    wanted = region_pool(labels, probs, max_confidence=max_confidence)
+    pool = wanted[:cap if max_images is None else min(cap, max_images)]
+    stats = {"images": int(len(pool)), "unsure_images": int(len(wanted)), "crops_per_image": n_regions,
+             "grid": grid, "window": window, "max_crops": max_crops, "max_confidence": max_confidence,
+             "skipped": 0, "crops": 0}
     if not len(pool):
         stats["seconds"] = time.perf_counter() - started
         return _table([], [], [], []), stats
@@ -127,7 +135,6 @@ def region_evidence(
     loader = DataLoader(_CropDataset([paths[r] for r in pool], backbone.preprocessing(), grid, window),
                         batch_size=max(1, batch_size // n_regions), num_workers=workers, collate_fn=_collate)
     backbone.embedder.to(device).eval()
-    forward = None
     rows, boxes, crop_probs = [], [], []
     with torch.inference_mode():
         for index, inputs, batch_boxes, failed in loader:
@@ -151,8 +158,7 @@ def region_evidence(
 
 def _table(rows: list[int], boxes: list[np.ndarray], crop_probs: list[np.ndarray], names: list[str]) -> pd.DataFrame:
     if not rows:
-        return pd.DataFrame({c: pd.Series(dtype=str if c == "region" else "int64" if c == "row" or c.startswith("class_")
-                                          else "float32") for c in REGION_COLUMNS})
+        return empty_regions()
     n_regions = len(names)
     p = np.stack(crop_probs)  # (n, R, C)
     top = np.argsort(-p, axis=2, kind="stable")[:, :, :REGION_TOP]

@@ -54,6 +54,12 @@ class Scorer:
                 out.append(self.head.to(self.device)(embeddings).softmax(dim=1).double().cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, 0))
 
+    def embedding_probs(self, embeddings: np.ndarray) -> np.ndarray:
+        """Probabilities of stored embeddings (the unedited images, as the build embedded them): no forward pass."""
+        with torch.inference_mode():
+            inputs = torch.from_numpy(np.ascontiguousarray(embeddings, dtype=np.float32)).to(self.device)
+            return self.head.to(self.device)(inputs).softmax(dim=1).double().cpu().numpy()
+
 
 def working_image(path: str, *, side: int, original_size: tuple[int, int] | None = None) -> Image.Image:
     """The copy of an image the build embeds and measures (shorter side max(side, ANALYSIS_SIDE); ``side``: the
@@ -73,6 +79,7 @@ def run_test(
     sample_ids: Sequence[str],
     *,
     label_issues: np.ndarray | None = None,
+    embeddings: np.ndarray | None = None,
     rank: int = 0,
     seed: int = 0,
     source: str = "build",
@@ -80,8 +87,9 @@ def run_test(
     thumb_size: int = 128,
 ) -> dict[str, Any]:
     """One test (a ``shortcut_tests`` row): load the plan's images, edit them (to the bin, the control move,
-    the class's own images out of the bin), score everything in one batched pass, and summarise. Images that
-    cannot be loaded are left out (and so counted out of ``n``)."""
+    the class's own images out of the bin), score the edits in one batched pass, and summarise. The unedited
+    images are scored from ``embeddings`` (the cache's, rows as in ``sample_ids``) when given: the model's view of
+    them without a forward pass. Images that cannot be loaded are left out (and so counted out of ``n``)."""
     started = time.perf_counter()
     rows, reverse = [], []
     originals, moved, mirrored = [], [], []
@@ -101,7 +109,12 @@ def run_test(
             reverse_before.append(image)
             reverse_after.append(move_property(image, plan.prop, plan.reverse_target))
     k, m = len(rows), len(reverse)
-    probs = scorer.probs([*originals, *moved, *mirrored, *reverse_before, *reverse_after])
+    if embeddings is not None and k + m:
+        unedited = scorer.embedding_probs(np.asarray(embeddings[np.asarray(rows + reverse, dtype=np.int64)]))
+        edited = scorer.probs([*moved, *mirrored, *reverse_after])
+        probs = np.concatenate([unedited[:k], edited[:2 * k], unedited[k:], edited[2 * k:]])
+    else:
+        probs = scorer.probs([*originals, *moved, *mirrored, *reverse_before, *reverse_after])
     if not probs.size:  # no image could be loaded: an empty test (inconclusive: too few images)
         probs = np.zeros((0, plan.class_index + 1))
     before, after, ctrl = probs[:k], probs[k:2 * k], probs[2 * k:3 * k]
@@ -133,6 +146,7 @@ def run_tests(
     load_image: Callable[[int], Image.Image],
     *,
     label_issues: np.ndarray | None = None,
+    embeddings: np.ndarray | None = None,
     n: int = 64,
     seed: int = 0,
     source: str = "build",
@@ -142,7 +156,8 @@ def run_tests(
 ) -> pd.DataFrame:
     """Test every finding in ``findings`` (rows of the shortcut findings table; or test rows of another run, whose
     ``lo``, ``hi`` and ``target`` then define the bin, with ``sample_ids[key]`` the images to edit). Returns a
-    ``shortcut_tests`` table. ``samples`` is the cache's samples frame (out-of-sample ``pred``)."""
+    ``shortcut_tests`` table. ``samples`` is the cache's samples frame (out-of-sample ``pred``), ``embeddings``
+    its (N, D) embeddings (then the unedited images need no forward pass)."""
     ids = samples["sample_id"].astype(str).tolist()
     results = []
     for finding in findings.to_dict("records"):
@@ -153,8 +168,8 @@ def run_tests(
             if log:
                 log(f"shortcut test skipped ({finding.get('property')} → {finding.get('class')}): {exc}")
             continue
-        row = run_test(plan, scorer, load_image, ids, label_issues=label_issues, rank=int(finding.get("rank", 0) or 0),
-                       seed=seed, source=source, thumb_size=thumb_size)
+        row = run_test(plan, scorer, load_image, ids, label_issues=label_issues, embeddings=embeddings,
+                       rank=int(finding.get("rank", 0) or 0), seed=seed, source=source, thumb_size=thumb_size)
         if log:
             log(f"shortcut test {plan.prop} {plan.bin_label} → {plan.cls}: {row['verdict']} "
                 f"(ΔP {row['effect']:+.3f}, {row['seconds']:.1f} s)")
@@ -174,6 +189,7 @@ def build_time_tests(
     classes: Sequence[str],
     scorer: Scorer,
     *,
+    embeddings: np.ndarray | None = None,
     top: int = 3,
     n: int = 64,
     seed: int = 0,
@@ -196,4 +212,5 @@ def build_time_tests(
         flags[issues["row"].to_numpy(np.int64)] = issues["is_issue"].to_numpy(bool)
     return run_tests(top_findings(findings, top), samples, classes, scorer,
                      lambda row: working_image(paths[row], side=side, original_size=sizes[row]),
-                     label_issues=flags, n=n, seed=seed, source="build", thumb_size=thumb_size, log=log)
+                     label_issues=flags, embeddings=embeddings, n=n, seed=seed, source="build", thumb_size=thumb_size,
+                     log=log)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from indoor.analysis.label_evidence import KINDS, weak_model_message  # noqa: F401 (re-exported for the pages)
+from indoor.analysis.label_evidence import KINDS, weak_model_message
 from indoor.app import loading
 from indoor.app.text import md
 from indoor.cache import Cache, CacheError
@@ -17,8 +17,8 @@ from indoor.cache import Cache, CacheError
 KIND_STYLE = {  # kind -> (badge colour, icon, what it means)
     KINDS[0]: ("red", ":material/label_off:", "the probe and the nearest training images both reject the given label"),
     KINDS[1]: ("orange", ":material/help:", "the given label and another class both have support"),
-    KINDS[2]: ("blue", ":material/school:", "the nearest training images vote for the given label; the probe "
-                                            "rejects it — probably a correct label the model gets wrong"),
+    KINDS[2]: ("blue", ":material/school:", ("the nearest training images vote for the given label; the probe "
+                                             "rejects it — probably a correct label the model gets wrong")),
 }
 
 

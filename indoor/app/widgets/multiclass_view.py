@@ -57,7 +57,7 @@ def multiclass_view(cache: Cache, candidates: pd.DataFrame, regions: pd.DataFram
         return
     view = multiclass.candidate_table(frame, classes)
     pick_list.pick_table(view, pos_key="li.mpos", table_key="li.multi", height=300, column_config={
-        c: st.column_config.NumberColumn(format="%.2f") for c in view.columns if c.startswith("p(") or c == "score"})
+        c: st.column_config.NumberColumn(format="%.2f") for c in view.columns if "p(" in c or c == "score"})
     pos = pick_list.position("li.mpos", len(frame))
     pick_list.nav(pos, len(frame), pos_key="li.mpos", table_key="li.multi", what="candidate")
     item = frame.iloc[pos]

@@ -139,8 +139,7 @@ def decode_column(payload: dict[str, Any], name: str) -> np.ndarray | None:
 
 def scatter_hover(payload: dict[str, Any], *, key: str) -> dict[str, Any]:
     """Mount the map; returns {"clicked": row | None, "selected": [rows]} (kept across reruns under ``key``)."""
-    import os
-    component = _inline_component() if os.environ.get("INDOOR_MAP_INLINE") == "1" else load(NAME, "scatter_hover", common_css=True)
+    component = load(NAME, "scatter_hover", common_css=True)
     result = component(
         data=payload,
         key=key,
@@ -174,14 +173,3 @@ def _signature(payload: dict[str, Any]) -> str:
     digest.update(repr(payload["colour"]).encode())
     return digest.hexdigest()[:16]
 
-
-from functools import lru_cache  # TEMPORARY (measurement of inlining the library)
-
-
-@lru_cache(maxsize=None)
-def _inline_component():
-    import streamlit as st
-    here = Path(__file__).parent
-    css = (here.parent / "common.css").read_text() + "\n" + (here / "style.css").read_text()
-    js = LIBRARY_JS.read_text() + "\n" + (here / "index.js").read_text()
-    return st.components.v2.component(NAME + "_inline", js=js, css=css, isolate_styles=False)

@@ -372,7 +372,13 @@ function selectedIndices(state, rows) {
   return out;
 }
 
-const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+// resolves once the library has rendered a frame with everything set so far (its "drawing" event is published
+// right after a frame is rendered)
+const painted = (plot) =>
+  new Promise((resolve) => {
+    plot.subscribe("drawing", () => resolve(), 1);
+    plot.redraw();
+  });
 
 // ------------------------------------------------------------------------------------------------- mount
 
@@ -423,7 +429,7 @@ export default function (component) {
         if (data.n) plot.set({ pointOrder: drawing.order });
         const chosen = selectedIndices(state, data.selected);
         if (chosen.length) plot.select(chosen, { preventEvent: true });
-        return nextFrame().then(() => {
+        return painted(plot).then(() => {
           state.drawn = true;
           state.status.hidden = true;
           state.root.setAttribute("data-points", String(data.n));

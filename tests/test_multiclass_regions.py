@@ -1,0 +1,155 @@
+"""Multi-class candidates from region evidence: crop geometry and scoring with the real backbone
+(indoor/model/regions.py), the pure candidate rule (indoor/analysis/multiclass.py), the stored table and the view
+on the Label issues page."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from indoor.analysis import multiclass
+from indoor.analysis.multiclass import REGION_COLUMNS, region_candidates, region_pool
+
+
+def _regions(spec: dict[int, list[tuple[int, float]]]) -> pd.DataFrame:
+    """A region table from {row: [(top class, its probability) per crop]} (second and third classes filler)."""
+    records = []
+    for row, crops in spec.items():
+        for k, (cls, p) in enumerate(crops):
+            records.append({"row": row, "region": f"crop {k}", "x0": 0.0, "y0": 0.0, "x1": 0.5, "y1": 0.5,
+                            "class_1": cls, "p_1": p, "class_2": (cls + 1) % 4, "p_2": (1 - p) / 2,
+                            "class_3": (cls + 2) % 4, "p_3": (1 - p) / 4})
+    return pd.DataFrame(records)[REGION_COLUMNS]
+
+
+def _probs(rows: dict[int, list[float]], n: int = 6) -> np.ndarray:
+    probs = np.tile([0.97, 0.01, 0.01, 0.01], (n, 1))
+    for row, p in rows.items():
+        probs[row] = p
+    return probs
+
+
+def test_two_confident_regions_of_two_classes_make_a_candidate():
+    regions = _regions({
+        0: [(0, 0.9), (1, 0.8), (0, 0.7)],  # a kitchen on the left, a dining room on the right
+        1: [(0, 0.9), (0, 0.8), (0, 0.95)],  # every crop agrees
+        2: [(0, 0.9), (2, 0.9)],  # crops disagree, but the whole image is sure
+        3: [(2, 0.9), (3, 0.85)],  # two look-alike classes (one group): a merge question
+        4: [(0, 0.9), (1, 0.3)],  # the second region is not confident
+        5: [(1, 0.6), (3, 0.6)],  # a weaker but real candidate, the whole image less uncertain
+    })
+    probs = _probs({0: [0.45, 0.45, 0.05, 0.05], 1: [0.5, 0.3, 0.1, 0.1], 3: [0.05, 0.05, 0.5, 0.4],
+                    4: [0.5, 0.4, 0.05, 0.05], 5: [0.1, 0.7, 0.1, 0.1]})
+    labels = np.array([0, 0, 0, 2, 0, 1])
+    groups = np.array([0, 1, 2, 2])
+    table = region_candidates(regions, labels, probs, class_groups=groups, min_region=0.5)
+    assert list(table.columns) == multiclass.CANDIDATE_COLUMNS + multiclass.REGION_CANDIDATE_COLUMNS
+    assert table["row"].tolist() == [0, 5]
+    first = table.iloc[0]
+    assert (first["class_a"], first["class_b"], first["region_a"], first["region_b"]) == (0, 1, "crop 0", "crop 1")
+    assert first["p_region_a"] == pytest.approx(0.9) and first["p_region_b"] == pytest.approx(0.8)
+    assert first["p_a"] == pytest.approx(0.45) and first["evidence"] == "regions"
+    entropy = -(probs[0] * np.log(probs[0])).sum() / np.log(4)
+    assert first["score"] == pytest.approx(0.8 * entropy)
+    # without class groups the look-alike pair is a candidate too
+    assert 3 in region_candidates(regions, labels, probs, min_region=0.5)["row"].tolist()
+    # an empty region table gives an empty candidate table with the same columns
+    empty = region_candidates(multiclass.empty_regions(), labels, probs)
+    assert empty.empty and list(empty.columns) == list(table.columns)
+
+
+def test_the_pool_is_the_least_sure_images_within_the_budget():
+    probs = np.array([[0.9, 0.1], [0.55, 0.45], [0.7, 0.3], [0.6, 0.4], [0.99, 0.01]])
+    labels = np.zeros(5, int)
+    assert region_pool(labels, probs, max_confidence=0.8).tolist() == [1, 3, 2]
+    assert region_pool(labels, probs, max_confidence=0.8, max_images=2).tolist() == [1, 3]
+    assert region_pool(labels, probs, max_confidence=0.5).tolist() == []
+    with pytest.raises(ValueError):
+        region_pool(labels[:3], probs)
+
+
+def test_region_boxes_are_square_grid_windows_and_the_centre():
+    from indoor.model.regions import region_boxes
+
+    boxes, names = region_boxes(300, 200, grid=2, window=0.5)
+    assert names == ["grid 1,1", "grid 1,2", "grid 2,1", "grid 2,2", "centre"]
+    assert boxes.shape == (5, 4) and (boxes >= 0).all() and (boxes <= 1).all()
+    side_px = (boxes[:, 2] - boxes[:, 0]) * 300
+    assert side_px == pytest.approx(np.full(5, 100.0)) and (boxes[:, 3] - boxes[:, 1]) * 200 == pytest.approx(side_px)
+    assert boxes[0, :2].tolist() == [0.0, 0.0] and boxes[3, 2:].tolist() == pytest.approx([1.0, 1.0])
+    assert boxes[4].tolist() == pytest.approx([1 / 3, 0.25, 2 / 3, 0.75])
+    with pytest.raises(ValueError):
+        region_boxes(10, 10, window=1.5)
+
+
+def test_build_tables_use_the_region_evidence_when_given(demo_cache):
+    from indoor.analysis.tables import build_tables
+
+    samples, probs = demo_cache.samples, np.asarray(demo_cache.probs)
+    unsure = np.flatnonzero(probs.max(axis=1) < 0.8)[:2]
+    if len(unsure) < 2:
+        pytest.skip("the small demo has fewer than two unsure images")
+    labels = samples["label"].to_numpy()
+    others = [c for c in range(len(demo_cache.classes)) if c != labels[unsure[0]]]
+    regions = _regions({int(unsure[0]): [(int(labels[unsure[0]]), 0.9), (others[0], 0.9)],
+                        int(unsure[1]): [(0, 0.9), (0, 0.9)]})
+    with_regions = build_tables(samples, probs, np.asarray(demo_cache.embeddings), demo_cache.classes, regions=regions)
+    assert len(with_regions["regions"]) == 4
+    candidates = with_regions["multiclass"]
+    assert (candidates["evidence"] == "regions").all()
+    assert set(candidates["row"]) <= {int(unsure[0])}
+    without = build_tables(samples, probs, np.asarray(demo_cache.embeddings), demo_cache.classes)
+    assert without["regions"].empty and list(without["regions"].columns) == REGION_COLUMNS
+    assert (without["multiclass"]["evidence"] == "probabilities").all()
+
+
+def test_region_evidence_scores_crops_with_the_real_backbone(demo_cache):
+    """The real backbone and the cache's head on a few crops; train rows use their own fold's head."""
+    import torch
+
+    from indoor.model.backbones import create_backbone
+    from indoor.model.probe import LinearHead
+    from indoor.model.regions import region_evidence
+
+    meta, samples = demo_cache.meta, demo_cache.samples
+    backbone = create_backbone(meta["backbone"]["name"], image_size=int(meta["image_size"]))
+    head = LinearHead(backbone.embedding_dim, len(demo_cache.classes))
+    head.load_state_dict(torch.load(demo_cache.head_path, weights_only=True))
+    probs = np.asarray(demo_cache.probs, float)
+    table, stats = region_evidence(
+        backbone, samples["path"].tolist(), labels=samples["label"].to_numpy(), probs=probs,
+        embeddings=np.asarray(demo_cache.embeddings), split=samples["split"].to_numpy(),
+        fold=samples["fold"].to_numpy(), head=head, head_c=float(meta["head"]["C"]), max_crops=15,
+        max_confidence=1.01, workers=0)
+    assert list(table.columns) == REGION_COLUMNS
+    assert stats["images"] == 3 and stats["crops"] == 15 and stats["skipped"] == 0
+    assert table["row"].tolist() == np.repeat(region_pool(samples["label"], probs, max_confidence=1.01)[:3], 5).tolist()
+    assert (table["p_1"] >= table["p_2"]).all() and (table["p_2"] >= table["p_3"]).all()
+    assert table["class_1"].between(0, len(demo_cache.classes) - 1).all()
+    assert not np.allclose(table.groupby("row")["p_1"].std().fillna(0), 0)  # five different views per image
+
+
+def test_the_demo_build_stores_region_evidence(demo_cache):
+    stats = demo_cache.meta.get("regions")
+    assert stats is not None and stats["crops"] == 5 * stats["images"]
+    regions = demo_cache.table("regions")
+    assert list(regions.columns) == REGION_COLUMNS and len(regions) == stats["crops"]
+    assert (demo_cache.table("multiclass")["evidence"] == "regions").all()
+
+
+def test_label_issues_page_outlines_the_regions(monkeypatch, shared_copy):
+    from indoor.cache import load_cache
+    from tests.test_analysis_pages import open_page
+
+    candidates = load_cache(shared_copy).table("multiclass")
+    at = open_page(monkeypatch, shared_copy, "pages/5_Label_issues.py", tab="multi")
+    assert not at.exception
+    if candidates.empty:
+        assert any("No multi-class candidate" in i.value for i in at.info)
+        return
+    assert any("two regions confidently predict" in c.value for c in at.caption)
+    images = at.get("imgs")
+    assert images, "the candidate's image with its regions"
+    assert any("regions:" in (img.proto.imgs[0].caption if img.proto.imgs else "") for img in images)
+    assert any("region" in df.value.columns for df in at.dataframe)  # the crops' classes
