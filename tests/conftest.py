@@ -59,3 +59,23 @@ def own_copy(demo_cache_path, tmp_path) -> Path:
     target = tmp_path / "demo"
     shutil.copytree(demo_cache_path, target)
     return target
+
+
+# ------------------------------------------------------------------------------------------------- markers
+
+BROWSER_MODULES = {"test_browser", "test_browser_shortcuts"}  # drive a real server in Chromium
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test gets one kind marker: ``browser`` (Chromium against a real server), ``app`` (Streamlit AppTests
+    of the pages, in a module that uses AppTest) or ``unit`` (the library). ``python -m pytest -m "not browser"``
+    is the quick loop."""
+    kinds: dict[str, str] = {}
+    for item in items:
+        path = Path(str(item.fspath))
+        if path not in kinds:
+            if path.stem in BROWSER_MODULES:
+                kinds[path] = "browser"
+            else:
+                kinds[path] = "app" if "AppTest" in path.read_text(encoding="utf-8") else "unit"
+        item.add_marker(getattr(pytest.mark, kinds[path]))

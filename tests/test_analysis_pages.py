@@ -130,7 +130,7 @@ def test_merges_page_shows_the_chosen_pair_and_records_a_merge(monkeypatch, own_
 
 def test_shortcuts_views_change(monkeypatch, shared_copy):
     at = open_page(monkeypatch, shared_copy, SHORTCUTS)
-    assert any("predicted bar" in m.value for m in at.markdown)  # the planted dark -> bar shortcut
+    assert any("→ bar" in m.value for m in at.markdown)  # the planted dark -> bar finding, with its verdict
     at = open_page(monkeypatch, shared_copy, SHORTCUTS, tab="curves")
     assert at.selectbox(key="sc.property").value == "brightness"
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)

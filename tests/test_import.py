@@ -192,7 +192,9 @@ def test_every_page_opens_on_a_checkpoint_cache(monkeypatch, checkpoint_build):
     for page in PAGES[1:]:
         at.switch_page(page).run()
         assert not at.exception, (page, at.exception)
-        assert not at.error, (page, [e.value for e in at.error])
+        # a random-weight checkpoint is too weak to judge labels: that banner is the one error a page may show
+        errors = [e.value for e in at.error if "too weak to judge labels" not in e.value]
+        assert not errors, (page, errors)
     assert any("your checkpoint resnet18.pt (its own classifier)" in c.value for c in at.sidebar.caption)
 
 

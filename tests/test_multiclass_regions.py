@@ -149,7 +149,6 @@ def test_label_issues_page_outlines_the_regions(monkeypatch, shared_copy):
         assert any("No multi-class candidate" in i.value for i in at.info)
         return
     assert any("two regions confidently predict" in c.value for c in at.caption)
-    images = at.get("imgs")
-    assert images, "the candidate's image with its regions"
-    assert any("regions:" in (img.proto.imgs[0].caption if img.proto.imgs else "") for img in images)
+    captions = [img.proto.imgs[0].caption for img in at.get("image") if img.proto.imgs]
+    assert any("whole image" in caption and "given" in caption for caption in captions), captions  # outlined image
     assert any("region" in df.value.columns for df in at.dataframe)  # the crops' classes

@@ -169,9 +169,10 @@ def _table(rows: list[int], boxes: list[np.ndarray], crop_probs: list[np.ndarray
     b = np.stack(boxes).reshape(-1, 4).astype(np.float32)
     for j, name in enumerate(("x0", "y0", "x1", "y1")):
         data[name] = b[:, j]
-    flat_top = top.reshape(-1, REGION_TOP)
+    kept = top.shape[2]  # fewer than REGION_TOP when the data set has fewer classes
+    flat_top = top.reshape(-1, kept)
     flat_p = np.take_along_axis(p.reshape(-1, p.shape[2]), flat_top, axis=1)
     for k in range(REGION_TOP):
-        data[f"class_{k + 1}"] = flat_top[:, k].astype(np.int64)
-        data[f"p_{k + 1}"] = flat_p[:, k].astype(np.float32)
+        data[f"class_{k + 1}"] = flat_top[:, k].astype(np.int64) if k < kept else np.full(len(flat_top), -1, np.int64)
+        data[f"p_{k + 1}"] = flat_p[:, k].astype(np.float32) if k < kept else np.zeros(len(flat_top), np.float32)
     return pd.DataFrame(data)[REGION_COLUMNS]
