@@ -150,18 +150,36 @@ def test_failed_write_leaves_the_earlier_cache_and_decisions_intact(tmp_path, mo
 
 
 def test_killed_build_leaves_the_earlier_cache_intact(tmp_path):
+    """A build killed (SIGKILL) while it writes the new cache's files leaves the earlier cache loadable and
+    unchanged. The real CLI runs in a subprocess; to kill it at that moment and not by luck, its first array write
+    signals and then waits (a slow disk), and the test kills it then."""
     data = _tiny_flat(tmp_path / "data", per_class=40)
     out = tmp_path / "cache"
     build_cache(discover(data), out, TINY, log=lambda _: None)
     probs_before = np.load(out / "probs.npy")
+    writing = tmp_path / "writing"
+    script = (
+        "import sys, time, numpy\n"
+        "from indoor.cache import writer\n"
+        "real_save = numpy.save\n"
+        "def slow_save(*args, **kwargs):\n"
+        f"    open({str(writing)!r}, 'w').close()\n"
+        "    time.sleep(120)\n"
+        "    return real_save(*args, **kwargs)\n"
+        "writer.np.save = slow_save\n"
+        "from indoor.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
     process = subprocess.Popen(
-        [sys.executable, "-m", "indoor", "build", "--data", str(data), "--out", str(out), "--image-size", "64",
+        [sys.executable, "-c", script, "build", "--data", str(data), "--out", str(out), "--image-size", "64",
          "--workers", "0", "--folds", "3", "--quiet", "--seed", "5"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
-    deadline = time.time() + 120
-    while time.time() < deadline and not list(out.glob(".building-*")) and process.poll() is None:
-        time.sleep(0.05)  # wait until the new build has started staging its files, then kill it
+    deadline = time.time() + 300
+    while time.time() < deadline and not writing.exists() and process.poll() is None:
+        time.sleep(0.05)
+    assert writing.exists(), process.stdout.read().decode(errors="replace")[-2000:]  # it reached the write
+    assert list(out.glob(".building-*"))  # mid-write: the new files are staged inside the cache folder
     process.send_signal(signal.SIGKILL)
     process.wait()
     cache = load_cache(out)
