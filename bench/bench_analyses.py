@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(max(1, args.repeats)):
         started = time.perf_counter()
         tables = build_tables(samples, probs, embeddings, classes, thumbnails=thumbs,
-                              probs_out_of_sample=bool(cache.meta.get("probs_out_of_sample", True)))
+                              probs_out_of_sample=bool(cache.meta.get("probs_out_of_sample", True)),
+                              regions=cache.table("regions") if cache.has_table("regions") else None)
         times.append(time.perf_counter() - started)
 
     n = len(samples)

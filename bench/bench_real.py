@@ -144,9 +144,128 @@ def score_label_issues(tables: dict[str, pd.DataFrame], truth: pd.DataFrame) -> 
     return out
 
 
+# ------------------------------------------------------------------------------------------------- multi-class
+
+
+def truth_composite_real(cache, truth: pd.DataFrame) -> pd.DataFrame:
+    """plant.py composite's truth.csv (path, label, extra_label, planted) -> per cache row: planted, second_class."""
+    rows = truth.set_index("path").loc[cache.samples["sample_id"].astype(str)]
+    return pd.DataFrame({"planted": rows["planted"].astype(str).str.lower().isin(("true", "1")).to_numpy(),
+                         "second_class": rows["extra_label"].astype(str).to_numpy()})
+
+
+def truth_multiclass_demo(cache, truth: pd.DataFrame) -> pd.DataFrame:
+    """The demo's truth.csv -> per cache row: planted (a second class drawn in), second_class."""
+    rows = truth.set_index("sample_id").loc[cache.samples["sample_id"].astype(str)]
+    second = rows["second_class"].astype(str).to_numpy()
+    return pd.DataFrame({"planted": second != "", "second_class": second})
+
+
+def baseline_multiclass(cache) -> dict[str, pd.DataFrame]:
+    """Before issue 14: candidates from the whole image's probabilities alone (top-2 both high or near-equal)."""
+    from indoor.analysis import label_issues, multiclass
+
+    labels, probs = cache.samples["label"].to_numpy(np.int64), np.asarray(cache.probs, dtype=np.float64)
+    groups = label_issues.overlapping_class_groups(labels, probs, share=label_issues.OVERLAP_SHARE)
+    return {"_probs_only_multiclass": multiclass.multiclass_candidates(labels, probs, class_groups=groups)}
+
+
+def score_multiclass(tables: dict[str, pd.DataFrame], truth: pd.DataFrame) -> dict[str, str]:
+    """Candidates vs planted two-class scenes: count, recall, precision (now, and before: probabilities alone);
+    how many images the build cropped and whether the planted scenes were among them."""
+    planted = truth["planted"].to_numpy()
+    out = {"planted two-class scenes": f"{int(planted.sum())} of {len(planted):,}"}
+
+    def figures(candidates: pd.DataFrame) -> tuple[str, str]:
+        rows = candidates["row"].to_numpy()
+        hit = int(planted[rows].sum())
+        return f"{len(rows):,}", f"{hit / max(planted.sum(), 1):.3f} / {hit / max(len(rows), 1):.3f}"
+
+    candidates = tables["multiclass"]
+    evidence = candidates["evidence"].iloc[0] if "evidence" in candidates and len(candidates) else "–"
+    out["candidates (evidence)"] = f"{figures(candidates)[0]} ({evidence})"
+    out["recall / precision"] = figures(candidates)[1]
+    if "_probs_only_multiclass" in tables:
+        n, pr = figures(tables["_probs_only_multiclass"])
+        out["before: candidates"], out["before: recall / precision"] = n, pr
+    regions = tables.get("regions")
+    if regions is not None and len(regions):
+        cropped = np.unique(regions["row"].to_numpy())
+        out["images cropped (crops)"] = f"{len(cropped):,} ({len(regions):,})"
+        out["planted among the cropped"] = f"{planted[cropped].sum() / max(planted.sum(), 1):.3f}"
+    else:
+        out["images cropped (crops)"] = "0 (cache built without region evidence)"
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ image issues
+
+
+def truth_gray_real(cache, truth: pd.DataFrame) -> pd.DataFrame:
+    """plant.py gray's truth.csv: every image converted to grayscale."""
+    return pd.DataFrame({"planted": np.ones(len(cache.samples), dtype=bool)})
+
+
+def truth_dark_demo(cache, truth: pd.DataFrame) -> pd.DataFrame:
+    """The demo's truth.csv -> per cache row: planted = drawn dark (80 % of bars, 3 % of the rest), true_class."""
+    rows = truth.set_index("sample_id").loc[cache.samples["sample_id"].astype(str)]
+    return pd.DataFrame({"planted": rows["dark"].astype(int).to_numpy().astype(bool),
+                         "true_class": rows["true_class"].astype(str).to_numpy()})
+
+
+def baseline_image_issues(cache) -> dict[str, pd.DataFrame]:
+    """Before issue 14: thresholds relative to the whole data set only, grayscale absolute (saturation < 0.02)."""
+    from indoor.analysis.image_issues import image_issues
+
+    samples = cache.samples
+    table = image_issues(samples, min_class_images=len(samples) + 1, colour_majority=-1.0)  # data set only
+    return {"_dataset_only_image_issues": table}
+
+
+def score_image_issues(tables: dict[str, pd.DataFrame], truth: pd.DataFrame) -> dict[str, str]:
+    """Images flagged per issue now (and before: data-set-relative, grayscale absolute); on a planted dark demo,
+    the share of dark flags that are planted dark images outside the dark class."""
+    from indoor.analysis.image_issues import ISSUE_NAMES
+
+    now = tables["image_issues"]["issue"].value_counts()
+    before = tables.get("_dataset_only_image_issues")
+    before = before["issue"].value_counts() if before is not None else pd.Series(dtype=int)
+    out = {f"{ISSUE_NAMES[k]} (before / now)": f"{int(before.get(k, 0)):,} / {int(now.get(k, 0)):,}" for k in ISSUE_NAMES}
+    if "true_class" in truth:
+        dark = tables["image_issues"]
+        rows = dark.loc[dark["issue"] == "dark", "row"].to_numpy()
+        planted = truth["planted"].to_numpy()
+        out["dark flags: planted dark (of them bars)"] = (
+            f"{planted[rows].mean() if len(rows) else 0:.2f} ({int((truth['true_class'].to_numpy()[rows] == 'bar').sum())})")
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------ merges
+
+
+def score_merges(tables: dict[str, pd.DataFrame], truth: pd.DataFrame) -> dict[str, str]:
+    """The three most mergeable pairs with their verdict (indistinguishable / often confused) and evidence."""
+    pairs = tables["merges"]
+    out = {}
+    for r in pairs.head(3).itertuples(index=False):
+        verdict = getattr(r, "verdict", "") or "–"
+        out[f"#{r.rank}"] = (f"{r.class_a}+{r.class_b}: {verdict} (AUC {getattr(r, 'separability', float('nan')):.2f}, "
+                             f"sym {getattr(r, 'symmetry', float('nan')):.2f}, mix {getattr(r, 'mixing', float('nan')):.2f})")
+    if "verdict" in pairs:
+        out["indistinguishable pairs"] = ", ".join(f"{a}+{b}" for a, b in pairs.loc[
+            pairs["verdict"] == "indistinguishable", ["class_a", "class_b"]].itertuples(index=False)) or "none"
+    return out
+
+
 SECTIONS: dict[str, Section] = {
     "label_issues": Section("label_issues", ("flip", "--rate", "0.05", "--seed", "1"),
                             truth_flips_real, truth_flips_demo, score_label_issues, baseline_label_issues),
+    "multiclass": Section("multiclass", ("composite", "--rate", "0.04", "--seed", "1"),
+                          truth_composite_real, truth_multiclass_demo, score_multiclass, baseline_multiclass),
+    "image_issues": Section("image_issues", ("gray",), truth_gray_real, truth_dark_demo, score_image_issues,
+                            baseline_image_issues),
+    "merges": Section("merges", ("flip", "--rate", "0.05", "--seed", "1"), truth_flips_real, truth_flips_demo,
+                      score_merges),
 }
 
 
@@ -190,7 +309,8 @@ def analyse(cache, *, repeats: int) -> tuple[dict[str, pd.DataFrame], list[float
     for _ in range(max(1, repeats)):
         started = time.perf_counter()
         tables = build_tables(samples, probs, embeddings, classes, thumbnails=thumbs,
-                              probs_out_of_sample=bool(cache.meta.get("probs_out_of_sample", True)))
+                              probs_out_of_sample=bool(cache.meta.get("probs_out_of_sample", True)),
+                              regions=cache.table("regions") if cache.has_table("regions") else None)
         times.append(time.perf_counter() - started)
     return tables, times
 
@@ -267,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--demo67-truth", default=None, help="its truth.csv (default <demo67>-data/truth.csv)")
     parser.add_argument("--repeats", type=int, default=1, help="timed runs of build_tables (median reported)")
     parser.add_argument("--plant-seed", type=int, default=None,
-                        help="replace the seed of every planting (default: each section's own, 1): a held-out check")
+                        help="replace the seed of every seeded planting (default: each section's own): a held-out check")
     args = parser.parse_args(argv)
 
     unknown = [s for s in args.sections.split(",") if s and s not in SECTIONS]
@@ -325,12 +445,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _with_seed(plant_args: tuple[str, ...], seed: int) -> tuple[str, ...]:
-    """plant.py arguments with ``--seed`` set to ``seed`` (added when absent)."""
+    """plant.py arguments with ``--seed`` set to ``seed`` (kinds without a seed, such as gray, unchanged)."""
     args = list(plant_args)
     if "--seed" in args:
         args[args.index("--seed") + 1] = str(seed)
-    else:
-        args += ["--seed", str(seed)]
     return tuple(args)
 
 

@@ -23,7 +23,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from indoor.analysis import interventions  # noqa: E402
+from indoor.analysis import intervention_report, interventions  # noqa: E402
 from indoor.analysis.shortcuts import PROPERTIES  # noqa: E402
 from indoor.cache import load_cache  # noqa: E402
 from indoor.cache import shortcut_tests as stored  # noqa: E402
@@ -39,7 +39,7 @@ def top_table(cache, top: int, *, save: bool) -> tuple[pd.DataFrame, dict]:
     ranked = findings[findings["rank"] > 0].sort_values("rank").head(top)
     tests = stored.stored_tests(cache)
     keys = [interventions.finding_key(p, b, c) for p, b, c in zip(ranked["property"], ranked["bin"], ranked["class"])]
-    missing = ranked[[k not in set(tests["key"]) for k in keys]]
+    missing = ranked[[k not in set(tests["key"]) for k in keys]]  # tested here like the page does (with repeats)
     costs: dict = {"load_model_s": None, "on_demand_s": []}
     if len(missing):
         started = time.perf_counter()
@@ -47,22 +47,25 @@ def top_table(cache, top: int, *, save: bool) -> tuple[pd.DataFrame, dict]:
         costs["load_model_s"] = time.perf_counter() - started
         for finding in missing.to_dict("records"):
             started = time.perf_counter()
-            fresh = stored.test_findings(cache, pd.DataFrame([finding]), scorer=scorer, save=save, source="on demand")
+            fresh = stored.test_findings(cache, pd.DataFrame([finding]), scorer=scorer, save=save, source="on demand",
+                                         every=findings)
             costs["on_demand_s"].append(time.perf_counter() - started)
             tests = interventions.merge_tests(tests, fresh)
-    return interventions.with_tests(ranked, tests), costs
+    return intervention_report.with_tests(ranked, tests, every=findings), costs
 
 
 def print_table(joined: pd.DataFrame) -> None:
-    print(f"{'#':>2}  {'finding':58s} {'verdict':28s} {'dP [95% CI]':>24s} {'flips':>6s} {'control':>8s} "
+    print(f"{'#':>2}  {'finding':58s} {'verdict':40s} {'dP [95% CI]':>24s} {'flips':>6s} {'control':>8s} "
           f"{'out of bin':>10s} {'lbl-iss':>7s} {'s':>5s}")
     for row in joined.to_dict("records"):
         verdict = row["test_verdict"]
         label = "untested" if not isinstance(verdict, str) else interventions.VERDICTS[verdict] + (
             "" if verdict == "confirmed" else f" ({row['test_cause']})")
+        if isinstance(row.get("test_via"), str):
+            label += f" via {row['test_via']}"
         effect = (f"{row['test_effect']:+.3f} [{row['test_effect_lo']:+.3f},{row['test_effect_hi']:+.3f}]"
                   if isinstance(verdict, str) else "")
-        print(f"{int(row['rank']):>2}  {_name(row)[:58]:58s} {label[:28]:28s} {effect:>24s} "
+        print(f"{int(row['rank']):>2}  {_name(row)[:58]:58s} {label[:40]:40s} {effect:>24s} "
               f"{row['test_flip_share']:>6.0%} {row['test_control_effect']:>+8.3f} {row['test_reverse_effect']:>+10.3f} "
               f"{row['test_label_issue_share']:>7.0%} {row['test_seconds']:>5.1f}")
 
@@ -74,7 +77,7 @@ def remedy(cache_a, cache_b) -> pd.DataFrame:
     replayed = stored.test_findings(cache_b, tests, sample_ids={k: list(v) for k, v in zip(tests["key"], tests["sample_ids"])},
                                     save=False, source="compare")
     print(f"replayed {len(tests)} test(s) on {cache_b.path} in {time.perf_counter() - started:.1f} s (model load included)")
-    return interventions.compare_tests(tests, replayed)
+    return intervention_report.compare_tests(tests, replayed)
 
 
 def main() -> int:

@@ -104,7 +104,8 @@ EXPLAINED_JS = """(n) => {
 
 # the README's screenshots (docs/screenshots/), by the cache they are taken on
 DEMO_FILES = {"overview.jpg", "confusion.jpg", "gallery_detail.jpg", "relabel.jpg", "label_issues.jpg",
-              "class_merges.jpg", "shortcuts.jpg", "duplicates.jpg", "explain.jpg", "review.jpg", "compare.jpg"}
+              "class_merges.jpg", "shortcuts.jpg", "duplicates.jpg", "explain.jpg", "review.jpg", "compare.jpg",
+              "label_issues_multi.jpg", "shortcuts_issues.jpg", "class_merges_confused.jpg"}
 DEMO67_FILES = {"confusion67.jpg", "embedding_map_15600_hover.jpg"}
 
 
@@ -285,6 +286,15 @@ def demo_shots(shooter: Shooter, cache_path: str) -> None:
     shooter.page("Relabel", "Relabel", "relabel.jpg", min_images=1)
     shooter.page("Label issues", "Label_issues", "label_issues.jpg")
     shooter.page("Class merges", "Class_merges", "class_merges.jpg")
+    shooter.page("Label issues: multi-class", "Label_issues", "label_issues_multi.jpg", {"tab": "multi"}, min_images=1)
+    shooter.page("Shortcuts: image issues", "Shortcuts", "shortcuts_issues.jpg", {"tab": "issues"})
+    from indoor.cache.tables import cache_tables
+
+    confused = cache_tables(cache)["merges"]
+    confused = confused[confused["verdict"] == "often confused"] if "verdict" in confused else confused.iloc[:0]
+    if len(confused):
+        shooter.page("Class merges: often confused", "Class_merges", "class_merges_confused.jpg",
+                     {"a": str(confused["class_a"].iloc[0]), "b": str(confused["class_b"].iloc[0])})
     shooter.page("Shortcuts", "Shortcuts", "shortcuts.jpg")
     shooter.page("Duplicates", "Duplicates", "duplicates.jpg")
 

@@ -22,7 +22,8 @@ def add_checkpoint_options(build: argparse.ArgumentParser) -> None:
     """``build --weights FILE`` and what goes with it."""
     group = build.add_argument_group(
         "your own model", "Build from your own weights for --backbone's architecture (timm name or tv:<name>), "
-                          "offline: nothing is downloaded.")
+                          "offline: nothing is downloaded. With --weights, --image-size defaults to the "
+                          "architecture's pretrained input size.")
     group.add_argument("--weights", default=None, metavar="FILE",
                        help="a state dict (.pt/.pth/.bin, read with torch.load(weights_only=True), or .safetensors); "
                             "a 'state_dict'/'model' wrapper and 'module.' prefixes are fine; the class names may "

@@ -365,19 +365,24 @@ def test_embedding_map_click_opens_the_image(page, server, cache):
     assert "Selection:" not in main_text(page)  # a click opens the image, it selects nothing
 
 
-def test_embedding_map_lasso_selects_the_points_inside(page, server, cache):
+@pytest.mark.parametrize("tool", ["lasso", "box"])
+def test_embedding_map_lasso_selects_the_points_inside(page, server, cache, tool):
     box = open_map(page, server)
     width, height = box["right"] - box["left"], min(box["bottom"], VIEWPORT["height"]) - box["top"]
     region = {"left": box["left"] + 0.2 * width, "right": box["left"] + 0.65 * width,
               "top": box["top"] + 0.1 * height, "bottom": box["top"] + 0.9 * height}
     before = page.evaluate(MAP_REGION_JS, [region, 4])
     assert before["inside"] and before["outside"] and not before["selected"], before
-    corners = [(region["left"], region["top"]), (region["right"], region["top"]),
-               (region["right"], region["bottom"]), (region["left"], region["bottom"]),
-               (region["left"], region["top"] + 2)]
+    if tool == "lasso":  # a free-hand lasso along the rectangle (the map starts in lasso mode)
+        corners = [(region["left"], region["top"]), (region["right"], region["top"]),
+                   (region["right"], region["bottom"]), (region["left"], region["bottom"]),
+                   (region["left"], region["top"] + 2)]
+    else:  # the toolbar's box select: drag from one corner to the other
+        page.locator('[data-testid="indoor-map"] button', has_text="Box").click()
+        corners = [(region["left"], region["top"]), (region["right"], region["bottom"])]
     page.mouse.move(*corners[0])
     page.mouse.down()
-    for x, y in corners[1:]:  # a free-hand lasso along the rectangle (the map starts in lasso mode)
+    for x, y in corners[1:]:
         page.mouse.move(x, y, steps=12)
         page.wait_for_timeout(30)
     page.mouse.up()

@@ -103,15 +103,17 @@ def test_small_classes_are_judged_against_the_data_set_and_constant_data_flags_n
     assert image_issues(_frame(0)).empty
 
 
-def test_demo_dark_image_issues_are_planted_dark_outside_the_dark_class(demo_tables_fresh, demo_truth):
-    issues, truth = demo_tables_fresh, demo_truth
+def test_demo_dark_image_issues_are_planted_dark_outside_the_dark_class(demo_cache, demo_truth):
+    issues = image_issues(demo_cache.samples)
     dark_rows = issues.loc[issues["issue"] == "dark", "row"].to_numpy()
     assert len(dark_rows)
-    assert truth["dark"].to_numpy()[dark_rows].mean() == 1.0
-    # 80 % of bars are dark by construction: for an image labelled bar, dark is ordinary (a dark bar labelled as
-    # another class, a planted label flip, does stand out in that class)
-    labelled_bar = (truth["true_class"] == "bar") & (truth["flipped"].astype(int) == 0)
-    assert not labelled_bar.to_numpy()[dark_rows].any()
+    assert demo_truth["dark"].to_numpy()[dark_rows].mean() >= 0.75
+    # 80 % of bars are dark by construction: for an image labelled bar, dark is ordinary
+    assert not (demo_truth["given_label"].to_numpy()[dark_rows] == "bar").any()
+    # judged against the data set alone (before), the dark images flagged were bars
+    before = image_issues(demo_cache.samples, min_class_images=10**9, z_data=3.5)
+    before_rows = before.loc[before["issue"] == "dark", "row"].to_numpy()
+    assert len(before_rows) and (demo_truth["given_label"].to_numpy()[before_rows] == "bar").mean() > 0.5
 
 
 # ------------------------------------------------------------------------------------------------ fixtures + app
@@ -123,11 +125,6 @@ import pytest  # noqa: E402
 def demo_truth(demo_cache, demo_data):
     truth = pd.read_csv(demo_data / "truth.csv", keep_default_na=False).set_index("sample_id")
     return truth.loc[demo_cache.samples["sample_id"]].reset_index()
-
-
-@pytest.fixture(scope="module")
-def demo_tables_fresh(demo_cache):
-    return image_issues(demo_cache.samples)
 
 
 def _open_issues(monkeypatch, cache_path, **query):
@@ -143,16 +140,14 @@ def test_view_opens_on_a_non_empty_issue_with_counts_on_the_labels(monkeypatch, 
     table = cache_tables(load_cache(shared_copy))["image_issues"]
     counts = table["issue"].value_counts()
     at = _open_issues(monkeypatch, shared_copy)
-    control = next(c for c in at.get("button_group") if any(o.content.startswith(tuple(ISSUE_NAMES.values()))
-                                                            for o in c.proto.options))
-    chosen = list(ISSUE_NAMES).index(at.segmented_control(key="sc.issue").value)  # set from the URL default
+    control = next(b for b in at.get("button_group") if b.proto.label == "Issue")
     labels = [o.content for o in control.proto.options]
     assert labels == [f"{ISSUE_NAMES[k]} ({int(counts.get(k, 0))})" for k in ISSUE_NAMES]
     if counts.empty:
         assert any("No image stands out" in s.value for s in at.success)
         return
     first = next(k for k in ISSUE_NAMES if counts.get(k, 0))
-    assert chosen == list(ISSUE_NAMES).index(first)
+    assert control.value in (first, [first])  # the first issue with images, not "Dark (0)"
     assert len(at.get("image")) >= 1  # the gallery of that issue
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from PIL import Image, ImageFilter
 
-from indoor.analysis import interventions
+from indoor.analysis import intervention_report, interventions
 from indoor.analysis.shortcuts import CIRCULAR, property_bins
 from indoor.cache.properties import image_properties
 from indoor.model.intervene import AUGMENTATIONS, augment, check_augmentations, measure, move_property
@@ -263,11 +263,37 @@ def test_rows_merge_by_finding_and_join_the_findings():
     newer = interventions.tests_frame([{**row, "effect": 0.1}])
     merged = interventions.merge_tests(first, newer)
     assert len(merged) == 1 and merged["effect"].iat[0] == 0.1
-    findings = pd.DataFrame({"property": ["brightness", "hue"], "bin": [0, 2], "class": ["bar", "deli"], "rank": [1, 2]})
-    joined = interventions.with_tests(findings, merged)
+    findings = pd.DataFrame({"property": ["brightness", "hue"], "bin": [0, 2], "class": ["bar", "deli"], "rank": [1, 2],
+                             "redundant_with": [0, 0], "score": [2.0, 1.0]})
+    joined = intervention_report.with_tests(findings, merged)
     assert joined["test_verdict"].tolist()[0] == "confirmed" and pd.isna(joined["test_verdict"].iat[1])
-    fix = interventions.remedy(row, samples, classes, data_root="/data", cache_path="runs/x", image_size=160)
+    fix = intervention_report.remedy(row, samples, classes, data_root="/data", cache_path="runs/x", image_size=160)
     assert fix["augmentation"] == "brightness" and "--augment brightness" in fix["command"]
     index, _ = property_bins(samples["brightness"].to_numpy(), n_bins=10)
     n_other = int(((index == 0) & (samples["split"] == "train") & (samples["label"] != 0)).sum())
     assert f": {n_other} in train today" in fix["collect"]
+
+
+def test_a_repeat_moving_another_property_can_confirm_a_finding():
+    """A low-contrast bin made of darkened images: contrast alone does nothing, brightness does."""
+    findings = pd.DataFrame({
+        "property": ["contrast", "brightness", "sharpness", "hue", "dominant_hue"], "bin": [0, 0, 0, 4, 5],
+        "class": ["bar", "bar", "bar", "bar", "office"], "rank": [1, 0, 0, 0, 2],
+        "redundant_with": [0, 1, 1, 1, 0], "score": [3.0, 2.9, 2.5, 1.0, 1.5]})
+    repeats = intervention_report.repeats_to_test(findings, findings.iloc[0].to_dict())
+    assert repeats["property"].tolist() == ["brightness", "sharpness"]  # best first, other edits only
+    hue_finding = {"property": "dominant_hue", "bin": 5, "class": "office", "rank": 2}
+    with_hue = pd.concat([findings, pd.DataFrame([{"property": "hue", "bin": 9, "class": "office", "rank": 0,
+                                                   "redundant_with": 2, "score": 1.0}])])
+    assert intervention_report.repeats_to_test(with_hue, hue_finding).empty  # hue repeats dominant hue's edit
+    rows = []
+    for prop, verdict, effect in (("contrast", "no_effect", -0.002), ("brightness", "confirmed", 0.3)):
+        rows.append({c: None for c in interventions.TEST_COLUMNS} | {
+            "key": interventions.finding_key(prop, 0, "bar"), "property": prop, "bin": 0, "class": "bar",
+            "verdict": verdict, "effect": effect, "bin_label": "lowest 10%"})
+    tests = pd.DataFrame(rows)
+    joined = intervention_report.with_tests(findings[findings["rank"] > 0], tests, every=findings)
+    first = joined.iloc[0]
+    assert first["test_verdict"] == "confirmed" and first["test_via"] == "brightness"
+    assert first["own_verdict"] == "no_effect" and first["own_effect"] == pytest.approx(-0.002)
+    assert pd.isna(joined.iloc[1]["test_verdict"]) and pd.isna(joined.iloc[1]["test_via"])

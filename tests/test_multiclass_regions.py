@@ -152,3 +152,16 @@ def test_label_issues_page_outlines_the_regions(monkeypatch, shared_copy):
     captions = [img.proto.imgs[0].caption for img in at.get("image") if img.proto.imgs]
     assert any("whole image" in caption and "given" in caption for caption in captions), captions  # outlined image
     assert any("region" in df.value.columns for df in at.dataframe)  # the crops' classes
+
+
+def test_analyze_keeps_the_region_evidence(own_copy):
+    """`indoor analyze` recomputes the tables from the stored arrays: the stored crops' scores stay, and the
+    candidates are still judged on them."""
+    from indoor.cache import load_cache
+    from indoor.cli import main
+
+    before = load_cache(own_copy).table("regions")
+    assert main(["analyze", str(own_copy), "--shortcut-tests", "0"]) == 0
+    cache = load_cache(own_copy)
+    assert len(cache.table("regions")) == len(before)
+    assert (cache.table("multiclass")["evidence"] == "regions").all()

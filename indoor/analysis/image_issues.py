@@ -35,6 +35,7 @@ def image_issues(
     samples: pd.DataFrame,
     *,
     z: float = 3.5,
+    z_data: float = 2.0,
     min_class_images: int = 8,
     grayscale_saturation: float = 0.02,
     colour_majority: float = 0.5,
@@ -46,8 +47,10 @@ def image_issues(
     sharpness, width, height ...). For each check (:data:`CHECKS`) two robust z-scores (median, 1.4826 MAD; on a
     log scale for sharpness, size and aspect) are computed: against every image (``z_data``) and against the
     images of the same label (``z_class``; a label with fewer than ``min_class_images`` images is judged against
-    the data set only). The image is flagged when both lie beyond ``z`` on the issue's side; ``threshold`` is the
-    value it had to pass (the stricter of the two limits), ``score`` the weaker of the two |z| (worst first).
+    the data set only). The image is flagged when ``z_class`` lies beyond ``z`` (far outside its own class) and
+    ``z_data`` beyond ``z_data`` (outside the data set's usual range: a data set whose bars are mostly dark makes
+    darkness common, yet a dark kitchen stands out) on the issue's side; ``threshold`` is the value it had to pass
+    (the stricter of the two limits), ``score`` the weaker of the two |z| / their threshold (worst first).
 
     ``grayscale`` (mean saturation below ``grayscale_saturation``) is flagged only while more than
     ``colour_majority`` of the data set AND of the image's class are in colour: a grayscale data set (or class)
@@ -55,8 +58,8 @@ def image_issues(
 
     Columns :data:`ISSUE_COLUMNS` (``reason`` is plain text); issues in :data:`ISSUE_NAMES` order.
     """
-    if z <= 0:
-        raise ValueError("z must be positive")
+    if z <= 0 or z_data <= 0:
+        raise ValueError("z and z_data must be positive")
     props = property_values(samples)
     labels = samples["label"].to_numpy(np.int64)
     n = len(labels)
@@ -66,7 +69,7 @@ def image_issues(
         values = props[prop]
         x = np.log(np.maximum(values, 1e-12)) if log else values
         data_med, data_scale = _centre_scale(x)
-        z_data = (x - data_med) / data_scale
+        zd_all = (x - data_med) / data_scale
         class_med = np.full(n, data_med)
         class_scale = np.full(n, data_scale)
         for rows in groups:
@@ -74,22 +77,22 @@ def image_issues(
                 class_med[rows], class_scale[rows] = _centre_scale(x[rows])
         z_class = (x - class_med) / class_scale
         if side < 0:
-            hit = (z_data < -z) & (z_class < -z)
+            hit = (zd_all < -z_data) & (z_class < -z)
         elif side > 0:
-            hit = (z_data > z) & (z_class > z)
+            hit = (zd_all > z_data) & (z_class > z)
         else:
-            hit = ((z_data < -z) & (z_class < -z)) | ((z_data > z) & (z_class > z))
+            hit = ((zd_all < -z_data) & (z_class < -z)) | ((zd_all > z_data) & (z_class > z))
         if not hit.any():
             continue
-        low = z_data[hit] < 0
-        limit = np.where(low, np.minimum(data_med - z * data_scale, class_med[hit] - z * class_scale[hit]),
-                         np.maximum(data_med + z * data_scale, class_med[hit] + z * class_scale[hit]))
+        low = zd_all[hit] < 0
+        limit = np.where(low, np.minimum(data_med - z_data * data_scale, class_med[hit] - z * class_scale[hit]),
+                         np.maximum(data_med + z_data * data_scale, class_med[hit] + z * class_scale[hit]))
         back = np.exp if log else (lambda v: v)
-        zd, zc, cm = z_data[hit], z_class[hit], back(class_med[hit])
+        zd, zc, cm = zd_all[hit], z_class[hit], back(class_med[hit])
         name = prop.replace("_", " ")
         parts.append(pd.DataFrame({
             "row": np.flatnonzero(hit).astype(np.int64), "issue": issue, "value": values[hit],
-            "threshold": back(limit), "score": np.minimum(np.abs(zd), np.abs(zc)),
+            "threshold": back(limit), "score": np.minimum(np.abs(zd) / z_data, np.abs(zc) / z),
             "z_data": zd, "z_class": zc, "data_median": float(back(data_med)), "class_median": cm,
             "reason": [f"{name} {_fmt(v)}: {'below' if lo else 'above'} {_fmt(t)}; its class's median is {_fmt(c)}, "
                        f"the data set's {_fmt(float(back(data_med)))} (robust z {a:+.1f} in its class, {b:+.1f} "

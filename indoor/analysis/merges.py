@@ -150,12 +150,13 @@ def merge_candidates(
     return pd.concat([frame, verdicts], axis=1)[MERGE_COLUMNS]
 
 
-# A pair is "indistinguishable" when all three hold (calibrated on the demo's bookstore / videostore and on the
+# A pair is "indistinguishable" when all four hold (calibrated on the demo's bookstore / videostore and on the
 # real photo sets' natural confusions, see bench/bench_analyses.py and bench/bench_real.py):
 MAX_SEPARABILITY = 0.80  # pairwise AUC: the model must choose between the two classes and barely can
 MIN_SYMMETRY = 0.4  # the smaller confusion rate is at least 40 % of the larger
 MIN_MIXING = 0.5  # nearest neighbours in embedding space: at least half as mixed as a random shuffle
 MIN_CONFUSION = 0.05  # below this share of either class predicted as the other: "rarely confused"
+MIN_SHARE = 0.2  # two-way confusion below this share of the pair's images: "a minority of images"
 
 
 def pair_verdicts(pairs: pd.DataFrame, labels: np.ndarray, probs: np.ndarray, embeddings: np.ndarray,
@@ -166,7 +167,10 @@ def pair_verdicts(pairs: pd.DataFrame, labels: np.ndarray, probs: np.ndarray, em
 
     On the images labelled either class: ``symmetry`` = the smaller of the two confusion rates (A predicted B
     among A, B predicted A among B) over the larger (1 = equally both ways, 0 = one-way; NaN without confusion);
-    ``separability`` = the pairwise AUC of p(A) / (p(A) + p(B)) (how often an A image gets a larger share of A
+    ``verdict`` "indistinguishable" needs all of: symmetry >= :data:`MIN_SYMMETRY`, two-way confusion >=
+    :data:`MIN_SHARE` of the pair's images, separability <= :data:`MAX_SEPARABILITY`, mixing >= :data:`MIN_MIXING`;
+    "distinct" when neither class has :data:`MIN_CONFUSION` of its images predicted as the other; else "often
+    confused". ``separability`` = the pairwise AUC of p(A) / (p(A) + p(B)) (how often an A image gets a larger share of A
     than a B image: 0.5 = a coin, 1 = always told apart; ``probs`` must be out-of-sample); ``mixing`` = the share
     of each image's ``k`` nearest neighbours (cosine, among the pair's images) with the other label, divided by
     that share in a random shuffle, averaged over both classes (about 1 = intermingled, 0 = two separate groups).
@@ -194,21 +198,24 @@ def pair_verdicts(pairs: pd.DataFrame, labels: np.ndarray, probs: np.ndarray, em
             unit = unit_rows(np.asarray(embeddings, dtype=np.float32))
         mixing = _mixing(unit[np.r_[in_a, in_b]], np.r_[np.zeros(len(in_a), int), np.ones(len(in_b), int)], k)
         out["symmetry"][i], out["separability"][i], out["mixing"][i] = symmetry, separability, mixing
-        verdict, why = _verdict(classes[a], classes[b], rate_ab, rate_ba, symmetry, separability, mixing)
+        verdict, why = _verdict(classes[a], classes[b], rate_ab, rate_ba, float(row["confusion"]), symmetry,
+                                separability, mixing)
         out["verdict"][i], out["why"][i] = verdict, why
     return pd.DataFrame(out, index=pairs.index)
 
 
-def _verdict(a: str, b: str, rate_ab: float, rate_ba: float, symmetry: float, separability: float,
+def _verdict(a: str, b: str, rate_ab: float, rate_ba: float, share: float, symmetry: float, separability: float,
              mixing: float) -> tuple[str, str]:
     rates = f"{rate_ab:.0%} of {a} predicted {b}, {rate_ba:.0%} of {b} predicted {a}"
     if max(rate_ab, rate_ba) < MIN_CONFUSION:
         return "distinct", f"Rarely confused ({rates})."
     both_ways = bool(symmetry >= MIN_SYMMETRY)
+    large = bool(share >= MIN_SHARE)
     coin = bool(separability <= MAX_SEPARABILITY)
     mixed = bool(mixing >= MIN_MIXING)
     facts = [
-        f"{'confused both ways' if both_ways else 'confused mostly one way'} ({rates})",
+        f"{'confused both ways' if both_ways else 'confused mostly one way'} ({rates}: "
+        f"{'a large share' if large else 'a minority'} of the pair's images)",
         f"when it must choose between the two, the model tells them apart {'barely' if coin else 'well'} "
         f"(pairwise AUC {separability:.2f}; a coin is 0.50)",
         f"their embeddings {'intermingle' if mixed else 'form separate groups'} (neighbour mixing {mixing:.2f} of "
@@ -216,7 +223,7 @@ def _verdict(a: str, b: str, rate_ab: float, rate_ba: float, symmetry: float, se
     ]
     text = "; ".join(facts)
     text = text[0].upper() + text[1:] + "."
-    return ("indistinguishable" if both_ways and coin and mixed else "often confused"), text
+    return ("indistinguishable" if both_ways and large and coin and mixed else "often confused"), text
 
 
 def _auc(positive: np.ndarray, negative: np.ndarray) -> float:

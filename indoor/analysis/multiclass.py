@@ -16,7 +16,9 @@ import pandas as pd
 
 CANDIDATE_COLUMNS = ["row", "label", "class_a", "class_b", "p_a", "p_b", "ratio", "pair_share", "score"]
 REGION_CANDIDATE_COLUMNS = ["evidence", "region_a", "region_b", "p_region_a", "p_region_b"]
-MIN_REGION = 0.4  # a crop "confidently" predicts its most probable class at this probability or above
+MIN_REGION = 0.5  # a crop "confidently" predicts its most probable class at this probability or above
+MIN_WHOLE = 0.0  # each of the two classes needs at least this whole-image probability
+SUPPORTED = 0.01  # of several region pairs, one whose classes both have this whole-image probability is shown
 MAX_CONFIDENCE = 0.8  # whole images the model is surer of than this are neither cropped nor candidates
 REGION_TOP = 3
 REGION_COLUMNS = ["row", "region", "x0", "y0", "x1", "y1"] + [f"{k}_{i}" for i in range(1, REGION_TOP + 1)
@@ -142,6 +144,7 @@ def region_candidates(
     *,
     min_region: float = MIN_REGION,
     max_confidence: float = MAX_CONFIDENCE,
+    min_whole: float = MIN_WHOLE,
     class_groups: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Multi-class candidates from region evidence, best first: images where two different crops confidently
@@ -153,7 +156,9 @@ def region_candidates(
     reach ``min_region`` (``p_region_a`` >= ``p_region_b``), a whole-image top probability below
     ``max_confidence``, and A, B not in one group of ``class_groups`` (look-alike classes disagree in every
     crop: a merge question, see :mod:`indoor.analysis.merges`). ``score`` = min(p_region_a, p_region_b) x the
-    whole image's normalised entropy (0 = sure of one class, 1 = uniform). Columns :data:`CANDIDATE_COLUMNS` +
+    whole image's normalised entropy (0 = sure of one class, 1 = uniform). Of several qualifying pairs, one whose
+    classes both get at least :data:`SUPPORTED` whole-image probability wins (a crop of a bare wall may "see" any
+    class), then the surest; ``min_whole`` can require that support. Columns :data:`CANDIDATE_COLUMNS` +
     :data:`REGION_CANDIDATE_COLUMNS`; ``p_a`` / ``p_b`` are the whole image's probabilities of A and B.
     """
     labels = np.asarray(labels, dtype=np.int64)
@@ -169,14 +174,19 @@ def region_candidates(
             if whole.max() >= max_confidence:
                 continue
             cls, conf, names = crops["class_1"].to_numpy(), crops["p_1"].to_numpy(), crops["region"].to_numpy()
-            best = None
+            best, best_key = None, None
             for i in range(len(cls)):
                 for j in range(len(cls)):
                     a, b = int(cls[i]), int(cls[j])
-                    if i == j or a == b or groups[a] == groups[b] or conf[j] > conf[i]:
+                    if i == j or a == b or groups[a] == groups[b] or conf[j] > conf[i] or conf[j] < min_region:
                         continue
-                    if conf[j] >= min_region and (best is None or conf[j] > best[3]):
-                        best = (a, b, conf[i], conf[j], names[i], names[j])
+                    support = min(whole[a], whole[b])
+                    if support < min_whole:  # a crop's class the whole image gives no support
+                        continue
+                    # the pair the whole image supports (a wall crop may "see" any class), then the surest
+                    key = (support >= SUPPORTED, conf[j], conf[i])
+                    if best_key is None or key > best_key:
+                        best, best_key = (a, b, conf[i], conf[j], names[i], names[j]), key
             if best is None:
                 continue
             a, b, pra, prb, na, nb = best

@@ -227,17 +227,18 @@ def _test_scorer(key: str, _cache: Cache):
     return cache_scorer(_cache), threading.Lock()
 
 
-def run_shortcut_test(cache: Cache, finding: dict):
+def run_shortcut_test(cache: Cache, finding: dict, every=None):
     """Test one finding (a shortcut-findings row) on demand: edit, re-embed and score ~200 images with the cache's
-    model (seconds; the first test of a server process also loads the model), store the result in the cache and
-    return it (a one-row test table). Imports torch at call time."""
+    model (seconds; the first test of a server process also loads the model), and, when it is not confirmed, its
+    repeats in ``every`` (the findings table) that move another property; store the results in the cache and
+    return them (a test table). Imports torch at call time."""
     import pandas as pd
 
     from indoor.cache.shortcut_tests import save_tests, test_findings
 
     scorer, lock = _test_scorer(cache.key, cache)
     with lock:  # one forward pass at a time per model
-        result = test_findings(cache, pd.DataFrame([finding]), scorer=scorer, save=False)
+        result = test_findings(cache, pd.DataFrame([finding]), scorer=scorer, every=every, save=False)
     if len(result) and not save_tests(cache, result):
         _unsaved_tests(cache.key).update({row["key"]: row for row in result.to_dict("records")})
     return result

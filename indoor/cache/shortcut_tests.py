@@ -91,13 +91,15 @@ def test_findings(
     n: int = DEFAULT_IMAGES,
     source: str = "on demand",
     sample_ids: dict[str, Sequence[str]] | None = None,
+    every: pd.DataFrame | None = None,
     save: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """Run the intervention test of every finding in ``findings`` on this cache's model and images; with
     ``save``, merge the results into the stored table (written atomically; a read-only cache keeps nothing, the
     results are returned all the same). ``findings`` are shortcut findings rows, or another run's test rows
-    (with ``sample_ids`` = their images, by key, to test the same images)."""
+    (with ``sample_ids`` = their images, by key, to test the same images). ``every``: the whole findings table,
+    to test a finding's repeats when its own test is not confirmed (see :func:`indoor.model.shortcut_test.run_tests`)."""
     from indoor.model.shortcut_test import run_tests
 
     scorer = scorer or cache_scorer(cache)
@@ -105,7 +107,7 @@ def test_findings(
         findings, cache.samples, cache.classes, scorer, image_loader(cache, input_side(scorer.preprocessing)),
         label_issues=label_issue_flags(cache), embeddings=cache.embeddings, n=n,
         seed=int(cache.meta.get("seed", 0) or 0), source=source,
-        sample_ids=sample_ids, log=log)
+        sample_ids=sample_ids, every=every, log=log)
     if save and len(results):
         save_tests(cache, results)
     return results
@@ -144,7 +146,9 @@ def refresh_tests(cache: Cache, tables: dict[str, pd.DataFrame], *, top: int = D
     scorer = cache_scorer(cache)
     from indoor.model.shortcut_test import run_tests
 
+    from indoor.model.shortcut_test import REPEAT_BUDGET
+
     fresh = run_tests(missing, cache.samples, cache.classes, scorer, image_loader(cache, input_side(scorer.preprocessing)),
                       label_issues=flags, embeddings=cache.embeddings, seed=int(cache.meta.get("seed", 0) or 0),
-                      source="analyze", log=log)
+                      source="analyze", every=tables["shortcut_findings"], repeat_budget=REPEAT_BUDGET, log=log)
     return interventions.merge_tests(stored, fresh)

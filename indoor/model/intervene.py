@@ -179,7 +179,7 @@ def _hue(small: Image.Image, prop: str) -> float:
 
 def _hue_angle(small: Image.Image, prop: str, target: float) -> float:
     """The rotation (degrees) that brings ``prop`` of ``small`` closest to ``target``: a few corrections (YIQ and
-    HSV hue differ), then, for a step-valued dominant hue still off by more than 10°, the best of 15° steps."""
+    HSV hue differ), then, for a step-valued dominant hue still off by more than 10°, a search around the circle."""
     def miss(angle: float) -> float:
         return _circular_delta(target, _hue(rotate_hue(small, angle), prop))
 
@@ -191,9 +191,10 @@ def _hue_angle(small: Image.Image, prop: str, target: float) -> float:
         turned += residual
         residual = miss(turned)
         best = min(best, (abs(residual), turned))
-    if best[0] > 10.0:
-        best = min([best] + [(abs(miss(float(angle))), float(angle)) for angle in range(0, 360, 15)])
-    return best[1]
+    if best[0] > 10.0:  # 30° steps, then the two 15° neighbours of the best
+        best = min([best] + [(abs(miss(float(angle))), float(angle)) for angle in range(0, 360, 30)])
+        best = min([best] + [(abs(miss(best[1] + step)), best[1] + step) for step in (-15.0, 15.0)])
+    return best[1] % 360.0
 
 
 def _circular_delta(target: float, current: float) -> float:

@@ -7,8 +7,10 @@ Importing it imports torch: the app imports it at call time, never when a page s
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,8 @@ from indoor.model.backbones import fast_inference, preprocess_image
 from indoor.model.intervene import move_property
 
 BATCH = 64
+EDIT_THREADS = max(1, min(4, os.cpu_count() or 1))
+REPEAT_BUDGET = 1  # at build time (and in analyze): extra tests of repeats, for the best-ranked unconfirmed finding
 
 
 @dataclass
@@ -91,23 +95,20 @@ def run_test(
     images are scored from ``embeddings`` (the cache's, rows as in ``sample_ids``) when given: the model's view of
     them without a forward pass. Images that cannot be loaded are left out (and so counted out of ``n``)."""
     started = time.perf_counter()
-    rows, reverse = [], []
-    originals, moved, mirrored = [], [], []
-    for row, control_target in zip(plan.rows, plan.control):
-        image = _load(load_image, int(row))
-        if image is None:
-            continue
-        rows.append(int(row))
-        originals.append(image)
-        moved.append(move_property(image, plan.prop, plan.target))
-        mirrored.append(move_property(image, plan.prop, float(control_target)))
-    reverse_before, reverse_after = [], []
-    for row in plan.reverse_rows:
-        image = _load(load_image, int(row))
-        if image is not None:
-            reverse.append(int(row))
-            reverse_before.append(image)
-            reverse_after.append(move_property(image, plan.prop, plan.reverse_target))
+
+    def edit(job: tuple[int, tuple[float, ...]]):
+        row, targets = job
+        image = _load(load_image, row)
+        return None if image is None else (row, image, [move_property(image, plan.prop, t) for t in targets])
+
+    jobs = [(int(r), (plan.target, float(t))) for r, t in zip(plan.rows, plan.control)]
+    jobs += [(int(r), (plan.reverse_target,)) for r in plan.reverse_rows]
+    with ThreadPoolExecutor(max_workers=EDIT_THREADS) as pool:  # PIL and numpy release the GIL: both cores work
+        done = [d for d in pool.map(edit, jobs) if d is not None]
+    main, back = [d for d in done if len(d[2]) == 2], [d for d in done if len(d[2]) == 1]
+    rows, originals = [d[0] for d in main], [d[1] for d in main]
+    moved, mirrored = [d[2][0] for d in main], [d[2][1] for d in main]
+    reverse, reverse_before, reverse_after = [d[0] for d in back], [d[1] for d in back], [d[2][0] for d in back]
     k, m = len(rows), len(reverse)
     if embeddings is not None and k + m:
         unedited = scorer.embedding_probs(np.asarray(embeddings[np.asarray(rows + reverse, dtype=np.int64)]))
@@ -151,29 +152,52 @@ def run_tests(
     seed: int = 0,
     source: str = "build",
     sample_ids: dict[str, Sequence[str]] | None = None,
+    every: pd.DataFrame | None = None,
+    repeat_budget: int | None = None,
     thumb_size: int = 128,
     log: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """Test every finding in ``findings`` (rows of the shortcut findings table; or test rows of another run, whose
     ``lo``, ``hi`` and ``target`` then define the bin, with ``sample_ids[key]`` the images to edit). Returns a
     ``shortcut_tests`` table. ``samples`` is the cache's samples frame (out-of-sample ``pred``), ``embeddings``
-    its (N, D) embeddings (then the unedited images need no forward pass)."""
+    its (N, D) embeddings (then the unedited images need no forward pass). With ``every`` (the whole findings
+    table), a finding whose own test is not confirmed has its repeats that move another property tested too
+    (:func:`indoor.analysis.intervention_report.repeats_to_test`, at most two each), until one is confirmed;
+    ``repeat_budget`` caps those extra tests over the whole call (None: no cap)."""
+    from indoor.analysis.intervention_report import repeats_to_test
+
     ids = samples["sample_id"].astype(str).tolist()
-    results = []
-    for finding in findings.to_dict("records"):
+    results: list[dict[str, Any]] = []
+    budget = [repeat_budget]
+
+    def test(finding: dict[str, Any]) -> dict[str, Any] | None:
         chosen = (sample_ids or {}).get(str(finding.get("key", "")))
         try:
             plan = interventions.plan_test(samples, finding, classes, n=n, seed=seed, sample_ids=chosen)
         except ValueError as exc:
             if log:
                 log(f"shortcut test skipped ({finding.get('property')} → {finding.get('class')}): {exc}")
-            continue
+            return None
         row = run_test(plan, scorer, load_image, ids, label_issues=label_issues, embeddings=embeddings,
                        rank=int(finding.get("rank", 0) or 0), seed=seed, source=source, thumb_size=thumb_size)
         if log:
             log(f"shortcut test {plan.prop} {plan.bin_label} → {plan.cls}: {row['verdict']} "
                 f"(ΔP {row['effect']:+.3f}, {row['seconds']:.1f} s)")
         results.append(row)
+        return row
+
+    for finding in findings.to_dict("records"):
+        row = test(finding)
+        if row is None or row["verdict"] == "confirmed" or every is None:
+            continue
+        for repeat in repeats_to_test(every, finding).to_dict("records"):
+            if budget[0] is not None and budget[0] <= 0:
+                break
+            if budget[0] is not None:
+                budget[0] -= 1
+            extra = test(repeat)
+            if extra is not None and extra["verdict"] == "confirmed":
+                break
     return interventions.tests_frame(results)
 
 
@@ -197,7 +221,8 @@ def build_time_tests(
     log: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """The cache build's tests: the ``top`` best-ranked shortcut findings of ``tables`` (the build's analysis
-    tables), on the images at ``samples["path"]`` (the build's samples frame), scored by ``scorer``."""
+    tables), and one repeat (:data:`REPEAT_BUDGET`) of the best-ranked one not confirmed, on the images at
+    ``samples["path"]`` (the build's samples frame), scored by ``scorer``."""
     findings = tables.get("shortcut_findings")
     if findings is None or findings.empty or top <= 0:
         return interventions.empty_tests()
@@ -212,5 +237,5 @@ def build_time_tests(
         flags[issues["row"].to_numpy(np.int64)] = issues["is_issue"].to_numpy(bool)
     return run_tests(top_findings(findings, top), samples, classes, scorer,
                      lambda row: working_image(paths[row], side=side, original_size=sizes[row]),
-                     label_issues=flags, embeddings=embeddings, n=n, seed=seed, source="build", thumb_size=thumb_size,
-                     log=log)
+                     label_issues=flags, embeddings=embeddings, n=n, seed=seed, source="build", every=findings,
+                     repeat_budget=REPEAT_BUDGET, thumb_size=thumb_size, log=log)

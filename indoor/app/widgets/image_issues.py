@@ -22,9 +22,10 @@ def image_issues_view(cache: Cache, table: pd.DataFrame, *, key: str = "sc.issue
     params = {"issue": urls.choice_param(key, non_empty[0] if non_empty else next(iter(ISSUE_NAMES)), list(ISSUE_NAMES))}
     urls.url_sync_in(url_page, params)
     st.caption(
-        "An image is flagged only when it is an outlier for this data set and for its own class (robust z-score "
-        "beyond the threshold against the class's images and against all images); grayscale only when most of "
-        "the data set is in colour."
+        "An image is flagged only when it is an outlier for its own class (robust z-score beyond 3.5 against "
+        "the images of its label) and outside the data set's usual range (beyond 2 against all images): dark "
+        "bars in a data set of dark bars are not an issue, a dark kitchen is. Grayscale only when most of the "
+        "data set and of the class are in colour."
     )
     if not non_empty:
         st.success("No image stands out from its data set and class on any of these properties.",

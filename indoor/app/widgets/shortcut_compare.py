@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from indoor.analysis import interventions
+from indoor.analysis import intervention_report, interventions
 from indoor.analysis.compare import Comparison
 from indoor.analysis.shortcuts import PROPERTIES
 from indoor.app import loading
@@ -40,7 +40,7 @@ def shortcut_change(run_a: Cache, run_b: Cache, result: Comparison, *, key: str)
     else:
         with st.spinner("Running A's shortcut tests on run B's model…"):
             tests_b = loading.replay_shortcut_tests(run_a, run_b)
-    table = interventions.compare_tests(tests_a, tests_b)
+    table = intervention_report.compare_tests(tests_a, tests_b)
     for rec in table.to_dict("records"):
         name = f"{md(PROPERTIES[rec['property']])} {md(rec['bin_label'])} → {md(rec['class'])}"
         a, b, c = st.columns([3, 2, 2])

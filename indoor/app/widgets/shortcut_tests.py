@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from indoor.analysis import interventions
+from indoor.analysis import intervention_report, interventions
 from indoor.analysis.shortcuts import PROPERTIES
 from indoor.app import loading, urls
 from indoor.app.text import md
@@ -40,8 +40,8 @@ _ASKED = "indoor.sc.asked"  # session state: finding keys whose test the user as
 def findings_view(cache: Cache, findings: pd.DataFrame, tables: dict[str, pd.DataFrame], *, key: str) -> None:
     """The ranked findings in three groups by verdict (confirmed, not yet decided, no causal effect), each as a
     card; untested ones get a button that tests them now."""
-    _run_asked(cache, findings)
-    joined = interventions.with_tests(findings, loading.shortcut_tests(cache))
+    _run_asked(cache, findings, tables["shortcut_findings"])
+    joined = intervention_report.with_tests(findings, loading.shortcut_tests(cache), every=tables["shortcut_findings"])
     group = np.where(joined["test_verdict"] == "confirmed", "confirmed",
                      np.where(joined["test_verdict"] == "no_effect", "no_effect", "open"))
     flags = _issue_flags(cache, tables)
@@ -54,7 +54,7 @@ def findings_view(cache: Cache, findings: pd.DataFrame, tables: dict[str, pd.Dat
             finding_card(cache, finding.to_dict(), flags, key=f"{key}.{i}")
 
 
-def _run_asked(cache: Cache, findings: pd.DataFrame) -> None:
+def _run_asked(cache: Cache, findings: pd.DataFrame, every: pd.DataFrame) -> None:
     """Run the tests the user asked for in the previous run (button callbacks only record the request)."""
     asked: set = st.session_state.setdefault(_ASKED, set())
     for finding in findings.to_dict("records"):
@@ -65,7 +65,7 @@ def _run_asked(cache: Cache, findings: pd.DataFrame) -> None:
         with st.spinner(f"Testing {md(PROPERTIES[finding['property']])} → {md(finding['class'])}: editing, "
                         "re-embedding and scoring about 200 images…"):
             try:
-                loading.run_shortcut_test(cache, finding)
+                loading.run_shortcut_test(cache, finding, every)
             except (OSError, ValueError, RuntimeError) as exc:
                 st.error(f"The test could not run: {md(exc)}")
 
@@ -86,6 +86,8 @@ def finding_card(cache: Cache, finding: dict[str, Any], flags: np.ndarray, *, ke
         rank = f"#{int(finding['rank'])}" if finding["rank"] > 0 else f"repeats #{int(finding['redundant_with'])}"
         label = "Not tested yet" if verdict is None else interventions.VERDICTS[verdict] + (
             "" if verdict == "confirmed" else f" — {finding['test_cause']}")
+        if isinstance(finding.get("test_via"), str):
+            label += f" — through {PROPERTIES[finding['test_via']]}"
         st.markdown(f"{ICONS[verdict]} **{md(label)} · {rank} · {where}**")
         st.caption(md(finding["summary"]) + f" · t = {finding['t']:.1f}"
                    + (f" · same images: {md(finding['also'])}" if finding.get("also") else ""))
@@ -109,6 +111,11 @@ def evidence(cache: Cache, finding: dict[str, Any]) -> None:
     """The effect with its interval, the flips, the control, the other direction and the before/after images."""
     cls = finding["class"]
     t = {k[5:]: v for k, v in finding.items() if k.startswith("test_")}
+    if isinstance(t.get("via"), str):
+        own = interventions.VERDICTS.get(finding.get("own_verdict"), "not tested")
+        st.caption(md(f"Moving {PROPERTIES[finding['property']]} alone: {own.lower()} (mean ΔP "
+                      f"{finding['own_effect']:+.3f}). The same images are also {PROPERTIES[t['via']]} "
+                      f"{t['bin_label']}, and moving that property confirms the shortcut:"))
     st.caption(md(f"Test: {t['reason']}."))
     a, b, c, d = st.columns(4)
     a.metric(f"Mean ΔP({md(cls)}) into the bin", f"{t['effect']:+.3f}",
@@ -137,7 +144,7 @@ def evidence(cache: Cache, finding: dict[str, Any]) -> None:
         st.image([t["example_jpeg"][i] for i in shown], width=96,
                  caption=[f"after · P {t['example_after'][i]:.0%}" for i in shown])
         st.caption(md(f"{len(shown)} of the {int(t['n'])} edited images (the first of a random sample, not the "
-                      f"strongest): above as they are, below with only their {PROPERTIES[finding['property']]} "
+                      f"strongest): above as they are, below with only their {PROPERTIES[t['property']]} "
                       f"moved into the bin; P = probability of {cls}. Tested {SOURCES.get(t['source'], t['source'])} "
                       f"in {t['seconds']:.1f} s."))
 
@@ -146,8 +153,9 @@ def remedy_box(cache: Cache, finding: dict[str, Any]) -> None:
     """How to break a confirmed shortcut: the augmentation, the data to collect and the command."""
     test = {k[5:]: v for k, v in finding.items() if k.startswith("test_")}
     meta = cache.meta
-    fix = interventions.remedy(test, cache.samples, cache.classes, data_root=str(meta.get("data_root", "")),
-                               cache_path=str(cache.path), image_size=meta.get("image_size"))
+    fix = intervention_report.remedy(test, cache.samples, cache.classes, data_root=str(meta.get("data_root", "")),
+                                     manifest="MANIFEST.csv" if meta.get("layout") == "manifest" else None,
+                                     cache_path=str(cache.path), image_size=meta.get("image_size"))
     st.markdown(f"**Remedy** — augmentation: {md(fix['augmentation_text'])}; collect {md(fix['collect'])}.")
     st.code(fix["command"], language="bash", wrap_lines=True)
     st.caption("Then compare the two runs on the Compare page: it shows this test before and after, next to accuracy.")

@@ -12,7 +12,8 @@
 // Sends back (setStateValue): "clicked" = row of a clicked point, "selected" = rows of a lasso / box selection
 // ([] after a double-click or Escape). For tests and benchmarks: the root [data-testid="indoor-map"] carries
 // data-points (points drawn), data-load-ms (library ready) and data-draw-ms (decode + draw), and root._indoor
-// gives n, screenOf(i) (a point's client coordinates), rowOf(i) and setMode(mode).
+// gives data (data.n points), plot (the regl-scatterplot), screenOf(i) (point i's client coordinates), rowOf(i),
+// hovered (the hovered point, -1 for none) and setMode("lasso" | "box" | "pan").
 
 const SPLITS = ["train", "val", "test"];
 const XY_STEPS = 65535;

@@ -1,0 +1,99 @@
+"""Reading intervention tests against the findings: each finding's verdict (its own test, or a confirmed test of a
+repeat that moves another property of the same images), the remedy of a confirmed shortcut, and run A's tests
+beside the same tests on run B's model. Pure pandas; the tests themselves: :mod:`indoor.analysis.interventions`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from indoor.analysis.interventions import AUGMENTATION_FOR, AUGMENTATIONS, empty_tests, finding_key
+from indoor.analysis.shortcuts import CIRCULAR, PROPERTIES, property_bins, property_values
+
+# properties moved by the same edit: testing one repeats the other
+EDIT_FAMILY = {"brightness": "light", "contrast": "contrast", "saturation": "colour amount",
+               "colourfulness": "colour amount", "hue": "hue", "dominant_hue": "hue", "sharpness": "sharpness",
+               "size": "size", "aspect": "aspect"}
+
+
+def repeats_to_test(findings: pd.DataFrame, finding: dict[str, Any], *, limit: int = 2) -> pd.DataFrame:
+    """Up to ``limit`` repeats of a ranked ``finding`` (the same images under another property, see
+    ``redundant_with``), of its class, whose edit differs from its own, best score first: when a low-contrast
+    bin is made of darkened images, moving contrast alone may do nothing while moving brightness does."""
+    if int(finding.get("rank", 0) or 0) <= 0:
+        return findings.iloc[0:0]
+    same = findings[(findings["redundant_with"] == int(finding["rank"])) & (findings["class"] == finding["class"])]
+    other_edit = same["property"].map(EDIT_FAMILY) != EDIT_FAMILY[str(finding["property"])]
+    return same[other_edit].sort_values("score", ascending=False, kind="stable").drop_duplicates(
+        "property").head(limit)
+
+
+def with_tests(findings: pd.DataFrame, tests: pd.DataFrame, *, every: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``findings`` with the columns of the test that decides each (prefixed ``test_``; NaN / None when
+    untested): its own test, unless that is not confirmed and a repeat's test is (then ``test_via`` names the
+    repeat's property and ``own_verdict`` / ``own_effect`` keep the finding's own result). ``every``: the whole
+    findings table, where the repeats are (default ``findings``)."""
+    every = findings if every is None else every
+    keys = [finding_key(p, b, c) for p, b, c in zip(findings["property"], findings["bin"], findings["class"])]
+    table = tests.drop_duplicates("key", keep="last").set_index("key") if len(tests) else empty_tests().set_index("key")
+    chosen, via, own_verdict, own_effect = [], [], [], []
+    for key, finding in zip(keys, findings.to_dict("records")):
+        own = table.loc[key] if key in table.index else None
+        pick, through = key, None
+        if own is None or own["verdict"] != "confirmed":
+            for rep in repeats_to_test(every, finding, limit=len(EDIT_FAMILY)).to_dict("records"):
+                rep_key = finding_key(rep["property"], rep["bin"], rep["class"])
+                if rep_key in table.index and table.at[rep_key, "verdict"] == "confirmed":
+                    pick, through = rep_key, rep["property"]
+                    break
+        chosen.append(pick)
+        via.append(through)
+        own_verdict.append(None if own is None else own["verdict"])
+        own_effect.append(np.nan if own is None else float(own["effect"]))
+    joined = table.reindex(chosen)
+    joined.columns = [f"test_{c}" for c in joined.columns]
+    out = pd.concat([findings.reset_index(drop=True), joined.reset_index(drop=True)], axis=1)
+    out["test_via"], out["own_verdict"], out["own_effect"] = via, own_verdict, own_effect
+    return out
+
+
+def remedy(test: dict[str, Any], samples: pd.DataFrame, classes: Sequence[str], *, data_root: str = "",
+           manifest: str | None = None, cache_path: str = "CACHE", image_size: int | None = None,
+           n_bins: int = 10) -> dict[str, Any]:
+    """How to break a confirmed shortcut (``test``: a ``shortcut_tests`` row): ``augmentation`` (a name for
+    ``--augment``), ``collect`` (the data to collect, with the count in train today) and ``command`` (one line
+    that rebuilds with the augmentation)."""
+    prop, cls = str(test["property"]), str(test["class"])
+    kind = AUGMENTATION_FOR.get(prop, "crop")
+    values = property_values(samples)[prop]
+    index, _ = property_bins(values, n_bins=n_bins, circular=prop in CIRCULAR)
+    labels = samples["label"].to_numpy(np.int64)
+    train = samples["split"].astype(str).to_numpy() == "train"
+    c = list(classes).index(cls) if cls in classes else -1
+    inside = index == int(test["bin"])
+    n_other = int((inside & train & (labels != c)).sum())
+    n_class = int((inside & train & (labels == c)).sum())
+    where = f"{PROPERTIES[prop]} {test['bin_label']}".strip()
+    parts = ["python -m indoor build", f"--data {data_root or 'DATA'}"]
+    if manifest:
+        parts.append(f"--manifest {manifest}")
+    parts += [f"--out {cache_path}-augmented"] + ([f"--image-size {image_size}"] if image_size else [])
+    parts += [f"--augment {kind}", "--augment-views 2"]
+    return {
+        "augmentation": kind, "augmentation_text": AUGMENTATIONS[kind],
+        "collect": (f"images of classes other than {cls} in the bin {where}: {n_other} in train today "
+                    f"(against {n_class} of {cls}); and {cls} images outside it"),
+        "command": " ".join(parts),
+    }
+
+
+def compare_tests(tests_a: pd.DataFrame, tests_b: pd.DataFrame) -> pd.DataFrame:
+    """Run A's tests beside the same tests on run B's model (same key): per finding the effect, its interval and
+    the verdict in each, and ``remaining`` = B's effect / A's (e.g. 0.4: an augmentation removed 60 %)."""
+    cols = ["key", "property", "bin_label", "class", "effect", "effect_lo", "effect_hi", "flip_share", "verdict"]
+    merged = tests_a[cols].merge(tests_b[cols[:1] + cols[4:]], on="key", how="left", suffixes=("_a", "_b"))
+    merged["remaining"] = merged["effect_b"] / merged["effect_a"].where(merged["effect_a"].abs() > 1e-9)
+    return merged
