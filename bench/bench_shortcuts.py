@@ -80,12 +80,41 @@ def remedy(cache_a, cache_b) -> pd.DataFrame:
     return intervention_report.compare_tests(tests, replayed)
 
 
+def renderer_counterfactual(cache, per_class: int) -> dict[str, float]:
+    """The demo's ground truth: each other class rendered with the planted property on and off (same seeds, the
+    demo's renderer), scored by the cache's model; mean change of P(target) per planted shortcut."""
+    from indoor.data.synthetic.render import render_scene
+
+    scorer = stored.cache_scorer(cache)
+    out = {}
+    for flag, target in (("dark", "bar"), ("teal", "hospitalroom")):
+        if target not in cache.classes:
+            continue
+        t = cache.classes.index(target)
+        on, off = [], []
+        for cls in (c for c in cache.classes if c != target):
+            for s in range(per_class):
+                off.append(render_scene(cls, np.random.default_rng(1000 + s), **{flag: False}))
+                on.append(render_scene(cls, np.random.default_rng(1000 + s), **{flag: True}))
+        p_on, p_off = scorer.probs(on), scorer.probs(off)
+        delta = p_on[:, t] - p_off[:, t]
+        mean, lo, hi = interventions.bootstrap_ci(delta)
+        flips = float(np.mean((p_on.argmax(1) == t) & (p_off.argmax(1) != t)))
+        print(f"renderer counterfactual, {flag} on vs off ({len(delta)} scenes of the other classes): mean dP({target}) "
+              f"{mean:+.3f} [{lo:+.3f},{hi:+.3f}], flipped to {target}: {flips:.0%}")
+        out[flag] = mean
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache", type=Path, required=True)
     parser.add_argument("--top", type=int, default=10)
     parser.add_argument("--after", type=Path, default=None, help="a rebuild (e.g. with --augment) to replay the tests on")
     parser.add_argument("--planted", default=None, help="CLASS:PROPERTY of a planted shortcut, e.g. bar:brightness")
+    parser.add_argument("--counterfactual", type=int, default=0, metavar="K",
+                        help="demo caches: also render K scenes per other class with the planted dark / teal on and "
+                             "off and score them (the ground truth the tests should agree with)")
     parser.add_argument("--no-save", action="store_true", help="do not store tests run here in the cache")
     parser.add_argument("--json", type=Path, default=None, help="write the numbers here")
     args = parser.parse_args()
@@ -106,12 +135,17 @@ def main() -> int:
     if args.planted:
         cls, prop = args.planted.split(":")
         ranked = joined.reset_index(drop=True)
-        hits = ranked[(ranked["class"] == cls) & (ranked["property"] == prop)]
+        via = ranked["test_via"] if "test_via" in ranked else pd.Series([None] * len(ranked))
+        hits = ranked[(ranked["class"] == cls) & ((ranked["property"] == prop) | (via == prop))]
         if hits.empty:
             print(f"planted {prop} -> {cls}: not among the top {args.top} findings (a miss)")
         else:
             first = hits.iloc[0]
-            print(f"planted {prop} -> {cls}: finding #{int(first['rank'])}, verdict {first['test_verdict']}")
+            through = f" (through {prop})" if first["property"] != prop else ""
+            print(f"planted {prop} -> {cls}: finding #{int(first['rank'])} {_name(first)}, verdict "
+                  f"{first['test_verdict']}{through}")
+    if args.counterfactual:
+        out["counterfactual"] = renderer_counterfactual(cache, args.counterfactual)
     if args.after:
         after = load_cache(args.after)
         table = remedy(cache, after)

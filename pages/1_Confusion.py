@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from indoor.analysis import confusion_focus as focus
 from indoor.analysis import explore
 from indoor.analysis.metrics import confusion_totals, per_class_table
 from indoor.app import loading, page, urls
@@ -25,6 +26,17 @@ PARAMS = {
     "order": urls.choice_param("confusion.order", "similarity", list(ORDERS)),
     "scale": urls.choice_param("confusion.scale", "errors", ["errors", "all"]),
 }
+# Over FULL_MATRIX_MAX classes (Places365: 365) the whole matrix can't be read: the page opens on the most
+# confused classes, with a class's neighbourhood and a name search beside them.
+many = n_classes > focus.FULL_MATRIX_MAX
+VIEWS = {"top": "Most confused", "class": "A class and its neighbours", "search": "Name search", "all": "All"}
+if many:
+    PARAMS |= {
+        "view": urls.choice_param("confusion.view", "top", list(VIEWS)),
+        "k": urls.UrlParam("confusion.k", focus.DEFAULT_K, lambda raw: int(raw) if int(raw) in focus.TOP_K else None),
+        "class": urls.UrlParam("confusion.class", None, lambda raw: raw if raw in classes else None),
+        "q": urls.UrlParam("confusion.q", ""),
+    }
 urls.url_sync_in("confusion", PARAMS)
 
 st.title("Confusion explorer")
@@ -38,31 +50,54 @@ order_by = c3.segmented_control("Class order", list(ORDERS), key="confusion.orde
 scale = c4.segmented_control("Colour scale", ["errors", "all"], key="confusion.scale", required=True,
                              format_func={"errors": "Errors", "all": "All cells"}.get,
                              help="Errors: colours span the off-diagonal cells, so small confusions stand out.")
+view, k, centre, query = "all", focus.DEFAULT_K, None, ""
+if many:
+    f1, f2, f3 = st.columns([5, 2, 3], vertical_alignment="bottom")
+    view = f1.segmented_control("Show", list(VIEWS), key="confusion.view", format_func=VIEWS.get, required=True,
+                                help=f"{n_classes} classes are too many to read in one matrix: the classes of the "
+                                     "most confused pairs, one class with the classes it is confused with, or "
+                                     "the classes whose name matches.")
+    if view in ("top", "class"):
+        k = f2.selectbox("Classes" if view == "top" else "Neighbours", focus.TOP_K, key="confusion.k")
+    if view == "class":
+        centre = f3.selectbox("Class", sorted(classes, key=str.lower), key="confusion.class", index=None,
+                              placeholder="the most confused (type to search)")
+    elif view == "search":
+        query = f3.text_input("Name contains", key="confusion.q", placeholder="e.g. kitchen")
 urls.url_sync_out("confusion", PARAMS)
 
 matrix = loading.confusion(cache, split)
 order = loading.class_order(cache, order_by)
+if many:
+    order = focus.in_order(order, focus.focus(matrix, classes, view=view, k=k, query=query,
+                                              centre=classes.index(centre) if centre in classes else None))
 shown, counts, row_rates = explore.confusion_view(matrix, order, values=values)
 n_images, n_wrong = confusion_totals(matrix)
 
 st.caption(f"{md(split_label(split))}: {n_images:,} images, {n_wrong:,} misclassified "
            f"({n_wrong / max(n_images, 1):.1%}). Rows: given label · columns: prediction. "
            "**Click a cell** to open the images of that pair.")
+if many and view != "all":
+    covered, errors = focus.errors_covered(matrix, order)
+    st.caption(f"Showing {len(order):,} of {n_classes:,} classes; {covered:,} of the {errors:,} errors lie between "
+               f"them ({covered / max(errors, 1):.0%}). Rows and columns keep the class order chosen above.")
 
 # --------------------------------------------------------------------------------------------- the matrix
 # One canvas (components/heatmap): a plotly heatmap of 67 x 67 cells takes the browser seconds to draw, and needs
 # an invisible marker per cell to be clickable.
 clickable = counts > 0
-payload = heatmap_payload(
+if not len(order):
+    st.info(f"No class name contains “{md(query)}”.")
+payload = None if not len(order) else heatmap_payload(
     shown, labels=[classes[i] for i in order], ids=order.tolist(), zmin=0, zmax=explore.colour_limit(shown, scale),
     colour_title="row %" if values == "rows" else "images", colour_format="pct" if values == "rows" else "int",
     values=[counts, row_rates],
     hover=["given {row} → predicted {col}", "{v0:int} images · {v1:pct} of the row"],
     hover_empty=["given {row} → predicted {col}", "no images"],
-    clickable=clickable, cell_text=n_classes <= 16, row_title="given label", col_title="predicted",
-    cell=int(min(max(900 / max(n_classes, 1), 12), 44)),
+    clickable=clickable, cell_text=len(order) <= 16, row_title="given label", col_title="predicted",
+    cell=int(min(max(900 / max(len(order), 1), 12), 44)),
 )
-clicked = heatmap(payload, key="confusion.matrix")
+clicked = heatmap(payload, key="confusion.matrix") if payload else None
 if clicked is not None:
     given, predicted = classes[clicked[0]], classes[clicked[1]]
     urls.open_gallery(given, predicted, split, correct=given == predicted)

@@ -16,7 +16,7 @@ from indoor.app.widgets import gallery
 from indoor.analysis import explore
 from indoor.app import page
 from indoor.app.components.scatter_hover import LIBRARY_JS, map_payload, scatter_hover
-from indoor.app.static import cache_key, publish_script, publish_thumbnails
+from indoor.app.static import cache_key, publish_script, retire_published_thumbnails, serve_thumbnails
 from indoor.app.text import md
 
 SPLIT_OPTIONS = ("all", "train", "val", "test")
@@ -64,17 +64,21 @@ if samples.empty:
 
 if not st.get_option("server.enableStaticServing"):
     st.warning(
-        "Static file serving is off, so the map and its hover thumbnails can't load: set "
-        "`enableStaticServing = true` under `[server]` in `.streamlit/config.toml` and restart."
+        "Static file serving is off, so the map's drawing library can't load: set `enableStaticServing = true` "
+        "under `[server]` in `.streamlit/config.toml` and restart (a static folder over 1 GB turns it off)."
     )
 static_dir = _static_dir()
 try:
-    with st.spinner("Publishing thumbnails…"):
-        library_url = _url(publish_script(LIBRARY_JS, static_dir))
-        thumb_prefix = _url(publish_thumbnails(cache, static_dir))
+    library_url = _url(publish_script(LIBRARY_JS, static_dir))
+    retire_published_thumbnails(static_dir)  # what earlier versions hard-linked there, one file per image
 except OSError as exc:
     st.error(f"The map needs to write into {md(static_dir)} (served at /app/static/), which failed: {md(exc)}")
     st.stop()
+try:
+    thumb_prefix = _url(serve_thumbnails(cache))  # served from the cache's own folder: nothing is copied
+except OSError as exc:
+    st.warning(f"Hover thumbnails are unavailable: {md(exc)}")
+    thumb_prefix = ""
 
 present_splits = [s for s in SPLIT_OPTIONS[1:] if (samples["split"] == s).any()]
 col_split, col_classes, col_colour, col_errors = st.columns([1, 3, 1.4, 1], vertical_alignment="bottom")

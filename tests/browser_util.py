@@ -197,7 +197,8 @@ def assert_no_exception(page, where: str = "") -> None:
 
 
 def published_thumbs(cache_path: Path | str) -> Path:
-    """The folder the Embedding map page publishes ``cache_path``'s thumbnails into (static/thumbs/<key>)."""
+    """Where earlier versions of the Embedding map page published ``cache_path``'s thumbnails (static/thumbs/<key>;
+    the page now serves them from the cache folder and removes static/thumbs/): the tests' clean-up of old runs."""
     import json
 
     from indoor.app.static import THUMBS_FOLDER, cache_key

@@ -249,6 +249,88 @@ def test_confusion_per_class_table_lists_every_class(monkeypatch, shared_copy):
     assert {"precision", "recall", "f1", "support"} <= set(table.columns)
 
 
+def confusion_matrix_of(cache, split: str = "test") -> np.ndarray:
+    samples = cache.samples if split == "all" else cache.samples[cache.samples["split"] == split]
+    matrix = np.zeros((len(cache.classes),) * 2, dtype=int)
+    np.add.at(matrix, (samples["label"].to_numpy(), samples["pred"].to_numpy()), 1)
+    return matrix
+
+
+@pytest.fixture
+def many_classes(monkeypatch):
+    """The focus controls of a many-class matrix (Places365) on the 10-class demo: 'many' starts above 4 classes,
+    focused views show 3 or 5."""
+    from indoor.analysis import confusion_focus
+
+    monkeypatch.setattr(confusion_focus, "FULL_MATRIX_MAX", 4)
+    monkeypatch.setattr(confusion_focus, "TOP_K", (3, 5))
+    monkeypatch.setattr(confusion_focus, "DEFAULT_K", 3)
+
+
+def test_confusion_shows_the_whole_matrix_without_focus_controls_up_to_100_classes(monkeypatch, shared_copy):
+    at = open_app(monkeypatch, shared_copy, CONFUSION)
+    assert len(heatmap_data(at)["ids"]) == len(load_cache(shared_copy).classes)
+    assert not [w for w in at.segmented_control if w.key == "confusion.view"]
+
+
+def test_confusion_with_many_classes_opens_on_the_most_confused(monkeypatch, shared_copy, many_classes):
+    from indoor.analysis import confusion_focus
+
+    cache = load_cache(shared_copy)
+    at = open_app(monkeypatch, shared_copy, CONFUSION)
+    assert at.segmented_control(key="confusion.view").value == "top"
+    matrix = confusion_matrix_of(cache)
+    data = heatmap_data(at)
+    top = confusion_focus.most_confused(matrix, 3)
+    assert sorted(data["ids"]) == sorted(top.tolist()) and len(data["labels"]) == 3
+    ids = np.array(data["ids"])
+    counts = np.array(data["values"][0]).reshape(3, 3)
+    assert (counts == matrix[np.ix_(ids, ids)]).all()  # the sub-matrix of those classes
+    covered, errors = confusion_focus.errors_covered(matrix, top)
+    assert any(f"Showing 3 of {len(cache.classes)} classes; {covered:,} of the {errors:,} errors" in c.value
+               for c in at.caption)
+    at.selectbox(key="confusion.k").set_value(5).run()
+    assert sorted(heatmap_data(at)["ids"]) == sorted(confusion_focus.most_confused(matrix, 5).tolist())
+    assert at.query_params.get("k") == "5"
+    # a click on a cell of the sub-matrix still opens that pair (ids are class indices)
+    at.session_state["confusion.matrix"] = {"clicked": {"row": int(ids[0]), "col": int(ids[1])}}
+    at.run()
+    assert at.title[0].value == "Gallery" and at.selectbox(key="gallery.true").value == cache.classes[ids[0]]
+
+
+def test_confusion_zooms_to_a_class_and_its_neighbours(monkeypatch, shared_copy, many_classes):
+    from indoor.analysis import confusion_focus
+
+    cache = load_cache(shared_copy)
+    matrix = confusion_matrix_of(cache, "all")
+    centre = int(confusion_focus.most_confused(matrix, 1)[0])
+    name = cache.classes[centre]
+    at = open_app(monkeypatch, shared_copy, CONFUSION, split="all", view="class", k="5")
+    # no class chosen: the most confused one and its neighbours
+    assert sorted(heatmap_data(at)["ids"]) == sorted(confusion_focus.neighbours(matrix, centre, 5).tolist())
+    other = next(c for c in range(len(cache.classes)) if c != centre and confusion_focus.error_mass(matrix)[c] > 0)
+    at.selectbox(key="confusion.class").set_value(cache.classes[other]).run()
+    assert not at.exception
+    expected = confusion_focus.neighbours(matrix, other, 5)
+    assert sorted(heatmap_data(at)["ids"]) == sorted(expected.tolist()) and other in heatmap_data(at)["ids"]
+    assert at.query_params.get("class") == cache.classes[other] and at.query_params.get("view") == "class"
+    assert name  # (the deep link below names a class directly)
+    at = open_app(monkeypatch, shared_copy, CONFUSION, split="all", view="class", k="5", **{"class": name})
+    assert at.selectbox(key="confusion.class").value == name
+
+
+def test_confusion_name_search_shows_the_matching_classes(monkeypatch, shared_copy, many_classes):
+    cache = load_cache(shared_copy)
+    word = cache.classes[0].replace("_", " ").split()[0][:4].upper()
+    at = open_app(monkeypatch, shared_copy, CONFUSION, view="search")
+    at.text_input(key="confusion.q").set_value(word).run()
+    ids = heatmap_data(at)["ids"]
+    assert 0 in ids and all(word.lower() in cache.classes[i].lower().replace("_", " ") for i in ids)
+    at.text_input(key="confusion.q").set_value("no such class zz").run()
+    assert not at.exception and not at.get("bidi_component")
+    assert any("No class name contains" in i.value for i in at.info)
+
+
 # --------------------------------------------------------------------------------------------------- gallery
 
 

@@ -321,7 +321,9 @@ def test_embedding_map_hover_loads_the_thumbnail(page, server, cache, screenshot
       return {src: img.getAttribute('src'), width: img.naturalWidth, text: tip.innerText};
     }""")
     row = int(tip["src"].rsplit("/", 1)[1].split(".")[0])
-    assert tip["src"].startswith("/app/static/thumbs/") and 0 <= row < len(cache.samples), tip
+    # served from the cache's own thumbs/ folder (indoor.app.static.serve_thumbnails): nothing published
+    assert tip["src"].startswith("/component/indoor.app.static.thumbs_") and 0 <= row < len(cache.samples), tip
+    assert tip["width"] > 0, tip
     true_class = cache.classes[int(cache.samples["label"].iat[row])]
     assert f"true: {true_class}" in tip["text"] and f"row {row}" in tip["text"], tip
     photograph(page, screenshot_dir, "Embedding_map", full_page=False)  # with the hover card on screen

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -127,7 +128,9 @@ def test_build_is_reproducible_for_a_seed(tmp_path):
     assert first.samples["sample_id"].tolist() == second.samples["sample_id"].tolist()
 
 
-def test_failed_write_leaves_the_earlier_cache_and_decisions_intact(tmp_path, monkeypatch):
+@pytest.mark.parametrize("failing", ["indoor.cache.writer.ChunkedArray._write_chunk",  # the streamed arrays
+                                     "pyarrow.parquet.write_table"])  # samples.parquet, at the end
+def test_failed_write_leaves_the_earlier_cache_and_decisions_intact(tmp_path, monkeypatch, failing):
     index = discover(_tiny_flat(tmp_path / "data"))
     out = tmp_path / "cache"
     build_cache(index, out, TINY, log=lambda _: None)
@@ -137,7 +140,7 @@ def test_failed_write_leaves_the_earlier_cache_and_decisions_intact(tmp_path, mo
     def broken_save(*args, **kwargs):
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr("indoor.cache.writer.np.save", broken_save)
+    monkeypatch.setattr(failing, broken_save)
     with pytest.raises(OSError, match="disk full"):
         build_cache(index, out, TINY, log=lambda _: None)
     monkeypatch.undo()
@@ -152,21 +155,22 @@ def test_failed_write_leaves_the_earlier_cache_and_decisions_intact(tmp_path, mo
 def test_killed_build_leaves_the_earlier_cache_intact(tmp_path):
     """A build killed (SIGKILL) while it writes the new cache's files leaves the earlier cache loadable and
     unchanged. The real CLI runs in a subprocess; to kill it at that moment and not by luck, its first array write
-    signals and then waits (a slow disk), and the test kills it then."""
+    (a chunk of the streamed embeddings) signals and then waits (a slow disk), and the test kills it then. The
+    next build removes the killed one's staging folder."""
     data = _tiny_flat(tmp_path / "data", per_class=40)
     out = tmp_path / "cache"
     build_cache(discover(data), out, TINY, log=lambda _: None)
     probs_before = np.load(out / "probs.npy")
     writing = tmp_path / "writing"
     script = (
-        "import sys, time, numpy\n"
+        "import sys, time\n"
         "from indoor.cache import writer\n"
-        "real_save = numpy.save\n"
-        "def slow_save(*args, **kwargs):\n"
+        "real_write = writer.ChunkedArray._write_chunk\n"
+        "def slow_write(*args, **kwargs):\n"
         f"    open({str(writing)!r}, 'w').close()\n"
         "    time.sleep(120)\n"
-        "    return real_save(*args, **kwargs)\n"
-        "writer.np.save = slow_save\n"
+        "    return real_write(*args, **kwargs)\n"
+        "writer.ChunkedArray._write_chunk = slow_write\n"
         "from indoor.cli import main\n"
         "sys.exit(main(sys.argv[1:]))\n"
     )
@@ -184,6 +188,69 @@ def test_killed_build_leaves_the_earlier_cache_intact(tmp_path):
     process.wait()
     cache = load_cache(out)
     np.testing.assert_array_equal(np.asarray(cache.probs), probs_before)
+    build_cache(discover(data), out, TINY, log=lambda _: None)  # the next build cleans the killed one's staging
+    assert not list(out.glob(".building-*"))
+
+
+def test_chunked_array_writes_every_chunk_once_and_fills_the_rows_never_written(tmp_path):
+    from indoor.cache.writer import ChunkedArray
+
+    values = np.arange(22 * 3, dtype=np.float32).reshape(22, 3)
+    array = ChunkedArray(tmp_path / "a.npy", (22, 3), chunk_rows=4)
+    rows = [r for r in range(22) if not 8 <= r < 12 and r != 1]  # chunk 2 never reached, row 1 a failed image
+    for start in range(0, len(rows), 5):  # batches that straddle chunks
+        array.write(rows[start:start + 5], values[rows[start:start + 5]])
+    with pytest.raises(ValueError, match="ascend"):
+        array.write([3], values[[3]])  # chunk 0 is written already
+    result = array.close()
+    assert array.chunks_written == 6 and isinstance(result, np.memmap)
+    expected = values.copy()
+    expected[[1, 8, 9, 10, 11]] = np.nan
+    np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), expected)
+
+
+def test_build_streams_its_arrays_in_chunks_with_the_in_memory_results(tmp_path, monkeypatch):
+    """With chunks smaller than the data set, the embeddings are written chunk by chunk into the staging folder
+    (never held whole by the feature pass), thumbnails as they are made, and the cache is the one a single-chunk
+    build writes, unreadable images (skipped, later rows renumbered) included; the embeddings are the in-memory
+    feature pass's."""
+    from indoor.cache import writer
+    from indoor.model.backbones import create_backbone
+    from indoor.model.features import extract_features, seed_everything
+
+    root = _tiny_flat(tmp_path / "data")
+    (root / "green" / "03b.jpg").write_text("not an image")  # a middle row, so later thumbnails are renumbered
+    index = discover(root)
+    chunks: list[tuple[str, int]] = []
+    real_write = writer.ChunkedArray._write_chunk
+
+    def counting_write(self, chunk, buffer):
+        chunks.append((self.path.name, chunk))
+        return real_write(self, chunk, buffer)
+
+    monkeypatch.setattr(writer.ChunkedArray, "_write_chunk", counting_write)
+    small = build_cache(index, tmp_path / "small", replace(TINY, chunk_rows=5),
+                        log=lambda _: None)
+    embedded = [chunk for name, chunk in chunks if name == "embeddings.all.tmp.npy"]
+    assert embedded == list(range(-(-len(index.samples) // 5)))  # 25 images: chunks 0..4, each written once
+    assert len([name for name, _ in chunks if name == "probs.npy"]) == -(-len(small.samples) // 5)
+    chunks.clear()
+    whole = build_cache(index, tmp_path / "whole", replace(TINY, chunk_rows=10_000),
+                        log=lambda _: None)
+    assert [name for name, _ in chunks].count("embeddings.all.tmp.npy") == 1
+    assert [item["sample_id"] for item in small.meta["skipped"]] == ["green/03b.jpg"]
+    np.testing.assert_array_equal(np.asarray(small.embeddings), np.asarray(whole.embeddings))
+    np.testing.assert_array_equal(np.asarray(small.probs), np.asarray(whole.probs))
+    pd.testing.assert_frame_equal(small.samples, whole.samples)
+    for row in range(len(small.samples)):
+        assert small.thumb_path(row).read_bytes() == whole.thumb_path(row).read_bytes()
+
+    seed_everything(TINY.seed)  # as the build does before it creates the backbone
+    backbone = create_backbone(TINY.backbone, image_size=TINY.image_size)
+    in_memory = extract_features(small.samples["path"].tolist(), backbone, workers=0, thumb_size=TINY.thumb_size,
+                                 progress=False)
+    np.testing.assert_array_equal(in_memory.embeddings, np.asarray(small.embeddings))
+    assert in_memory.thumbnails == [small.thumb_path(row).read_bytes() for row in range(len(small.samples))]
 
 
 # -------------------------------------------------------------------------------------------- validation

@@ -69,7 +69,7 @@ def shown_rows(data: dict) -> list[int]:
     return list(range(data["n"])) if data["rows"] is None else column(data, "rows")
 
 
-def test_renders_every_image_with_published_thumbnails(monkeypatch, cache_copy, static_dir):
+def test_renders_every_image_with_thumbnails_served_from_the_cache(monkeypatch, cache_copy, static_dir):
     cache = load_cache(cache_copy)
     at = open_map(monkeypatch, cache_copy)
     assert [t.value for t in at.title] == ["Embedding map"]
@@ -90,21 +90,30 @@ def test_renders_every_image_with_published_thumbnails(monkeypatch, cache_copy, 
     assert column(data, "split") == [splits[s] for s in cache.samples["split"]]
     assert any(f"{n:,} of {n:,} images" in c.value for c in at.caption)
 
-    prefix = data["thumb_prefix"]
-    assert re.fullmatch(r"/app/static/thumbs/[0-9a-f]{12}/", prefix)
-    for row in (0, n - 1):
-        published = static_dir / f"{prefix.removeprefix('/app/static/')}{row:06d}.jpg"
-        assert published.read_bytes() == cache.thumb_path(row).read_bytes()
+    # thumbnails come from the cache's own folder (Streamlit's component file route): nothing published
+    assert re.fullmatch(r"/component/indoor\.app\.static\.thumbs_[0-9a-f]{12}/", data["thumb_prefix"])
+    assert not (static_dir / "thumbs").exists()
     library = static_dir / data["library_url"].removeprefix("/app/static/")
     assert data["library_url"].startswith("/app/static/vendor/regl-scatterplot-")
     assert library.read_bytes() == LIBRARY_JS.read_bytes()  # the vendored WebGL library, served by the app
+
+
+def test_the_first_visit_publishes_no_thumbnail_and_retires_old_publications(monkeypatch, cache_copy, static_dir):
+    """Thumbnails are not copied or linked into static/ (at a million rows that took 426 s); a static/thumbs/
+    folder left by an earlier version is removed."""
+    old = static_dir / "thumbs" / "0123456789ab"
+    old.mkdir(parents=True)
+    (old / "000000.jpg").write_bytes(b"x")
+    open_map(monkeypatch, cache_copy)
+    assert not (static_dir / "thumbs").exists()
+    assert [p.name for p in static_dir.iterdir() if not p.name.startswith(".thumbs-retired-")] == ["vendor"]
 
 
 def test_payload_holds_urls_not_images(monkeypatch, cache_copy, static_dir):
     at = open_map(monkeypatch, cache_copy)
     raw = raw_payload(at)
     assert "data:image" not in raw and ".jpg" not in raw
-    assert raw.count("/app/static/thumbs/") == 1  # the prefix once; per-point URLs are built in the browser
+    assert raw.count("/component/indoor.app.static.thumbs_") == 1  # the prefix once; URLs are built in the browser
     assert len(raw) < 16 * payload(at)["n"] + 5_000  # 10 bytes per point, base64
     script = (ROOT / "indoor" / "app" / "components" / "scatter_hover" / "index.js").read_text()
     code = "\n".join(line.split("//")[0] for line in script.splitlines())

@@ -297,3 +297,18 @@ def test_a_repeat_moving_another_property_can_confirm_a_finding():
     assert first["test_verdict"] == "confirmed" and first["test_via"] == "brightness"
     assert first["own_verdict"] == "no_effect" and first["own_effect"] == pytest.approx(-0.002)
     assert pd.isna(joined.iloc[1]["test_verdict"]) and pd.isna(joined.iloc[1]["test_via"])
+
+
+def test_an_uncertain_small_effect_on_a_finding_of_label_issues_is_label_errors():
+    """A finding made of label issues whose property moves P by less than the threshold on average (even if the
+    interval reaches above it) gets "no causal effect — label errors"; the same effect on a finding of correctly
+    labelled images stays inconclusive."""
+    rng = np.random.default_rng(4)
+    before = _probs(rng.uniform(0.2, 0.3, 64))
+    after = _probs(np.clip(before[:, 0] + rng.normal(0.04, 0.06, 64), 0, 1))
+    stats = interventions.summarise(before, after, before, class_index=0)
+    assert stats["effect_lo"] < 0.05 < stats["effect_hi"] and stats["effect"] < 0.05
+    code, cause, reason = interventions.verdict(stats, label_issue_share=0.8)
+    assert (code, cause) == ("no_effect", "label errors") and reason.startswith("80% of the finding's images")
+    assert interventions.verdict(stats, label_issue_share=0.3)[:2] == ("inconclusive", "uncertain")
+    assert interventions.verdict(stats)[:2] == ("inconclusive", "uncertain")

@@ -117,3 +117,44 @@ def test_chunked_neighbours_match_the_explain_module(large_cache):
         got = nearest_training_rows(cache.embeddings, row, train_mask=train, k=8, chunk_rows=300)
         assert got["row"].tolist() == expected["row"].tolist()
         assert np.allclose(got["similarity"], expected["similarity"])
+
+
+@pytest.fixture(scope="module")
+def places_like_cache(tmp_path_factory) -> Path:
+    """365 classes (Places365's count), few rows: over the confusion explorer's full-matrix limit."""
+    out = tmp_path_factory.mktemp("places") / "cache"
+    assert _module().main(["3000", "--classes", "365", "--sample", "800", "--out", str(out)]) == 0
+    return out
+
+
+def test_the_confusion_explorer_opens_on_the_most_confused_of_365_classes(places_like_cache, monkeypatch):
+    import json
+
+    from indoor.analysis import confusion_focus
+
+    cache = load_cache(places_like_cache)
+    monkeypatch.setenv("INDOOR_CACHE", str(places_like_cache))
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/1_Confusion.py").run()
+    assert not at.exception, at.exception
+
+    def shown() -> list[int]:
+        return next(json.loads(c.proto.json)["ids"] for c in at.get("bidi_component")
+                    if c.proto.component_name == "indoor_heatmap")
+
+    test = cache.samples[cache.samples["split"] == "test"]
+    matrix = np.zeros((365, 365), dtype=int)
+    np.add.at(matrix, (test["label"].to_numpy(), test["pred"].to_numpy()), 1)
+    assert at.segmented_control(key="confusion.view").value == "top"
+    assert sorted(shown()) == sorted(confusion_focus.most_confused(matrix, confusion_focus.DEFAULT_K).tolist())
+    at.segmented_control(key="confusion.view").set_value("all").run()
+    assert len(shown()) == 365
+    at.segmented_control(key="confusion.view").set_value("class").run()
+    centre = int(confusion_focus.most_confused(matrix, 1)[0])
+    assert centre in shown()
+    assert sorted(shown()) == sorted(confusion_focus.neighbours(matrix, centre, confusion_focus.DEFAULT_K).tolist())
+    at.segmented_control(key="confusion.view").set_value("search").run()
+    at.text_input(key="confusion.q").set_value(cache.classes[200]).run()
+    assert 200 in shown() and not at.exception

@@ -270,8 +270,11 @@ def verdict(stats: dict[str, float], *, label_issue_share: float = float("nan"),
     over the control is above 0 (the opposite move does less); ``no_effect`` when the effect's interval, or the
     excess's, stays below ``threshold`` (the move into the bin does little, or no more than moving the other
     way), with ``cause`` "label errors" when at least half of the finding's own images are flagged label issues
-    (``label_issue_share``), else "correlation" (the bin and the class share content); ``inconclusive`` with
-    fewer than ``min_images`` images or an interval that straddles ``threshold``."""
+    (``label_issue_share``), else "correlation" (the bin and the class share content); also ``no_effect`` with
+    "label errors" when the interval straddles ``threshold`` but its mean is below it and at least half of the
+    finding's images are label issues (the finding is made of label errors; any effect of the property is too
+    small to confirm); ``inconclusive`` with fewer than ``min_images`` images or an interval that straddles
+    ``threshold``."""
     n = int(stats.get("n", 0))
     if n < min_images:
         return "inconclusive", "too few images", f"only {n} image(s) could be tested (at least {min_images} needed)"
@@ -286,6 +289,11 @@ def verdict(stats: dict[str, float], *, label_issue_share: float = float("nan"),
         return "no_effect", _cause(label_issue_share), (
             f"{span}; beyond {control}, it rises by {stats['excess_lo']:+.3f} .. {stats['excess_hi']:+.3f}, "
             f"below {threshold:.2f}")
+    share = label_issue_share
+    if stats["effect"] < threshold and np.isfinite(share) and share >= 0.5:
+        return "no_effect", "label errors", (
+            f"{share:.0%} of the finding's images are label issues, and moving the property raises P by only "
+            f"{span[7:]}: below {threshold:.2f} on average ({control})")
     return "inconclusive", "uncertain", f"{span} straddles {threshold:.2f} ({control}): test more images"
 
 

@@ -1,77 +1,97 @@
-"""Publishing files into a web app's static folder: a cache's thumbnails, and vendored scripts (the map's
+"""What the embedding map's browser side fetches over HTTP: a cache's thumbnails, and vendored scripts (the map's
 WebGL library).
 
-Streamlit serves ``<app folder>/static/`` at ``/app/static/...`` (``server.enableStaticServing = true``) but refuses
-symlinks that point outside that folder, so a cache's thumbnails are hard-linked into it (copied when the cache
-lives on another file system). Each cache gets its own folder, ``static/thumbs/<key>/NNNNNN.jpg`` with NNNNNN the
-row in ``cache.samples``; the key changes when the cache is rebuilt, so browsers never see a stale thumbnail.
-Publishing is idempotent: a marker file records what was published and a second call returns at once.
+Thumbnails are served where they lie, in the cache's ``thumbs/`` folder, through Streamlit's route for a declared
+custom component's files (``/component/<name>/NNNNNN.jpg``, NNNNNN the row in ``cache.samples``): nothing is
+copied or linked, so a million-row cache costs what a small one does. (Earlier versions hard-linked every
+thumbnail into ``static/thumbs/``: 426 s for a million rows, and a static folder over 1 GB, which makes Streamlit
+turn static serving off at start-up; :func:`retire_published_thumbnails` removes such a folder.)
+
+Scripts go into ``<app folder>/static/vendor/``, which Streamlit serves at ``/app/static/...``
+(``server.enableStaticServing = true``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
-import time
+import threading
 import uuid
 from pathlib import Path
-from typing import Literal
 
 from indoor.cache import Cache, cache_key
 from indoor.data.paths import inside
 
-THUMBS_FOLDER = "thumbs"
+THUMBS_FOLDER = "thumbs"  # the cache's thumbnail folder, and what earlier versions published under static/
 VENDOR_FOLDER = "vendor"
-MARKER_FILE = ".published.json"
 URL_ROOT = "app/static"
-STALE_STAGING_S = 3600  # a staging folder this old was left by a killed publisher
-
-Mode = Literal["auto", "link", "copy"]
+COMPONENT_ROOT = "component"  # Streamlit's route for a declared custom component's files
+RETIRED_PREFIX = f".{THUMBS_FOLDER}-retired-"  # a folder earlier versions published, being deleted
+MARKER_FILE = ".published.json"  # what earlier versions wrote into each folder they published
 
 
 def thumb_url(prefix: str, row: int) -> str:
-    """The URL of row ``row``'s thumbnail under a prefix returned by :func:`publish_thumbnails`."""
+    """The URL of row ``row``'s thumbnail under a prefix returned by :func:`serve_thumbnails`."""
     return f"{prefix}{row:06d}.jpg"
 
 
-def publish_thumbnails(cache: Cache, static_dir: str | Path, *, mode: Mode = "auto") -> str:
-    """Make every thumbnail of ``cache`` servable from ``static_dir``; returns the URL prefix (no leading slash).
+def serve_thumbnails(cache: Cache) -> str:
+    """The URL prefix (no leading slash) under which the web server serves ``cache``'s thumbnails. Costs the same
+    at any number of rows: nothing is copied or linked.
 
-    ``static_dir`` must be the folder the web server serves at ``/app/static/`` (Streamlit: ``static/`` beside
-    the main script). ``mode``: "link" hard-links (fails across file systems), "copy" copies, "auto" hard-links
-    and falls back to copying. Fast when already published (one small file read). Earlier publications of the
-    same cache folder (older builds) are removed. Thumbnails missing from the cache are skipped.
+    Streamlit serves a declared custom component's folder at ``/component/<name>/<file>`` (a file below it; a
+    symbolic link is resolved and refused when it leads out of the folder; ``..`` is refused). The cache's
+    ``thumbs/`` folder is declared as such a component (never drawn), named after the cache key, so a rebuilt
+    cache gets new URLs and browsers never show a stale thumbnail. OSError when the folder is missing or leads
+    outside the cache. Outside a running server (AppTest) the prefix is returned without a route behind it.
     """
-    static_dir = Path(static_dir)
-    created_at = str(cache.meta.get("created_at", ""))
-    n_samples = len(cache.samples)
-    key = cache_key(cache.path, created_at)
-    prefix = f"{URL_ROOT}/{THUMBS_FOLDER}/{key}/"
-    root = static_dir / THUMBS_FOLDER
-    final = root / key
-    wanted = {"key": key, "created_at": created_at, "n_samples": n_samples, "source": _source_id(cache.path)}
-    if _read_marker(final) == wanted:
-        return prefix
+    import streamlit.components.v1 as components
 
-    root.mkdir(parents=True, exist_ok=True)
-    staging = root / f".{key}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
+    folder = inside(cache.path, THUMBS_FOLDER)
+    if folder is None or not folder.is_dir():
+        raise OSError(f"the cache's {THUMBS_FOLDER}/ folder is missing or leads outside the cache")
+    name = f"{THUMBS_FOLDER}_{cache_key(cache.path, str(cache.meta.get('created_at', '')))}"
     try:
-        _fill(staging, cache.path, [cache.thumb_path(row) for row in range(n_samples)], mode)
-        (staging / MARKER_FILE).write_text(json.dumps(wanted), encoding="utf-8")
-        if final.exists() and _read_marker(final) != wanted:  # partial or outdated: replace
-            shutil.rmtree(final, ignore_errors=True)
+        name = components.declare_component(name, path=str(folder)).name
+    except RuntimeError:  # no Streamlit runtime to register with (AppTest): the name it would have
+        name = f"{__name__}.{name}"
+    return f"{COMPONENT_ROOT}/{name}/"
+
+
+def retire_published_thumbnails(static_dir: str | Path) -> bool:
+    """Remove what earlier versions published into ``static_dir/thumbs/``: one folder per cache, a hard link per
+    thumbnail, each marked by a ``.published.json`` file (and their ``.<key>.tmp-*`` staging folders). At a
+    million rows that folder makes Streamlit turn static serving off at start-up, the map's library with it.
+    Only such folders are touched (anything else in ``thumbs/`` stays, and ``thumbs/`` with it); each is moved
+    aside at once and deleted in a background thread, with what a stopped server left half deleted. True when
+    there was one."""
+    static_dir = Path(static_dir)
+    folder = static_dir / THUMBS_FOLDER
+    found = False
+    if folder.is_dir() and not folder.is_symlink():
+        for child in list(folder.iterdir()):
+            ours = (child / MARKER_FILE).is_file() or (child.name.startswith(".") and ".tmp-" in child.name)
+            if not child.is_dir() or child.is_symlink() or not ours:
+                continue
+            try:
+                child.rename(static_dir / f"{RETIRED_PREFIX}{uuid.uuid4().hex[:8]}")
+                found = True
+            except OSError:  # another session got there first
+                pass
         try:
-            staging.rename(final)
+            folder.rmdir()  # only when nothing else is in it
         except OSError:
-            if _read_marker(final) != wanted:  # not a concurrent publisher that won the race
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    _prune_older(root, keep=key, source=wanted["source"])
-    return prefix
+            pass
+    leftovers = [p for p in static_dir.glob(f"{RETIRED_PREFIX}*") if p.is_dir() and not p.is_symlink()]
+    if leftovers:
+        threading.Thread(target=_remove, args=(leftovers,), daemon=True).start()
+    return found
+
+
+def _remove(folders: list[Path]) -> None:
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def publish_script(source: str | Path, static_dir: str | Path) -> str:
@@ -89,56 +109,3 @@ def publish_script(source: str | Path, static_dir: str | Path) -> str:
         temporary.write_bytes(content)
         os.replace(temporary, target)
     return f"{URL_ROOT}/{VENDOR_FOLDER}/{target.name}"
-
-
-# ---------------------------------------------------------------------------------------------------- helpers
-
-
-def _source_id(cache_path: Path) -> str:
-    return hashlib.sha1(str(Path(cache_path).resolve()).encode("utf-8")).hexdigest()[:12]
-
-
-def _read_marker(folder: Path) -> dict | None:
-    try:
-        return json.loads((folder / MARKER_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _fill(folder: Path, cache_path: Path, sources: list[Path], mode: Mode) -> None:
-    """Publish each source that is a plain file inside the cache folder (a symbolic link, even to a file inside,
-    is skipped: only what the build wrote is served)."""
-    for row, source in enumerate(sources):
-        if source.is_symlink() or not source.is_file() or inside(cache_path, source) is None:
-            continue
-        placed = _place(source, folder / f"{row:06d}.jpg", mode)
-        if mode == "auto" and placed == "copy":
-            mode = "copy"  # linking failed once (other file system): don't retry for every file
-
-
-def _place(source: Path, target: Path, mode: Mode) -> str:
-    if mode in ("auto", "link"):
-        try:
-            os.link(source, target)
-            return "link"
-        except OSError:
-            if mode == "link":
-                raise
-    shutil.copyfile(source, target)
-    return "copy"
-
-
-def _prune_older(root: Path, *, keep: str, source: str) -> None:
-    for folder in root.iterdir():
-        try:  # other publishers may rename or remove folders meanwhile
-            if folder.name == keep or not folder.is_dir():
-                continue
-            if folder.name.startswith("."):  # a staging folder: another publisher's at work, or a killed one's
-                if ".tmp-" in folder.name and time.time() - folder.stat().st_mtime > STALE_STAGING_S:
-                    shutil.rmtree(folder, ignore_errors=True)
-                continue
-            marker = _read_marker(folder)
-            if marker is not None and marker.get("source") == source:
-                shutil.rmtree(folder, ignore_errors=True)
-        except OSError:
-            continue

@@ -1,4 +1,10 @@
-"""Build an inference cache from a data set: embed -> out-of-sample probabilities -> UMAP -> metrics -> write."""
+"""Build an inference cache from a data set: embed -> out-of-sample probabilities -> UMAP -> metrics -> write.
+
+The build streams into the cache's staging folder from its start (:func:`indoor.cache.writer.stage_cache`): the
+embeddings go into ``embeddings.npy`` chunk by chunk as the images are embedded, each thumbnail into ``thumbs/`` as
+it is made, and the later steps read the memory-mapped file; nothing is swapped into ``--out`` before the end,
+so a build that fails or is killed midway leaves the earlier cache as it was.
+"""
 
 from __future__ import annotations
 
@@ -16,14 +22,15 @@ import torch
 from indoor import __version__
 from indoor.analysis.tables import build_tables
 from indoor.model.backbones import DEFAULT_BACKBONE, create_backbone
-from indoor.cache import Cache, check_target, load_cache, write_cache
+from indoor.cache import Cache, check_target, load_cache
 from indoor.data.layouts import DatasetIndex
 from indoor.cache.properties import PROPERTY_COLUMNS
 from indoor.analysis.metrics import split_metrics
 from indoor.cache.projection import umap_2d
 from indoor.model.probe import DEFAULT_HEAD_C, fit_linear_head, head_from_linear, head_probs, out_of_fold_probs
 from indoor.model.checkpoint import CheckpointError, class_order
-from indoor.cache.format import in_sample_remedy
+from indoor.cache.format import EMBEDDINGS_FILE, PROBS_FILE, in_sample_remedy, thumb_name
+from indoor.cache.writer import DEFAULT_CHUNK_ROWS, StagedCache, stage_cache
 from indoor.cache.provenance import build_provenance
 from indoor.model.features import default_device, extract_features, seed_everything
 from indoor.model.finetune import finetune
@@ -58,6 +65,11 @@ class BuildOptions:
     shortcut_tests: int = 3  # the top findings tested at build time (0: none)
     test_images: int = 64  # images edited per test
     region_crops: int = 6000  # multi-class region evidence: at most this many crops (0: none; indoor.model.regions)
+    chunk_rows: int = DEFAULT_CHUNK_ROWS  # rows per chunk of the streamed arrays (embeddings.npy, probs.npy)
+
+
+SCRATCH_FILE = "embeddings.all.tmp.npy"  # the feature pass's rows, unreadable images included (staging only)
+HEAD_CHUNK_ROWS = 8192  # val/test rows scored by the head at a time (fixed: the same numbers whatever chunk_rows)
 
 
 class BuildError(RuntimeError):
@@ -74,9 +86,22 @@ def build_cache(
 ) -> Cache:
     """Compute everything the dashboard needs for ``index`` and write it atomically to ``out``.
 
-    ``out`` must be absent, empty or a cache (checked first, before any work), unless ``force``."""
+    ``out`` must be absent, empty or a cache (checked first, before any work), unless ``force``. The arrays and
+    thumbnails are written into a staging folder inside ``out`` as they are computed (see the module's note)."""
     check_target(out, force=force)
-    options = options or BuildOptions()
+    out = Path(out)
+    created = not out.exists()
+    try:
+        with stage_cache(out, force=force) as staged:
+            _build(index, staged, options or BuildOptions(), log)
+    except BaseException:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # a failed first build leaves no empty folder behind
+        raise
+    return load_cache(out)
+
+
+def _build(index: DatasetIndex, staged: StagedCache, options: BuildOptions, log: Callable[[str], None]) -> None:
     device = options.device or default_device()
     seed_everything(options.seed)
     if device == "cpu":
@@ -97,8 +122,12 @@ def build_cache(
         thumb_size=options.thumb_size,
         device=device,
         progress=options.progress,
+        embeddings_to=staged.staging / SCRATCH_FILE,
+        thumbs_to=staged.thumbs,
+        chunk_rows=options.chunk_rows,
     )
     timings["embed"] = features.seconds
+    n_embedded = len(samples)
     skipped = [
         {"sample_id": sample_id, "path": str(index.root / sample_id), "reason": reason} for sample_id, reason in index.missing
     ]
@@ -108,10 +137,12 @@ def build_cache(
     if not keep.any():
         raise BuildError(f"none of the {len(samples)} images could be read; first problem: {skipped[0]['reason'] if skipped else '?'}")
     samples = samples.loc[keep].reset_index(drop=True)
-    embeddings = features.embeddings[keep]
+    embeddings = _kept_embeddings(staged, features.embeddings, keep, options.chunk_rows)
     properties = features.properties[keep]
-    thumbnails = [t for t, k in zip(features.thumbnails, keep) if k]
+    _renumber_thumbnails(staged, keep)
+    thumbnails = [str(staged.staging / thumb_name(row)) for row in range(len(samples))]  # files, read by path
     hashes = [h for h, k in zip(features.hashes, keep) if k]
+    features.embeddings = None  # the scratch file's map (removed before the swap)
     labels = samples["label"].to_numpy()
     is_train = (samples["split"] == "train").to_numpy()
     missing_train = [c for i, c in enumerate(index.classes) if not (labels[is_train] == i).any()]
@@ -136,10 +167,14 @@ def build_cache(
             progress=options.progress,
             augment=options.augment,
         )
-        embeddings = extract_features(
+        scratch = staged.staging / "embeddings.finetuned.tmp.npy"
+        extract_features(
             samples["path"].tolist(), backbone, batch_size=options.batch_size, workers=options.workers,
             device=device, extras=False, progress=options.progress, desc="re-embedding",
-        ).embeddings
+            embeddings_to=scratch, chunk_rows=options.chunk_rows,
+        )
+        scratch.replace(staged.staging / EMBEDDINGS_FILE)
+        embeddings = np.load(staged.staging / EMBEDDINGS_FILE, mmap_mode="r", allow_pickle=False)
         model_state = {k: v.detach().cpu() for k, v in backbone.embedder.state_dict().items()}
         finetune_info = {"epochs": options.finetune_epochs, "train_loss": losses, "device": device}
         timings["finetune"] = time.perf_counter() - t0
@@ -167,9 +202,14 @@ def build_cache(
                            augmented=augmented)
     if own_order is not None:  # val/test: the checkpoint's own classifier, outputs in the data set's class order
         head = head_from_linear(backbone.classifier, own_order)
-    if (~is_train).any():
-        probs[~is_train] = head_probs(head, embeddings[~is_train])
+    scored = np.flatnonzero(~is_train)
+    for start in range(0, len(scored), HEAD_CHUNK_ROWS):  # val/test: read from the memory-mapped file in chunks
+        rows = scored[start:start + HEAD_CHUNK_ROWS]
+        probs[rows] = head_probs(head, embeddings[rows])
     probs = (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
+    probs_file = staged.chunked(PROBS_FILE, probs.shape, chunk_rows=options.chunk_rows)
+    probs_file.write(np.arange(len(probs)), probs)
+    probs_file.close()
     timings["head"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -227,7 +267,7 @@ def build_cache(
         "regions": region_stats,
         "metrics": metrics,
         "timings": timings,
-        "throughput_images_per_s": len(features.embeddings) / features.seconds if features.seconds else None,
+        "throughput_images_per_s": n_embedded / features.seconds if features.seconds else None,
         "versions": package_versions(),
         "skipped": skipped,
         "notes": index.notes,
@@ -238,9 +278,35 @@ def build_cache(
     tensors = {"head.pt": {k: v.detach().cpu() for k, v in head.state_dict().items()}}
     if model_state is not None:
         tensors["model.pt"] = model_state
-    write_cache(out, samples=table, probs=probs, embeddings=embeddings, meta=meta, thumbnails=thumbnails, tensors=tensors,
-                tables=tables, force=force)
-    return load_cache(out)
+    del embeddings
+    staged.commit(samples=table, meta=meta, tables=tables, tensors=tensors)
+
+
+def _kept_embeddings(staged: StagedCache, embedded: np.ndarray, keep: np.ndarray, chunk_rows: int) -> np.ndarray:
+    """``embeddings.npy`` in the staging folder, memory-mapped: the feature pass's file itself when every image
+    was read, else its kept rows copied chunk by chunk."""
+    scratch = staged.staging / SCRATCH_FILE
+    target = staged.staging / EMBEDDINGS_FILE
+    if keep.all():
+        scratch.replace(target)
+    else:
+        kept = staged.chunked(EMBEDDINGS_FILE, (int(keep.sum()), embedded.shape[1]), chunk_rows=chunk_rows)
+        written = 0
+        for start in range(0, len(keep), chunk_rows):
+            block = np.asarray(embedded[start:start + chunk_rows])[keep[start:start + chunk_rows]]
+            kept.write(np.arange(written, written + len(block)), block)
+            written += len(block)
+        kept.close()
+        scratch.unlink()
+    return np.load(target, mmap_mode="r", allow_pickle=False)
+
+
+def _renumber_thumbnails(staged: StagedCache, keep: np.ndarray) -> None:
+    """The feature pass names each thumbnail by its image's row; the cache's rows skip the unreadable images.
+    Renamed in ascending order, a thumbnail's new name is always free (it never exceeds the old one)."""
+    for new, old in enumerate(np.flatnonzero(keep)):
+        if new != old:
+            (staged.staging / thumb_name(old)).rename(staged.staging / thumb_name(new))
 
 
 def _own_head_order(backbone, classes: list[str], options: BuildOptions) -> tuple[np.ndarray | None, str | None]:

@@ -43,6 +43,8 @@ from indoor.cache.format import (
     thumb_name,
 )
 
+DEFAULT_CHUNK_ROWS = 4096  # rows per chunk of a streamed array (4096 x 1280 float32 = 20 MB)
+
 
 def check_target(out: str | Path, *, force: bool = False) -> None:
     """Raise :class:`CacheError` unless ``out`` may become a cache: absent, empty, already a cache (``meta.json``
@@ -138,13 +140,31 @@ class StagedCache:
             raise CacheError(f"unknown array file {name!r}")
         return np.lib.format.open_memmap(self.staging / name, mode="w+", dtype=np.float32, shape=tuple(shape))
 
-    def commit(self, *, samples: Any, meta: dict[str, Any], tables: dict[str, pd.DataFrame] | None = None) -> Path:
+    def chunked(self, name: str, shape: tuple[int, int], *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> "ChunkedArray":
+        """A float32 ``.npy`` of ``shape`` in the staging folder, written chunk by chunk (:class:`ChunkedArray`):
+        PROBS_FILE, EMBEDDINGS_FILE or a scratch name (``*.tmp.npy``, removed before :meth:`commit` swaps)."""
+        if name not in (PROBS_FILE, EMBEDDINGS_FILE) and not name.endswith(".tmp.npy"):
+            raise CacheError(f"unknown array file {name!r}")
+        return ChunkedArray(self.staging / name, shape, chunk_rows=chunk_rows)
+
+    def commit(self, *, samples: Any, meta: dict[str, Any], tables: dict[str, pd.DataFrame] | None = None,
+               tensors: dict[str, dict[str, Any]] | None = None) -> Path:
         """Write ``samples`` (a DataFrame or pyarrow Table with every SAMPLE_COLUMNS column but ``thumb``),
-        ``tables`` and ``meta``, validate, swap in. Flush and drop the arrays' memmaps first."""
+        ``tables``, ``tensors`` (HEAD_FILE / MODEL_FILE -> state dict) and ``meta``, validate, swap in. Flush and
+        drop the arrays' memmaps first."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         from indoor.cache.format import load_cache
+
+        for scratch in self.staging.glob("*.tmp.npy"):
+            scratch.unlink()
+        for file_name, state in (tensors or {}).items():
+            if file_name not in (HEAD_FILE, MODEL_FILE):
+                raise CacheError(f"unknown tensor file {file_name!r}")
+            import torch
+
+            torch.save(state, self.staging / file_name)
 
         table = samples if isinstance(samples, pa.Table) else pa.Table.from_pandas(samples, preserve_index=False)
         n = table.num_rows
@@ -170,6 +190,7 @@ def stage_cache(out: str | Path, *, force: bool = False) -> Iterator[StagedCache
     out = Path(out)
     check_target(out, force=force)
     out.mkdir(parents=True, exist_ok=True)
+    _remove_stale_staging(out)
     staging = out / f".building-{os.getpid()}-{int(time.time() * 1000)}"
     staging.mkdir()
     (staging / THUMBS_DIR).mkdir()
@@ -177,6 +198,92 @@ def stage_cache(out: str | Path, *, force: bool = False) -> Iterator[StagedCache
         yield StagedCache(out, staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _remove_stale_staging(out: Path) -> None:
+    """Remove the staging folders (``.building-PID-*``) that builds killed midway left in ``out``: those whose
+    process is gone. A streamed build stages its arrays from the start, so a killed one leaves them behind."""
+    for folder in out.glob(".building-*"):
+        try:
+            pid = int(folder.name.split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:  # alive (another user's): leave it
+            pass
+
+
+
+class ChunkedArray:
+    """A 2-D ``.npy`` written in row chunks, so the writer never holds the whole array: :meth:`write` buffers
+    rows (rows arrive in ascending order, as a DataLoader yields them) and each full chunk is written through a
+    short-lived memory map of just its rows (``np.memmap`` at the chunk's offset, flushed and dropped), so
+    neither the array nor its written pages stay in the writer's resident memory. Rows never written hold
+    ``fill`` (NaN). :meth:`close` writes the last chunk and returns the file memory-mapped read-only."""
+
+    def __init__(self, path: str | Path, shape: tuple[int, int], *, dtype=np.float32,
+                 chunk_rows: int = DEFAULT_CHUNK_ROWS, fill: float = np.nan) -> None:
+        self.path = Path(path)
+        self.shape = (int(shape[0]), int(shape[1]))
+        self.dtype = np.dtype(dtype)
+        self.chunk_rows = max(1, int(chunk_rows))
+        self.fill = fill
+        header = np.lib.format.open_memmap(self.path, mode="w+", dtype=self.dtype, shape=self.shape)
+        self.offset = int(header.offset) if header.size else 0
+        del header  # the file exists at full size (sparse until written), header included
+        self.chunks = -(-self.shape[0] // self.chunk_rows)
+        self.chunks_written = 0
+        self._chunk = -1  # the chunk being buffered (-1: none yet)
+        self._buffer: np.ndarray | None = None
+
+    def write(self, rows, values) -> None:
+        """Rows ``rows`` (ascending, each at or after the chunk being filled) take ``values`` (len(rows), D)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        values = np.asarray(values).reshape(len(rows), self.shape[1])
+        if not len(rows):
+            return
+        if (np.diff(rows) < 0).any() or rows[0] // self.chunk_rows < max(self._chunk, 0) or rows[-1] >= self.shape[0]:
+            raise ValueError(f"rows must ascend within 0..{self.shape[0] - 1} (chunk {self._chunk} is being filled)")
+        chunk_of = rows // self.chunk_rows
+        for chunk in np.unique(chunk_of):
+            self._open(int(chunk))
+            mine = chunk_of == chunk
+            self._buffer[rows[mine] - chunk * self.chunk_rows] = values[mine]
+
+    def close(self) -> np.ndarray:
+        """Write what is buffered and every chunk not yet written (``fill``); -> the array, memory-mapped."""
+        self._open(self.chunks)
+        if self.shape[0] * self.shape[1] == 0:
+            return np.load(self.path, allow_pickle=False)
+        return np.load(self.path, mmap_mode="r", allow_pickle=False)
+
+    def _open(self, chunk: int) -> None:
+        if chunk == self._chunk:
+            return
+        if self._buffer is not None:
+            self._write_chunk(self._chunk, self._buffer)
+        for skipped in range(self._chunk + 1, min(chunk, self.chunks)):  # chunks no row reached
+            self._write_chunk(skipped, np.full((self.chunk_rows, self.shape[1]), self.fill, dtype=self.dtype))
+        self._chunk = chunk
+        self._buffer = (np.full((self.chunk_rows, self.shape[1]), self.fill, dtype=self.dtype)
+                        if chunk < self.chunks else None)
+
+    def _write_chunk(self, chunk: int, buffer: np.ndarray) -> None:
+        start = chunk * self.chunk_rows
+        rows = min(self.chunk_rows, self.shape[0] - start)
+        if rows <= 0 or self.shape[1] == 0:
+            return
+        view = np.memmap(self.path, dtype=self.dtype, mode="r+", shape=(rows, self.shape[1]),
+                         offset=self.offset + start * self.shape[1] * self.dtype.itemsize)
+        view[:] = buffer[:rows]
+        view.flush()
+        del view
+        self.chunks_written += 1
 
 
 def write_tables(cache_path: str | Path, tables: dict[str, pd.DataFrame]) -> None:

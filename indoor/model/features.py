@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -85,11 +86,14 @@ def _collate(batch):
 
 @dataclass
 class Features:
-    """Result of the feature pass; rows of failed images hold NaN and appear in ``errors`` (row -> reason)."""
+    """Result of the feature pass; rows of failed images hold NaN and appear in ``errors`` (row -> reason).
+
+    Streamed (``embeddings_to``): ``embeddings`` is the written ``.npy``, memory-mapped read-only; with
+    ``thumbs_to`` the thumbnails are files and ``thumbnails`` is None."""
 
     embeddings: np.ndarray
     properties: np.ndarray
-    thumbnails: list[bytes]
+    thumbnails: list[bytes] | None
     hashes: list[str]
     errors: dict[int, str] = field(default_factory=dict)
     seconds: float = 0.0  # the whole pass, setup included
@@ -110,6 +114,9 @@ def extract_features(
     desc: str = "embedding",
     optimise: bool = True,
     decode_side: int = 0,
+    embeddings_to: str | Path | None = None,
+    thumbs_to: str | Path | None = None,
+    chunk_rows: int | None = None,
 ) -> Features:
     """Embed every image with the frozen backbone; decoding runs in ``workers`` DataLoader processes.
 
@@ -117,8 +124,17 @@ def extract_features(
     module), which gives the same embeddings to float tolerance. ``backbone=None``: no embedding at all (the
     properties, hashes and thumbnails of images whose embeddings come from elsewhere; ``embeddings`` is (N, 0)).
     ``decode_side``: decode (JPEG draft, the copy the properties are computed on) at least this large, as a build
-    with that input size does, so that pixel hashes and properties match such a build's."""
+    with that input size does, so that pixel hashes and properties match such a build's.
+
+    Streaming, so that memory does not grow with the number of images: ``embeddings_to`` (a ``.npy`` path)
+    receives the embeddings in chunks of ``chunk_rows`` rows (:class:`indoor.cache.writer.ChunkedArray`) instead of
+    an (N, D) array in memory; ``thumbs_to`` (a folder) receives each thumbnail as it is made, as
+    ``NNNNNN.jpg`` named by its row in ``paths`` (:func:`indoor.cache.format.thumb_name`'s numbering). The
+    values are the same as in memory. Properties and hashes stay in memory (N x 11 float32, N short strings)."""
     import time
+
+    from indoor.cache.format import thumb_name
+    from indoor.cache.writer import DEFAULT_CHUNK_ROWS, ChunkedArray
 
     from tqdm.auto import tqdm
 
@@ -133,9 +149,13 @@ def extract_features(
         prefetch_factor=4 if workers > 0 else None,
     )
     n = len(dataset)
-    embeddings = np.full((n, backbone.embedding_dim if backbone is not None else 0), np.nan, dtype=np.float32)
+    shape = (n, backbone.embedding_dim if backbone is not None else 0)
+    stream = (ChunkedArray(embeddings_to, shape, chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS)
+              if embeddings_to is not None else None)
+    embeddings = np.full(shape, np.nan, dtype=np.float32) if stream is None else None
     properties = np.full((n, len(PROPERTY_COLUMNS)), np.nan, dtype=np.float32)
-    thumbnails: list[bytes] = [b""] * n
+    thumbs_dir = Path(thumbs_to) if thumbs_to is not None else None
+    thumbnails: list[bytes] | None = [b""] * n if thumbs_dir is None else None
     hashes: list[str] = [""] * n
     errors: dict[int, str] = {}
     if backbone is not None:
@@ -152,12 +172,21 @@ def extract_features(
                     setup_started = time.perf_counter()
                     forward = fast_inference(backbone.embedder, inputs) if optimise else backbone.embedder
                     setup_seconds = time.perf_counter() - setup_started
-                embeddings[rows] = forward(inputs).float().cpu().numpy()
+                values = forward(inputs).float().cpu().numpy()
+                if stream is None:
+                    embeddings[rows] = values
+                else:
+                    stream.write(rows, values)
             if rows and extras:
                 properties[rows] = np.stack(batch_properties)
                 for row, thumbnail, digest in zip(rows, batch_thumbnails, batch_hashes):
-                    thumbnails[row] = thumbnail
+                    if thumbs_dir is None:
+                        thumbnails[row] = thumbnail
+                    else:
+                        (thumbs_dir / Path(thumb_name(row)).name).write_bytes(thumbnail)
                     hashes[row] = digest
             bar.update(len(rows) + len(failed))
+    if stream is not None:
+        embeddings = stream.close()
     return Features(embeddings, properties, thumbnails, hashes, errors, time.perf_counter() - start, setup_seconds,
                     forward)

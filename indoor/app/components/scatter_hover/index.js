@@ -257,8 +257,12 @@ function rowOf(state, i) {
 function showTip(state, i) {
   const { data, cols } = state;
   const row = rowOf(state, i);
-  const url = `${data.thumb_prefix}${String(row).padStart(6, "0")}.jpg`;
-  if (state.img.getAttribute("src") !== url) {
+  const url = data.thumb_prefix ? `${data.thumb_prefix}${String(row).padStart(6, "0")}.jpg` : "";
+  if (!url) {
+    state.img.removeAttribute("src");
+    state.frame.classList.remove("loading");
+    state.frame.classList.add("failed");
+  } else if (state.img.getAttribute("src") !== url) {
     state.frame.classList.add("loading");
     state.frame.classList.remove("failed");
     state.img.src = url;
