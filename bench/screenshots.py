@@ -107,6 +107,7 @@ DEMO_FILES = {"overview.jpg", "confusion.jpg", "gallery_detail.jpg", "relabel.jp
               "class_merges.jpg", "shortcuts.jpg", "duplicates.jpg", "explain.jpg", "review.jpg", "compare.jpg",
               "label_issues_multi.jpg", "shortcuts_issues.jpg", "class_merges_confused.jpg"}
 DEMO67_FILES = {"confusion67.jpg", "embedding_map_15600_hover.jpg"}
+LARGE_FILES = {"confusion365.jpg"}  # with --cache365 (bench/make_large_cache.py 1000000 --classes 365)
 
 
 class ShotError(RuntimeError):
@@ -371,6 +372,11 @@ def demo67_shots(shooter: Shooter, cache_path: str) -> None:
         shooter.shoot(page, name, "embedding_map_15600_hover.jpg", full_page=False)
 
 
+def large_shots(shooter: Shooter, cache_path: str) -> None:
+    """The confusion explorer on a cache of hundreds of classes: it opens on the most confused ones."""
+    shooter.page("Confusion (365 classes)", "Confusion", "confusion365.jpg")
+
+
 # ================================================================================================ main
 
 
@@ -378,6 +384,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", required=True, type=cache_arg, help="the 12-class demo cache (runs/demo)")
     parser.add_argument("--cache67", required=True, type=cache_arg, help="the 67-class cache (runs/demo67)")
+    parser.add_argument("--cache365", default=None, type=cache_arg,
+                        help="optional: a cache of hundreds of classes (bench/make_large_cache.py) for confusion365.jpg")
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"), help="folder of the JPEGs")
     parser.add_argument("--quality", type=int, default=80, help="JPEG quality")
     parser.add_argument("--max-height", type=int, default=4000, help="full-page shots are cut at this height (px)")
@@ -388,18 +396,20 @@ def main(argv: list[str] | None = None) -> int:
               "never `playwright install`)", file=sys.stderr)
         return 1
     only = {name.strip() for name in args.only.split(",") if name.strip()} if args.only else None
-    if only is not None and only - DEMO_FILES - DEMO67_FILES:
-        parser.error(f"--only: unknown file(s) {sorted(only - DEMO_FILES - DEMO67_FILES)}")
+    if only is not None and only - DEMO_FILES - DEMO67_FILES - LARGE_FILES:
+        parser.error(f"--only: unknown file(s) {sorted(only - DEMO_FILES - DEMO67_FILES - LARGE_FILES)}")
     out = Path(args.out)
     out = out if out.is_absolute() else Path.cwd() / out
 
-    stores = {cache: store_fingerprint(cache) for cache in (args.cache, args.cache67)}
+    stores = {cache: store_fingerprint(cache) for cache in (args.cache, args.cache67, args.cache365) if cache}
     log_dir = Path(tempfile.mkdtemp(prefix="indoor-screenshots-"))
     start = time.perf_counter()
     written: list[tuple[Path, int, int]] = []
     try:
         with chromium() as browser:
-            runs = ((args.cache, demo_shots, DEMO_FILES), (args.cache67, demo67_shots, DEMO67_FILES))
+            runs = [(args.cache, demo_shots, DEMO_FILES), (args.cache67, demo67_shots, DEMO67_FILES)]
+            if args.cache365:
+                runs.append((args.cache365, large_shots, LARGE_FILES))
             for cache, shots, files in runs:
                 if only is not None and not only & files:
                     continue
