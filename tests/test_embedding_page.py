@@ -100,10 +100,11 @@ def test_renders_every_image_with_thumbnails_served_from_the_cache(monkeypatch, 
 
 def test_the_first_visit_publishes_no_thumbnail_and_retires_old_publications(monkeypatch, cache_copy, static_dir):
     """Thumbnails are not copied or linked into static/ (at a million rows that took 426 s); a static/thumbs/
-    folder left by an earlier version is removed."""
+    folder left by an earlier version (marked by its .published.json) is removed."""
     old = static_dir / "thumbs" / "0123456789ab"
     old.mkdir(parents=True)
     (old / "000000.jpg").write_bytes(b"x")
+    (old / ".published.json").write_text("{}")
     open_map(monkeypatch, cache_copy)
     assert not (static_dir / "thumbs").exists()
     assert [p.name for p in static_dir.iterdir() if not p.name.startswith(".thumbs-retired-")] == ["vendor"]

@@ -15,6 +15,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from indoor.analysis import interventions
+from indoor.model.shortcut_test import REPEAT_BUDGET
 from indoor.analysis.shortcuts import property_bins, property_values
 from indoor.cache import load_cache
 
@@ -44,7 +45,12 @@ def test_the_build_tests_the_top_findings(demo_cache):
     top = findings[findings["rank"] > 0].sort_values("rank").head(3)
     expected = {interventions.finding_key(p, b, c) for p, b, c in zip(top["property"], top["bin"], top["class"])}
     assert list(tests.columns) == interventions.TEST_COLUMNS
-    assert set(tests["key"]) == expected and (tests["source"] == "build").all()
+    # the top 3, and at most REPEAT_BUDGET repeats of an unconfirmed one (the same images, another property)
+    repeats = set(tests["key"]) - expected
+    assert expected <= set(tests["key"]) and len(repeats) <= REPEAT_BUDGET and (tests["source"] == "build").all()
+    for key in repeats:
+        prop, b, cls = key.split("|")
+        assert cls in set(top["class"]) and prop not in set(top.loc[top["class"] == cls, "property"])
     assert demo_cache.meta["shortcut_tests"] == {"top": 3, "images": 64}
     assert demo_cache.meta["timings"]["shortcut_tests"] > 0
     samples = demo_cache.samples
