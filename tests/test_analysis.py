@@ -582,3 +582,20 @@ def test_duplicate_views_notes_and_errors_near_training():
     assert duplicates.error_note(nearest.iloc[1]) == ("test error ↔ nearest training image · embedding similarity "
                                                       "0.990 · pixel similarity 0.950 · NEAR DUPLICATE")
     assert duplicates.error_note(nearest.iloc[2]).endswith("similarity 0.800")
+
+
+def test_pixel_similarity_and_neighbour_search_in_small_blocks_match_one_block():
+    """Chunked scoring (memory flat in the number of pairs / references) gives the results of one big block."""
+    from indoor.analysis.duplicates import nearest_neighbours, pixel_signatures, pixel_similarity
+    from indoor.analysis.vectors import unit_rows
+
+    rng = np.random.default_rng(0)
+    signatures = pixel_signatures(rng.random((40, 16, 16, 3)).astype(np.float32))
+    a, b = rng.integers(0, 40, 500), rng.integers(0, 40, 500)
+    assert np.array_equal(pixel_similarity(signatures, a, b, chunk=7), pixel_similarity(signatures, a, b, chunk=10**6))
+    unit = unit_rows(rng.normal(size=(300, 8)).astype(np.float32))
+    query, reference = np.arange(0, 300, 2), np.arange(300)
+    small = nearest_neighbours(unit, query, reference, k=4, chunk=5)
+    default = nearest_neighbours(unit, query, reference, k=4)
+    assert np.array_equal(small[0], default[0]) and np.allclose(small[1], default[1])
+    assert (small[0] != query[:, None]).all()  # never itself

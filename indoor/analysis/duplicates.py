@@ -34,6 +34,8 @@ EMBEDDING_THRESHOLD = 0.97  # centred-embedding cosine of a near duplicate when 
 NEIGHBOURS = 5  # embedding neighbours per image checked on pixels
 MIN_CANDIDATE_SIMILARITY = 0.5  # centred cosine below which a neighbour is never a candidate
 TINY = 16  # side of the thumbnails compared
+PAIR_CHUNK = 8192  # pixel pairs scored at a time
+BLOCK_BYTES = 64 * 2**20  # about this much memory per block of a neighbour search
 PAIR_COLUMNS = [
     "kind", "group", "row_a", "row_b", "similarity", "pixel_similarity", "cross_split", "label_differs",
 ]
@@ -85,10 +87,12 @@ def similar_pairs(
 
 
 def nearest_neighbours(
-    unit: np.ndarray, query_rows: np.ndarray, reference_rows: np.ndarray, *, k: int = 1, chunk: int = 1024
+    unit: np.ndarray, query_rows: np.ndarray, reference_rows: np.ndarray, *, k: int = 1, chunk: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each query row its ``k`` most similar reference rows (never itself), most similar first, and their
-    cosine similarities: arrays (Q, k); -1 / NaN where there are fewer references. ``unit``: unit-length rows."""
+    cosine similarities: arrays (Q, k); -1 / NaN where there are fewer references. ``unit``: unit-length rows.
+    Queries go ``chunk`` rows at a time (default: as many as keep a block's similarities, masks and indices near
+    :data:`BLOCK_BYTES`)."""
     unit = np.asarray(unit, dtype=np.float32)
     query_rows = np.asarray(query_rows, dtype=np.int64)
     reference_rows = np.asarray(reference_rows, dtype=np.int64)
@@ -98,6 +102,7 @@ def nearest_neighbours(
         return best, best_sim
     ref = unit[reference_rows]
     kk = min(k, len(reference_rows))
+    chunk = chunk or max(16, min(1024, BLOCK_BYTES // (len(reference_rows) * 24)))  # float32 + int64 + masks
     for start in range(0, len(query_rows), chunk):
         q = query_rows[start:start + chunk]
         sims = unit[q] @ ref.T
@@ -144,12 +149,18 @@ def pixel_signatures(tiny: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return unit_rows(flat), unit_rows(grad)
 
 
-def pixel_similarity(signatures: tuple[np.ndarray, np.ndarray], rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
+def pixel_similarity(signatures: tuple[np.ndarray, np.ndarray], rows_a: np.ndarray, rows_b: np.ndarray, *,
+                     chunk: int = PAIR_CHUNK) -> np.ndarray:
     """Per pair: mean of the colour correlation and the colour-gradient correlation of the two tiny thumbnails
-    (1 = the same picture; a re-crop by a few pixels, a brightness change or a JPEG re-encode stays above ~0.9)."""
+    (1 = the same picture; a re-crop by a few pixels, a brightness change or a JPEG re-encode stays above ~0.9).
+    Pairs are scored ``chunk`` at a time, so memory does not grow with the number of pairs."""
     intensity, gradient = signatures
     rows_a, rows_b = np.asarray(rows_a, dtype=np.int64), np.asarray(rows_b, dtype=np.int64)
-    return 0.5 * ((intensity[rows_a] * intensity[rows_b]).sum(axis=1) + (gradient[rows_a] * gradient[rows_b]).sum(axis=1))
+    out = np.empty(len(rows_a), dtype=np.result_type(intensity, gradient))
+    for start in range(0, len(rows_a), chunk):
+        a, b = rows_a[start:start + chunk], rows_b[start:start + chunk]
+        out[start:start + chunk] = 0.5 * ((intensity[a] * intensity[b]).sum(axis=1) + (gradient[a] * gradient[b]).sum(axis=1))
+    return out
 
 
 def duplicate_pairs(
