@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 import json
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
+
+import apptest_util
 
 from indoor.cache.tables import cache_tables
 from indoor.cache import load_cache
@@ -21,20 +24,10 @@ TITLES = {LABEL_ISSUES: "Label issues", MERGES: "Class merges", SHORTCUTS: "Shor
 
 
 
-def open_page(monkeypatch, cache_path: Path, page: str, **query: str) -> AppTest:
-    monkeypatch.setenv("INDOOR_CACHE", str(cache_path))
-    monkeypatch.chdir(ROOT)
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    assert not at.exception, at.exception
-    at.query_params = dict(query)
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+open_page = functools.partial(apptest_util.open_page, timeout_s=120)  # -> AppTest
 
 
-def markdown_text(at: AppTest) -> str:
-    return "\n".join(m.value for m in at.markdown)
+markdown_text = apptest_util.markdown_text
 
 
 @pytest.mark.parametrize("page", list(TITLES))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import json
 import shutil
 from pathlib import Path
@@ -10,6 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
+
+import apptest_util
 
 from indoor.app.text import md
 
@@ -27,16 +31,7 @@ def bars_data(at: AppTest, index: int = 0) -> dict:
     return [json.loads(c.proto.json) for c in at.get("bidi_component") if c.proto.component_name == "indoor_bars"][index]
 
 
-def open_page(monkeypatch, cache_path: Path, page: str, **query: str) -> AppTest:
-    monkeypatch.setenv("INDOOR_CACHE", str(cache_path))
-    monkeypatch.chdir(ROOT)
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.run()
-    assert not at.exception, at.exception
-    at.query_params = dict(query)
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+open_page = functools.partial(apptest_util.open_page, timeout_s=90)  # -> AppTest
 
 
 def store_of(cache_path: Path) -> DecisionStore:

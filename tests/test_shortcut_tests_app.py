@@ -4,6 +4,8 @@ findings, the Shortcuts page shows verdicts first and tests any other finding on
 
 from __future__ import annotations
 
+import functools
+
 import io
 import shutil
 from pathlib import Path
@@ -12,7 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
-from streamlit.testing.v1 import AppTest
+
+import apptest_util
 
 from indoor.analysis import interventions
 from indoor.model.shortcut_test import REPEAT_BUDGET
@@ -23,20 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SHORTCUTS, COMPARE = "pages/7_Shortcuts.py", "pages/11_Compare.py"
 
 
-def open_page(monkeypatch, cache_path: Path, page: str, **query: str) -> AppTest:
-    monkeypatch.setenv("INDOOR_CACHE", str(cache_path))
-    monkeypatch.chdir(ROOT)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
-    at.run()
-    assert not at.exception, at.exception
-    at.query_params = dict(query)
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+open_page = functools.partial(apptest_util.open_page, timeout_s=600)  # -> AppTest
 
 
-def markdown_text(at: AppTest) -> str:
-    return "\n".join(m.value for m in at.markdown)
+markdown_text = apptest_util.markdown_text
 
 
 def test_the_build_tests_the_top_findings(demo_cache):

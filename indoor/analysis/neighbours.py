@@ -11,7 +11,7 @@ CHUNK_ROWS = 131072
 def nearest_training_rows(embeddings: np.ndarray, query_row: int, *, train_mask: np.ndarray, k: int = 8,
                           chunk_rows: int = CHUNK_ROWS) -> pd.DataFrame:
     """The ``k`` training rows most similar to ``query_row`` by cosine similarity of their embeddings; the same
-    answer as :func:`indoor.model.explain.nearest_training_images` (which imports torch), computed chunk by chunk
+    answer at any ``chunk_rows`` (:func:`indoor.model.explain.nearest_training_images` calls it), computed chunk by chunk
     over ``embeddings`` (N, D; a memory-mapped array is read in ``chunk_rows`` slices, never copied whole).
 
     ``train_mask`` (N,) bool: the rows that may be returned. The query itself is never returned; rows with a zero

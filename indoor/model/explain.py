@@ -309,42 +309,12 @@ def _baseline(inputs: torch.Tensor, kind: str, classifier: Classifier, window: i
 
 def nearest_training_images(embeddings: np.ndarray, query_row: int, *, train_mask: np.ndarray,
                             k: int = 8) -> pd.DataFrame:
-    """The ``k`` training rows most similar to ``query_row`` by cosine similarity of their embeddings.
+    """The ``k`` training rows most similar to ``query_row`` by cosine similarity of their embeddings:
+    :func:`indoor.analysis.neighbours.nearest_training_rows` (the one implementation; see it for the inputs).
+    Returns DataFrame(row, similarity), most similar first (fewer than ``k`` rows when fewer candidates exist)."""
+    from indoor.analysis.neighbours import nearest_training_rows
 
-    ``embeddings`` (N, D); ``train_mask`` (N,) bool, True for rows that may be returned (the training split).
-    The query itself is never returned; rows with a zero or non-finite embedding are skipped. Returns
-    DataFrame(row, similarity), most similar first (fewer than ``k`` rows when fewer candidates exist).
-    """
-    embeddings = np.asarray(embeddings)
-    train_mask = np.asarray(train_mask, dtype=bool)
-    if embeddings.ndim != 2:
-        raise ValueError(f"embeddings must be (N, D), got shape {embeddings.shape}")
-    n = len(embeddings)
-    if train_mask.shape != (n,):
-        raise ValueError(f"train_mask must have shape ({n},), got {train_mask.shape}")
-    if not 0 <= int(query_row) < n:
-        raise ValueError(f"query_row {query_row} is outside 0..{n - 1}")
-    if k < 1:
-        raise ValueError("k must be at least 1")
-    query = np.asarray(embeddings[int(query_row)], dtype=np.float64)
-    query_norm = np.linalg.norm(query)
-    candidates = np.flatnonzero(train_mask)
-    candidates = candidates[candidates != int(query_row)]
-    empty = pd.DataFrame({"row": np.zeros(0, dtype=np.int64), "similarity": np.zeros(0, dtype=np.float64)})
-    if not np.isfinite(query_norm) or query_norm == 0 or len(candidates) == 0:
-        return empty
-    matrix = np.asarray(embeddings[candidates], dtype=np.float32)  # float32: 15,600 x 1280 is 80 MB already
-    norms = np.linalg.norm(matrix, axis=1).astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        similarity = (matrix @ query.astype(np.float32)).astype(np.float64) / (norms * query_norm)
-    valid = np.isfinite(similarity) & (norms > 0)
-    candidates, similarity = candidates[valid], similarity[valid]
-    if len(candidates) == 0:
-        return empty
-    top = min(int(k), len(candidates))
-    best = np.argpartition(-similarity, top - 1)[:top]
-    best = best[np.lexsort((candidates[best], -similarity[best]))]  # most similar first; ties by row
-    return pd.DataFrame({"row": candidates[best].astype(np.int64), "similarity": similarity[best]})
+    return nearest_training_rows(embeddings, query_row, train_mask=train_mask, k=k)
 
 
 # ================================================================================================ overlays
