@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -50,23 +51,35 @@ def open_map(monkeypatch, cache_path: Path, **query) -> AppTest:
     return at
 
 
-def raw_payload(at: AppTest) -> str:
+def sent_payload(at: AppTest) -> tuple[str, dict[str, bytes]]:
+    """What the map component sends: its JSON text and its Arrow blobs (the per-point table), by reference id."""
     components = at.get("bidi_component")
     assert len(components) == 1
-    return components[0].proto.json
+    mixed = components[0].proto.mixed
+    assert mixed.json, "the map's data travels as JSON + Arrow (mixed)"
+    return mixed.json, {ref: blob.data for ref, blob in mixed.arrow_blobs.items()}
+
+
+def raw_payload(at: AppTest) -> str:
+    return sent_payload(at)[0]
 
 
 def payload(at: AppTest) -> dict:
-    return json.loads(raw_payload(at))
+    """The payload as the browser gets it, with the Arrow reference replaced by the table (a DataFrame)."""
+    text, blobs = sent_payload(at)
+    data = json.loads(text)
+    reference = data["points"]["__streamlit_arrow_ref__"]
+    data["points"] = pa.ipc.open_stream(blobs[reference]).read_all().to_pandas()
+    return data
 
 
 def column(data: dict, name: str) -> list[int]:
-    """A per-point column of the payload (base64 typed arrays) as a list."""
+    """A per-point column of the payload (the Arrow table's integers) as a list."""
     return decode_column(data, name).tolist()
 
 
 def shown_rows(data: dict) -> list[int]:
-    return list(range(data["n"])) if data["rows"] is None else column(data, "rows")
+    return list(range(data["n"])) if data["every_row"] else column(data, "rows")
 
 
 def test_renders_every_image_with_thumbnails_served_from_the_cache(monkeypatch, cache_copy, static_dir):
@@ -77,7 +90,7 @@ def test_renders_every_image_with_thumbnails_served_from_the_cache(monkeypatch, 
     n = len(cache.samples)
     assert data["n"] == n
     assert all(len(column(data, name)) == n for name in ("x", "y", "label", "pred", "conf", "split"))
-    assert data["rows"] is None  # every row, in order: not sent
+    assert data["every_row"] and "rows" not in data["points"]  # every row, in order: not sent
     assert data["classes"] == cache.classes
     assert column(data, "label") == cache.samples["label"].tolist()
     assert column(data, "pred") == cache.samples["pred"].tolist()
@@ -115,7 +128,8 @@ def test_payload_holds_urls_not_images(monkeypatch, cache_copy, static_dir):
     raw = raw_payload(at)
     assert "data:image" not in raw and ".jpg" not in raw
     assert raw.count("/component/indoor.app.static.thumbs_") == 1  # the prefix once; URLs are built in the browser
-    assert len(raw) < 16 * payload(at)["n"] + 5_000  # 10 bytes per point, base64
+    table_bytes = sum(len(blob) for blob in sent_payload(at)[1].values())
+    assert len(raw) < 5_000 and table_bytes < 12 * payload(at)["n"] + 5_000  # 10 bytes per point, binary
     script = (ROOT / "indoor" / "app" / "components" / "scatter_hover" / "index.js").read_text()
     code = "\n".join(line.split("//")[0] for line in script.splitlines())
     assert "textContent" in code and not re.search(r"innerHTML|outerHTML|insertAdjacentHTML", code)
@@ -268,10 +282,12 @@ def test_map_payload_is_compact_and_checks_its_colour_mode():
         thumb_prefix="/app/static/thumbs/abc/", library_url="/app/static/vendor/regl-scatterplot-x.min.js",
         colour="value", values=values, value_name="brightness", n_total=n,
     )
-    assert data["rows"] is None and data["classes"] == classes  # names travel as data, as text in the browser
+    assert decode_column(data, "rows") is None and data["classes"] == classes  # names: as data, text in the browser
     assert len(data["palette"]) == 67 and len(set(data["palette"])) == 67
-    size = len(json.dumps(data))
-    assert size < 300_000, size  # 12 bytes a point (x, y, label, pred, conf, split, colour), base64: well under 1 MB
+    size = len(json.dumps({key: value for key, value in data.items() if key != "points"}))
+    assert size < 5_000, size  # metadata only; the points are binary
+    table_bytes = len(pa.ipc.serialize_pandas(data["points"], preserve_index=False))
+    assert table_bytes < 12 * n + 2_000, table_bytes  # 12 bytes a point (x, y, label, pred, conf, split, colour)
     # binary, not rounded: positions keep 1/65535 of the map's width, colour values 1/999 of their range
     assert np.abs(decode_column(data, "x") / XY_STEPS - x).max() <= 0.5 / XY_STEPS + 1e-12  # bounds (0, 1)
     assert np.abs(decode_column(data, "values") / COLOUR_STEPS - (values - values.min()) / np.ptp(values)).max() \

@@ -1,21 +1,22 @@
 """A WebGL scatter map that shows each point's thumbnail on hover (st.components.v2 + regl-scatterplot).
 
-:func:`map_payload` packs the points compactly: each per-point column is a little-endian typed array sent as
-base64 (``COLUMNS`` gives the types), class names once, no image data (the browser builds a thumbnail URL from a
-prefix and the row, and fetches it only on hover). :func:`scatter_hover` mounts the component and returns its
-state: ``clicked`` (row of the last clicked point or None) and ``selected`` (rows of the last lasso or box
-selection). The WebGL scatter library (regl-scatterplot, vendored in ``vendor/``, see ``vendor/VENDOR.md``) is
-loaded by the browser from the app's static folder (:data:`LIBRARY_JS`, published by the page; no CDN).
+:func:`map_payload` packs the points compactly: the per-point columns are one small-integer DataFrame
+(``payload["points"]``, ``COLUMNS`` gives the types) that Streamlit sends to the browser as binary Arrow (no JSON,
+no base64), class names once, no image data (the browser builds a thumbnail URL from a prefix and the row, and
+fetches it only on hover). :func:`scatter_hover` mounts the component and returns its state: ``clicked`` (row of
+the last clicked point or None) and ``selected`` (rows of the last lasso or box selection). The WebGL scatter
+library (regl-scatterplot, vendored in ``vendor/``, see ``vendor/VENDOR.md``) is loaded by the browser from the
+app's static folder (:data:`LIBRARY_JS`, published by the page; no CDN).
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+import pandas as pd
 from indoor.app.components import load
 
 NAME = "indoor_scatter_hover"
@@ -23,7 +24,7 @@ LIBRARY_JS = Path(__file__).parent / "vendor" / "regl-scatterplot.min.js"  # def
 SPLITS = ("train", "val", "test")  # split index sent per point (255: other), decoded in index.js
 XY_STEPS = 65535  # map coordinates are sent as integers 0..XY_STEPS (uint16)
 COLOUR_STEPS = 999  # continuous colour values are sent as integers 0..COLOUR_STEPS (uint16)
-# per-point columns: numpy dtype (little-endian, as index.js reads them); "rows" and "values" may be absent
+# per-point columns of payload["points"] and their dtypes; "rows" and "values" may be absent
 COLUMNS = {"x": "<u2", "y": "<u2", "rows": "<u4", "label": "<u2", "pred": "<u2", "conf": "<u1", "split": "<u1",
            "values": "<u2"}
 
@@ -71,8 +72,8 @@ def map_payload(
     height: int = 640,
     view: str = "map",
 ) -> dict[str, Any]:
-    """The JSON the component draws. Per-point columns are base64 typed arrays (see ``COLUMNS`` and
-    :func:`decode_column`); ``rows`` are the points' rows in the cache.
+    """What the component draws: JSON metadata and ``points``, a DataFrame of small integers (``COLUMNS``; read
+    them back with :func:`decode_column`) that travels as binary Arrow; ``rows`` are the points' rows in the cache.
 
     ``colour``: "label", "pred", "correct" or "value" (then ``values`` are the per-point numbers, ``value_name``
     their name). ``bounds`` = (x_min, x_max, y_min, y_max) of the whole map, so positions stay put when filters
@@ -87,15 +88,19 @@ def map_payload(
     x_min, x_max, y_min, y_max = bounds
     every_row = n_total == n and np.array_equal(rows, np.arange(n))
     split_index = {name: i for i, name in enumerate(SPLITS)}
-    payload: dict[str, Any] = {
-        "n": n,
+    points = {
         "x": _column(_steps(x, x_min, x_max, XY_STEPS), "x"),
         "y": _column(_steps(y, y_min, y_max, XY_STEPS), "y"),
-        "rows": None if every_row else _column(rows, "rows"),
         "label": _column(np.asarray(label, dtype=np.int64), "label"),
         "pred": _column(np.asarray(pred, dtype=np.int64), "pred"),
         "conf": _column(np.rint(np.clip(np.asarray(confidence, dtype=np.float64), 0, 1) * 100), "conf"),
         "split": _column(np.fromiter((split_index.get(s, 255) for s in split), dtype=np.int64, count=n), "split"),
+    }
+    if not every_row:
+        points["rows"] = _column(rows, "rows")
+    payload: dict[str, Any] = {
+        "n": n,
+        "every_row": bool(every_row),
         "classes": [str(c) for c in classes],
         "palette": palette(len(classes)),
         "thumb_prefix": thumb_prefix,
@@ -111,11 +116,11 @@ def map_payload(
         low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
         if high <= low:
             high = low + 1.0
+        points["values"] = _column(_steps(np.where(np.isfinite(numbers), numbers, low), low, high, COLOUR_STEPS),
+                                   "values")
         payload["colour"] = {
             "mode": "value",
             "name": value_name,
-            "values": _column(_steps(np.where(np.isfinite(numbers), numbers, low), low, high, COLOUR_STEPS),
-                              "values"),
             "min": round(low, 4),
             "max": round(high, 4),
             "scale": colour_scale_of(colour_scale),
@@ -124,17 +129,18 @@ def map_payload(
         payload["colour"] = {"mode": colour}
     else:
         raise ValueError(f"unknown colour mode {colour!r}: use label, pred, correct or value")
+    payload["points"] = pd.DataFrame(points)
     payload["sig"] = _signature(payload)
     return payload
 
 
 def decode_column(payload: dict[str, Any], name: str) -> np.ndarray | None:
     """A per-point column of a payload as integers (``name`` in ``COLUMNS``; "values" is the colour values);
-    None when the payload omits it."""
-    encoded = payload["colour"].get("values") if name == "values" else payload.get(name)
-    if encoded is None:
+    None when the payload omits it. ``payload["points"]`` may be the DataFrame or any table with those columns."""
+    points = payload["points"]
+    if name not in points.columns:
         return None
-    return np.frombuffer(base64.b64decode(encoded), dtype=COLUMNS[name]).astype(np.int64)
+    return np.asarray(points[name]).astype(np.int64)
 
 
 def scatter_hover(payload: dict[str, Any], *, key: str) -> dict[str, Any]:
@@ -151,12 +157,12 @@ def scatter_hover(payload: dict[str, Any], *, key: str) -> dict[str, Any]:
     return {"clicked": result.get("clicked"), "selected": list(result.get("selected") or [])}
 
 
-def _column(values: np.ndarray, name: str) -> str:
+def _column(values: np.ndarray, name: str) -> np.ndarray:
     dtype = np.dtype(COLUMNS[name])
     values = np.asarray(values)
     if len(values) and (values.min() < 0 or values.max() > np.iinfo(dtype).max):
         raise ValueError(f"{name} values must lie in 0..{np.iinfo(dtype).max}")
-    return base64.b64encode(values.astype(dtype).tobytes()).decode("ascii")
+    return values.astype(dtype)
 
 
 def _steps(values: np.ndarray, low: float, high: float, steps: int) -> np.ndarray:
@@ -168,7 +174,11 @@ def _steps(values: np.ndarray, low: float, high: float, steps: int) -> np.ndarra
 def _signature(payload: dict[str, Any]) -> str:
     """Changes whenever what is drawn changes (not with the selection, which the browser already shows)."""
     digest = hashlib.sha1()
-    for name in ("x", "y", "rows", "label", "pred", "thumb_prefix", "view", "point_size"):
+    for name, values in payload["points"].items():
+        if name not in ("conf", "split"):
+            digest.update(name.encode())
+            digest.update(np.ascontiguousarray(values.to_numpy()).tobytes())
+    for name in ("thumb_prefix", "view", "point_size"):
         digest.update(repr(payload[name]).encode())
     digest.update(repr(payload["colour"]).encode())
     return digest.hexdigest()[:16]

@@ -2,10 +2,11 @@
 // regl-scatterplot (vendor/regl-scatterplot.min.js, loaded once from the app's static folder: the global
 // reglScatterplot).
 //
-// Python sends (components/scatter_hover/__init__.py) per-point columns as base64 little-endian typed arrays:
-// x, y (uint16 0..65535 over the whole map's bounds), rows (uint32; absent when every row is shown in order),
-// label / pred (uint16 class indices), conf (uint8 percent), split (uint8 index into SPLITS, 255 = other) and, when
-// colouring by a property, colour.values (uint16 0..999); class names and colours once, the thumbnail URL prefix.
+// Python sends (components/scatter_hover/__init__.py) the per-point columns as one binary Arrow table,
+// data.points (Streamlit decodes it into an Apache Arrow Table): x, y (uint16 0..65535 over the whole map's
+// bounds), rows (uint32; absent when every row is shown in order), label / pred (uint16 class indices), conf (uint8
+// percent), split (uint8 index into SPLITS, 255 = other) and, when colouring by a property, values (uint16 0..999);
+// class names and colours once as JSON, the thumbnail URL prefix.
 // A point's thumbnail is fetched only when it is hovered: its URL is built here from the prefix and the
 // zero-padded row. Every piece of text from the data goes into the page through textContent, never as HTML.
 //
@@ -55,24 +56,23 @@ function loadLibrary(url) {
 
 // ------------------------------------------------------------------------------------------------- data
 
-function decode(base64, Type) {
-  const text = atob(base64);
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return new Type(bytes.buffer, 0, bytes.length / Type.BYTES_PER_ELEMENT);
+// a column of the Arrow table as its typed array (Uint16Array, ...); null when the table has no such column
+function columnOf(table, name) {
+  const vector = table.getChild(name);
+  return vector ? vector.toArray() : null;
 }
 
 function columnsOf(data) {
-  const colour = data.colour || { mode: "label" };
+  const table = data.points;
   return {
-    x: decode(data.x, Uint16Array),
-    y: decode(data.y, Uint16Array),
-    rows: data.rows ? decode(data.rows, Uint32Array) : null,
-    label: decode(data.label, Uint16Array),
-    pred: decode(data.pred, Uint16Array),
-    conf: decode(data.conf, Uint8Array),
-    split: decode(data.split, Uint8Array),
-    values: colour.mode === "value" ? decode(colour.values, Uint16Array) : null,
+    x: columnOf(table, "x"),
+    y: columnOf(table, "y"),
+    rows: columnOf(table, "rows"),
+    label: columnOf(table, "label"),
+    pred: columnOf(table, "pred"),
+    conf: columnOf(table, "conf"),
+    split: columnOf(table, "split"),
+    values: columnOf(table, "values"),
   };
 }
 
@@ -230,12 +230,14 @@ function buildRoot(parentElement) {
   return state;
 }
 
+function modeOptions(mode) {
+  return mode === "pan" ? { mouseMode: "panZoom" } : { mouseMode: "lasso", lassoType: mode === "box" ? "rectangle" : "freeform" };
+}
+
 function setMode(state, mode) {
   state.mode = mode;
   for (const [name, button] of Object.entries(state.buttons)) button.classList.toggle("active", name === mode);
-  if (!state.plot) return;
-  if (mode === "pan") state.plot.set({ mouseMode: "panZoom" });
-  else state.plot.set({ mouseMode: "lasso", lassoType: mode === "box" ? "rectangle" : "freeform" });
+  if (state.plot) state.plot.set(modeOptions(mode));
 }
 
 function placeTip(state, clientX, clientY) {
@@ -310,7 +312,9 @@ function formatValue(value) {
 
 // ------------------------------------------------------------------------------------------------- plot
 
-function createPlot(library, state) {
+// The plot is created with its look (colours, point size, mode) rather than set() afterwards: every set() costs
+// one more frame, about a second per million points in software WebGL.
+function createPlot(library, state, look) {
   const canvas = el("canvas", "indoor-map-canvas", state.plotBox);
   state.canvas = canvas;
   const { width, height } = state.plotBox.getBoundingClientRect();
@@ -343,6 +347,8 @@ function createPlot(library, state) {
     deselectOnDblClick: true,
     deselectOnEscape: true,
     spatialIndexUseWorker: false,
+    ...look,
+    ...modeOptions(state.mode),
   });
   plot.subscribe("pointOver", (i) => {
     state.hovered = i;
@@ -357,15 +363,19 @@ function createPlot(library, state) {
     state.setStateValue("selected", rows);
   });
   plot.subscribe("deselect", () => state.setStateValue("selected", []));
+  let size = [w, h];
   new ResizeObserver(() => {
+    // the observer also fires once when it starts and on layout changes that keep the size: a redraw of a million
+    // points takes about a second in software WebGL, so only a real change of size redraws
     const box = state.plotBox.getBoundingClientRect();
-    if (box.width < 1 || box.height < 1 || !state.plot) return;
-    renderer.resize(Math.round(box.width), Math.round(box.height));
+    const next = [Math.round(box.width), Math.round(box.height)];
+    if (next[0] < 1 || next[1] < 1 || !state.plot || (next[0] === size[0] && next[1] === size[1])) return;
+    size = next;
+    renderer.resize(next[0], next[1]);
     renderer.refresh();
-    plot.set({ width: Math.round(box.width), height: Math.round(box.height), aspectRatio: box.width / box.height });
+    plot.set({ width: next[0], height: next[1], aspectRatio: box.width / box.height });
   }).observe(state.plotBox);
   state.plot = plot;
-  setMode(state, state.mode);
   return plot;
 }
 
@@ -389,7 +399,7 @@ const painted = (plot) =>
 
 export default function (component) {
   const { data, parentElement, setStateValue } = component;
-  if (!data || typeof data.x !== "string") return undefined;
+  if (!data || !data.points || typeof data.points.getChild !== "function") return undefined;
   const state = parentElement.querySelector(".indoor-map")?._indoor || buildRoot(parentElement);
   state.setStateValue = setStateValue;
   state.root.style.height = `${data.height}px`;
@@ -415,26 +425,32 @@ export default function (component) {
       state.data = data;
       state.cols = columnsOf(data);
       const drawing = encode(data, state.cols);
-      const plot = state.plot || createPlot(library, state);
-      state.tip.hidden = true;
-      state.hovered = -1;
-      const size = data.point_size || 4;
-      plot.set({
+      drawLegend(state, drawing.legend); // first: the plot takes the width the legend leaves
+      const look = {
         colorBy: "valueA",
         pointColor: drawing.colours,
         pointColorActive: drawing.colours, // selected points keep their colour, with a ring
-        pointSize: size,
+        pointSize: data.point_size || 4,
         opacity: drawing.legend.mode === "correct" ? 1 : 0.85,
-      });
-      drawLegend(state, drawing.legend);
-      plot.deselect({ preventEvent: true });
+      };
+      let plot = state.plot;
+      if (plot) {
+        plot.set(look);
+        plot.deselect({ preventEvent: true });
+      } else plot = createPlot(library, state, look);
+      state.tip.hidden = true;
+      state.hovered = -1;
       const drawn = data.n ? plot.draw(drawing.points, { zDataType: drawing.zDataType }) : plot.clear();
       return Promise.resolve(drawn).then(() => {
         if (state.pending !== data) return undefined;
-        if (data.n) plot.set({ pointOrder: drawing.order });
+        // draw() resolves once its frame is rendered; another frame (about a second per million points in
+        // software WebGL) only when a drawing order or a selection has to be shown on top of it
+        const reorder = data.n > 0 && (drawing.order !== null || state.ordered);
+        if (reorder) plot.set({ pointOrder: drawing.order });
+        state.ordered = drawing.order !== null;
         const chosen = selectedIndices(state, data.selected);
         if (chosen.length) plot.select(chosen, { preventEvent: true });
-        return painted(plot).then(() => {
+        return (reorder || chosen.length ? painted(plot) : Promise.resolve()).then(() => {
           state.drawn = true;
           state.status.hidden = true;
           state.root.setAttribute("data-points", String(data.n));
