@@ -107,7 +107,7 @@ def map_payload(
         "library_url": library_url,
         "height": int(height),
         "view": view,
-        "point_size": 3 if n > 20_000 else 4 if n > 5_000 else 6,
+        "point_size": 2 if n > 250_000 else 3 if n > 20_000 else 4 if n > 5_000 else 6,
         "selected": [int(r) for r in selected],
     }
     if colour == "value":
