@@ -9,6 +9,7 @@ from indoor.analysis import explore
 from indoor.analysis.metrics import confusion_totals, per_class_table
 from indoor.app import loading, page, urls
 from indoor.app.components.heatmap import heatmap, heatmap_payload
+from indoor.app.components.table import Column, table, table_payload
 from indoor.app.text import md, split_label
 
 cache = page.setup_page("Confusion explorer")
@@ -112,17 +113,27 @@ with st.container(border=True):
                            correct=pair_true != urls.ANY and pair_true == pair_pred)
 
 # ------------------------------------------------------------------------------------------ per-class table
+# A plain HTML table (components/table): Streamlit's data grid held the matrix back by half a second.
 st.subheader("Per-class precision, recall and F1")
 report = per_class_table(matrix, classes)  # classes with images, worst F1 first, in percent
-st.dataframe(
-    report, hide_index=True, width="stretch", height="content" if len(report) <= 16 else 600,
-    column_config={
-        "class": st.column_config.TextColumn("class", width="medium"),
-        "precision": st.column_config.ProgressColumn("precision", format="%.1f%%", min_value=0, max_value=100),
-        "recall": st.column_config.ProgressColumn("recall (accuracy)", format="%.1f%%", min_value=0, max_value=100),
-        "f1": st.column_config.ProgressColumn("F1", format="%.1f%%", min_value=0, max_value=100),
-        "support": st.column_config.NumberColumn("images", format="%d"),
-        "errors": st.column_config.NumberColumn("misclassified", format="%d"),
-    },
-)
-st.caption(f"{md(split_label(split))}. Click a column header to sort.")
+clicked_class = table(table_payload(
+    report,
+    [
+        Column("class", "class"),
+        Column("precision", "precision", "percent",
+               "Of the images predicted as this class, the share that carry its label"),
+        Column("recall", "recall (accuracy)", "percent",
+               "Of the images labelled this class, the share predicted as it"),
+        Column("f1", "F1", "percent", "Harmonic mean of precision and recall"),
+        Column("support", "images", "int", "Images labelled this class in the split"),
+        Column("errors", "misclassified", "int", "Images labelled this class and predicted as another"),
+        Column("most often predicted as", "most often predicted as", "text",
+               "The class its misclassified images are most often predicted as (how many)"),
+    ],
+    ids=report["class"].tolist(), clickable=True, hint="Click: open this class's misclassified images",
+    max_height=600 if len(report) > 16 else None,
+), key="confusion.classes")
+if clicked_class in classes:
+    urls.open_gallery(true=clicked_class, split=split)
+st.caption(f"{md(split_label(split))}, worst F1 first. Click a column header to sort, a row to open that class's "
+           "misclassified images.")

@@ -244,9 +244,21 @@ def test_confusion_deep_link_restores_options(monkeypatch, shared_copy):
 def test_confusion_per_class_table_lists_every_class(monkeypatch, shared_copy):
     cache = load_cache(shared_copy)
     at = open_app(monkeypatch, shared_copy, CONFUSION, split="all")
-    table = at.dataframe[0].value
-    assert set(table["class"]) == set(cache.classes)
-    assert {"precision", "recall", "f1", "support"} <= set(table.columns)
+    (data,) = [json.loads(c.proto.json) for c in at.get("bidi_component") if c.proto.component_name == "indoor_table"]
+    assert set(data["cells"]["class"]) == set(cache.classes) and data["ids"] == data["cells"]["class"]
+    assert [c["key"] for c in data["columns"]][:6] == ["class", "precision", "recall", "f1", "support", "errors"]
+    f1 = [v for v in data["cells"]["f1"] if v is not None]
+    assert f1 == sorted(f1) and all(0 <= v <= 100 for v in f1)  # worst F1 first, in percent
+    assert data["clickable"]
+
+
+def test_a_click_in_the_per_class_table_opens_the_class_errors(monkeypatch, shared_copy):
+    cache = load_cache(shared_copy)
+    at = open_app(monkeypatch, shared_copy, CONFUSION, split="test")
+    at.session_state["confusion.classes"] = {"clicked": cache.classes[1]}
+    at.run()
+    assert not at.exception, at.exception
+    assert at.query_params.get("true") in (cache.classes[1], [cache.classes[1]])  # the Gallery of its errors
 
 
 def confusion_matrix_of(cache, split: str = "test") -> np.ndarray:
@@ -327,7 +339,7 @@ def test_confusion_name_search_shows_the_matching_classes(monkeypatch, shared_co
     ids = heatmap_data(at)["ids"]
     assert 0 in ids and all(word.lower() in cache.classes[i].lower().replace("_", " ") for i in ids)
     at.text_input(key="confusion.q").set_value("no such class zz").run()
-    assert not at.exception and not at.get("bidi_component")
+    assert not at.exception and not [c for c in at.get("bidi_component") if c.proto.component_name == "indoor_heatmap"]
     assert any("No class name contains" in i.value for i in at.info)
 
 

@@ -307,6 +307,38 @@ def test_confusion_matrix_works_from_the_keyboard(page, server, cache):
     query = parse_qs(urlparse(page.url).query)
     assert query["true"] == [given] and query["pred"] == [predicted], page.url
 
+def test_per_class_table_sorts_and_opens_a_class(page, server, cache):
+    """The Confusion page's per-class table: a header click sorts (again: the other way), Enter on a row opens that
+    class's misclassified images."""
+    open_page(page, server, "Confusion")
+    root = page.locator('[data-testid="indoor-table"][data-drawn]')
+    root.wait_for(timeout=TIMEOUT_S * 1000)
+    test = cache.samples[cache.samples["split"] == "test"]
+    support = test["label"].map(dict(enumerate(cache.classes))).value_counts()
+    rows = root.locator("tbody tr")
+    assert rows.count() == len(support)
+
+    def column(index: int) -> list[str]:
+        return [cells.nth(index).text_content() for cells in (rows.nth(k).locator("td") for k in range(rows.count()))]
+
+    images = root.locator('th button[data-key="support"]')
+    images.click()
+    assert root.get_attribute("data-sort") == "support:desc"
+    counts = [int(text.replace(",", "")) for text in column(4)]
+    assert counts == sorted(support.tolist(), reverse=True)
+    images.click()
+    assert root.get_attribute("data-sort") == "support:asc" and [int(t) for t in column(4)] == sorted(counts)
+    root.locator('th button[data-key="class"]').click()
+    names = column(0)
+    assert names == sorted(names, key=str.lower) and set(names) == set(support.index)
+
+    rows.nth(1).focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/Gallery?**", timeout=TIMEOUT_S * 1000)
+    query = parse_qs(urlparse(page.url).query)
+    assert query["true"] == [names[1]] and query["split"] == ["test"], page.url
+
+
 def test_embedding_map_hover_loads_the_thumbnail(page, server, cache, screenshot_dir):
     open_page(page, server, "Embedding_map")
     page.wait_for_selector('[data-testid="indoor-map"][data-points]', timeout=TIMEOUT_S * 1000)

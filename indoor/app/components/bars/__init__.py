@@ -16,15 +16,13 @@ import hashlib
 import json
 import math
 import re
-from typing import Any, Sequence, Union
+from typing import Any, Sequence
 
-from indoor.app.components import load
+from indoor.app.components import Id, load, row_id
 
 NAME = "indoor_bars"
 DEFAULT_COLOUR = "#3b82f6"
 HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
-
-Id = Union[int, str]
 
 
 def bars_payload(
@@ -60,7 +58,7 @@ def bars_payload(
     if ids is None:
         ids_out: list[Id] = list(range(n))
     else:
-        ids_out = [_id(i) for i in _sized(ids, n, "ids")]
+        ids_out = [row_id(i) for i in _sized(ids, n, "ids")]
         if len(set(ids_out)) != n:
             raise ValueError("ids must be distinct")
     if colours is None:
@@ -120,20 +118,6 @@ def _text(value: Any, name: str) -> str:
     if not isinstance(value, str):
         raise ValueError(f"{name} must be strings, got {value!r}")
     return value
-
-
-def _id(value: Any) -> Id:
-    if isinstance(value, bool):
-        raise ValueError(f"ids must be ints or strings, got {value!r}")
-    if isinstance(value, str):
-        return value
-    try:
-        as_int = int(value)  # numpy integers too
-    except (TypeError, ValueError):
-        raise ValueError(f"ids must be ints or strings, got {value!r}") from None
-    if as_int != value:
-        raise ValueError(f"ids must be ints or strings, got {value!r}")
-    return as_int
 
 
 def _values(values: Sequence[float], n: int) -> list[float | None]:
