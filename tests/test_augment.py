@@ -1,12 +1,58 @@
 """The remedy: feature-space augmentation (``--augment``): honest out-of-fold probabilities (an image's views
-never train the head that predicts it), the views themselves, the CLI options and what the build records."""
+never train the head that predicts it), the views themselves, erasing the directions they move the embeddings
+along, the CLI options and what the build records."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from indoor.model.probe import out_of_fold_probs, with_views
+from indoor.model.augmented import shift_directions
+from indoor.model.probe import fit_linear_head, head_probs, out_of_fold_probs, with_views
+
+
+def _shortcut_data(seed: int = 0, n: int = 600, d: int = 24):
+    """Class 0 is told apart by dimension 0 (content); a nuisance property along dimensions 1 and 2 (think
+    brightness) also predicts class 0 in training; the views move each image along the nuisance only."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, n)
+    x = rng.normal(size=(n, d))
+    x[:, 0] += 2.0 * (labels == 0)
+    x[:, 1] += 3.0 * (labels == 0)  # the shortcut
+    x[:, 2] += 1.5 * (labels == 0)
+    nuisance = np.zeros(d)
+    nuisance[1:3] = [2.0, 1.0]
+    views = x[:, None, :] + rng.uniform(-2, 2, size=(n, 2, 1)) * nuisance
+    return x.astype(np.float32), labels, views.astype(np.float32), nuisance
+
+
+def test_erase_makes_the_head_blind_to_what_the_views_change():
+    x, labels, views, nuisance = _shortcut_data()
+    plain = fit_linear_head(x, labels, n_classes=3)
+    erased = fit_linear_head(x, labels, n_classes=3, augmented=views, augment_mode="erase", erase_directions=1)
+    moved = x + 1.5 * nuisance.astype(np.float32)  # the property pushed towards class 0, the content unchanged
+    gain = lambda head: float((head_probs(head, moved)[:, 0] - head_probs(head, x)[:, 0]).mean())  # noqa: E731
+    assert gain(plain) > 0.1  # the plain head took the shortcut
+    assert abs(gain(erased)) < 1e-4  # the erased head cannot see the property at all
+    held_out, held_labels, _, _ = _shortcut_data(seed=1)
+    found = head_probs(erased, held_out).argmax(1) == 0
+    assert float((found == (held_labels == 0)).mean()) > 0.75  # class 0 is still found, by its content
+
+
+def test_shift_directions_are_the_principal_directions_of_the_views_moves():
+    x, _, views, nuisance = _shortcut_data()
+    (direction,) = shift_directions(x, views, 1).T
+    assert abs(abs(direction @ nuisance) / np.linalg.norm(nuisance) - 1) < 1e-6
+    views[3, 1] = np.nan  # an unreadable view is skipped
+    basis = shift_directions(x, views, 3)
+    assert basis.shape == (24, 1) or np.allclose(basis.T @ basis, np.eye(basis.shape[1]), atol=1e-8)
+    assert shift_directions(x[:0], views[:0], 4).shape == (24, 0)
+
+
+def test_unknown_augment_mode_is_refused():
+    x, labels, views, _ = _shortcut_data()
+    with pytest.raises(ValueError, match="augment_mode must be one of erase, views, both"):
+        fit_linear_head(x, labels, n_classes=3, augmented=views, augment_mode="mix")
 
 
 def test_views_of_a_held_out_image_never_train_its_head():
@@ -40,6 +86,10 @@ def test_unknown_augmentation_is_a_usage_error(capsys, tmp_path):
         main(["build", "--data", str(tmp_path), "--out", str(tmp_path / "c"), "--augment", "brightness,zoom"])
     assert stop.value.code == 2
     assert "unknown augmentation 'zoom'; known: brightness" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main(["build", "--data", str(tmp_path), "--out", str(tmp_path / "c"), "--augment", "brightness",
+              "--augment-mode", "mix"])
+    assert stop.value.code == 2 and "invalid choice: 'mix'" in capsys.readouterr().err
 
 
 def test_an_augmented_build_records_its_views(demo_data, tmp_path):
@@ -51,8 +101,12 @@ def test_an_augmented_build_records_its_views(demo_data, tmp_path):
     options = BuildOptions(**SMALL_BUILD, augment=("brightness", "hue"), augment_views=1, shortcut_tests=1,
                            test_images=24)
     cache = build_cache(discover(demo_data / "images"), tmp_path / "aug", options, log=lambda _: None)
-    assert cache.meta["augment"] == {"kinds": ["brightness", "hue"], "views": 1, "finetune": False}
+    assert cache.meta["augment"] == {"kinds": ["brightness", "hue"], "views": 1, "mode": "erase",
+                                     "erase_directions": 16, "finetune": False}
     assert cache.meta["timings"]["augment"] > 0
     assert cache.meta["probs_out_of_sample"]["train"] is True
-    assert len(cache.table("shortcut_tests")) <= 1
+    from indoor.model.shortcut_test import REPEAT_BUDGET
+
+    tests = cache.table("shortcut_tests")  # the top finding, and its repeats through other properties
+    assert 1 <= len(tests) <= 1 + REPEAT_BUDGET and tests["class"].nunique() == 1
     assert 0.5 < cache.meta["metrics"]["test"]["top1"] <= 1.0

@@ -47,6 +47,10 @@ AUGMENTATIONS: dict[str, str] = {
     "blur": "random blur (Gaussian, 0 .. 3 px) or sharpening",
     "crop": "random resized crop (35 .. 100 % of the area, aspect 3/4 .. 4/3), for object scale",
 }
+# how the build uses the augmented views (indoor.model.probe.fit_linear_head): project the directions they move
+# the embeddings along out of them (erase, the default), train the head on them (views), or both
+AUGMENT_MODES = ("erase", "views", "both")
+ERASE_DIRECTIONS = 16  # directions projected out (--erase-directions)
 AUGMENTATION_FOR: dict[str, str] = {
     "brightness": "brightness", "contrast": "contrast", "colourfulness": "saturation", "saturation": "saturation",
     "hue": "hue", "dominant_hue": "hue", "sharpness": "blur", "size": "crop", "aspect": "crop",

@@ -27,6 +27,7 @@ from indoor.data.layouts import DatasetIndex
 from indoor.cache.properties import PROPERTY_COLUMNS
 from indoor.analysis.metrics import split_metrics
 from indoor.cache.projection import umap_2d
+from indoor.analysis.interventions import ERASE_DIRECTIONS
 from indoor.model.probe import DEFAULT_HEAD_C, fit_linear_head, head_from_linear, head_probs, out_of_fold_probs
 from indoor.model.checkpoint import CheckpointError, class_order
 from indoor.cache.format import EMBEDDINGS_FILE, PROBS_FILE, in_sample_remedy, thumb_name
@@ -60,8 +61,10 @@ class BuildOptions:
     interpolation: str | None = None
     crop_pct: float | None = None
     # shortcut tests and their remedy (indoor.analysis.interventions)
-    augment: tuple[str, ...] = ()  # --augment: the head also learns from augmented views of every train image
+    augment: tuple[str, ...] = ()  # --augment: augmented views of every train image, used as augment_mode says
     augment_views: int = 2  # K views per train image
+    augment_mode: str = "erase"  # erase: project out the directions the views move; views: train on them; both
+    erase_directions: int = ERASE_DIRECTIONS  # directions projected out (erase, both)
     shortcut_tests: int = 3  # the top findings tested at build time (0: none)
     test_images: int = 64  # images edited per test
     region_crops: int = 6000  # multi-class region evidence: at most this many crops (0: none; indoor.model.regions)
@@ -196,10 +199,12 @@ def _build(index: DatasetIndex, staged: StagedCache, options: BuildOptions, log:
     train_probs, train_fold = out_of_fold_probs(
         embeddings[is_train], labels[is_train], n_classes=n_classes, folds=folds, c=options.head_c,
         seed=options.seed, progress=options.progress, augmented=augmented, heads=fold_heads,
+        augment_mode=options.augment_mode, erase_directions=options.erase_directions,
     )
     probs[is_train], fold[is_train] = train_probs, train_fold
     head = fit_linear_head(embeddings[is_train], labels[is_train], n_classes=n_classes, c=options.head_c, seed=options.seed,
-                           augmented=augmented)
+                           augmented=augmented, augment_mode=options.augment_mode,
+                           erase_directions=options.erase_directions)
     if own_order is not None:  # val/test: the checkpoint's own classifier, outputs in the data set's class order
         head = head_from_linear(backbone.classifier, own_order)
     scored = np.flatnonzero(~is_train)
@@ -262,6 +267,8 @@ def _build(index: DatasetIndex, staged: StagedCache, options: BuildOptions, log:
         "seed": options.seed,
         "finetune": finetune_info,
         "augment": {"kinds": list(options.augment), "views": options.augment_views if augmented is not None else 0,
+                    "mode": options.augment_mode,
+                    "erase_directions": options.erase_directions if options.augment_mode != "views" else 0,
                     "finetune": finetune_info is not None} if options.augment else None,
         "shortcut_tests": {"top": options.shortcut_tests, "images": options.test_images},
         "regions": region_stats,

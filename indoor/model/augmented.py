@@ -1,7 +1,12 @@
 """Feature-space augmentation, the remedy for a confirmed shortcut (``python -m indoor build --augment``): the
 embeddings of K randomly augmented views of every training image (brightness jitter, hue jitter, random
-grayscale, blur, random resized crop: :func:`indoor.model.intervene.augment`), for the linear head to be trained
-on beside the originals. Cheap with a frozen backbone on a CPU: one more embedding pass per view.
+grayscale, blur, random resized crop: :func:`indoor.model.intervene.augment`). Cheap with a frozen backbone on a
+CPU: one more embedding pass per view. The build uses them in one of two ways (``--augment-mode``):
+
+- **erase** (default): :func:`shift_directions` finds the few directions along which the augmentation moves the
+  embeddings (the principal directions of view − original), and the linear head is fit on the embeddings with
+  those directions projected out, so it cannot read the property the augmentation changes;
+- **views**: the head is trained on the views beside the originals.
 
 Views are seeded per (seed, image, view), so a rebuild draws the same views whichever worker decodes an image.
 """
@@ -15,6 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from indoor.analysis.interventions import ERASE_DIRECTIONS
 from indoor.cache.properties import ANALYSIS_SIDE, shrink
 from indoor.data.images import load_rgb
 from indoor.model.backbones import Backbone, fast_inference, preprocess_image
@@ -45,6 +51,33 @@ class _ViewsDataset(Dataset):
 def _collate(batch):
     ok = [item for item in batch if item[1] is not None]
     return [item[0] for item in ok], (torch.cat([item[1] for item in ok]) if ok else None)
+
+
+_GRAM_ROWS = 8192  # shifts accumulated into the D x D Gram matrix at a time
+
+
+def shift_directions(originals: np.ndarray, augmented: np.ndarray, k: int = ERASE_DIRECTIONS) -> np.ndarray:
+    """(D, k') orthonormal columns: the ``k`` principal directions of the shifts ``augmented[i, v] - originals[i]``
+    (uncentred, so the mean shift counts), the directions along which the augmentation moves the embeddings most
+    (the probe passes standardised embeddings).
+    ``originals`` (N, D), ``augmented`` (N, K, D) with NaN views for unreadable images (skipped); k' = min(k, D,
+    number of readable views). Memory: one D x D matrix, the shifts are accumulated in chunks."""
+    originals = np.asarray(originals)
+    dim = originals.shape[1]
+    gram = np.zeros((dim, dim), dtype=np.float64)
+    count = 0
+    for start in range(0, len(originals), max(1, _GRAM_ROWS // max(1, augmented.shape[1]))):
+        stop = start + max(1, _GRAM_ROWS // max(1, augmented.shape[1]))
+        shifts = (np.asarray(augmented[start:stop], dtype=np.float64)
+                  - np.asarray(originals[start:stop], dtype=np.float64)[:, None, :]).reshape(-1, dim)
+        shifts = shifts[np.isfinite(shifts).all(axis=1)]
+        gram += shifts.T @ shifts
+        count += len(shifts)
+    k = int(min(k, dim, count))
+    if k <= 0:
+        return np.zeros((dim, 0), dtype=np.float64)
+    values, vectors = np.linalg.eigh(gram)
+    return vectors[:, np.argsort(values)[::-1][:k]]
 
 
 def augmented_embeddings(

@@ -29,20 +29,42 @@ class LinearHead(nn.Module):
         return self.linear((embeddings - self.mean) / self.scale)
 
 
-def _fit_sklearn(embeddings: np.ndarray, labels: np.ndarray, c: float, seed: int):
+def _fit_sklearn(embeddings: np.ndarray, labels: np.ndarray, c: float, seed: int, *,
+                 erase_from: tuple[np.ndarray, np.ndarray] | None = None, directions: int = 0):
+    """(scaler, model, erase): a StandardScaler and a logistic regression fit on the standardised embeddings.
+    ``erase_from`` = (originals (N, D), their augmented views (N, K, D)): the ``directions`` principal directions
+    of the views' shifts in the standardised space (:func:`indoor.model.augmented.shift_directions`) are projected
+    out before the fit; ``erase`` is that (D, k) basis (None without ``erase_from``)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
+    from indoor.model.augmented import shift_directions
+
     scaler = StandardScaler().fit(embeddings)
+    standardised = scaler.transform(embeddings)
+    erase = None
+    if erase_from is not None and directions > 0:
+        originals, views = erase_from
+        mean, scale = scaler.mean_, scaler.scale_
+        erase = shift_directions((np.asarray(originals, dtype=np.float64) - mean) / scale,
+                                 (np.asarray(views, dtype=np.float64) - mean) / scale, directions)
+        standardised = _project_out(standardised, erase)
     model = LogisticRegression(C=c, max_iter=300, tol=1e-3, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning at max_iter is harmless for a probe
-        model.fit(scaler.transform(embeddings), labels)
-    return scaler, model
+        model.fit(standardised, labels)
+    return scaler, model, erase
 
 
-def _full_probs(model, scaler, embeddings: np.ndarray, n_classes: int) -> np.ndarray:
-    partial = model.predict_proba(scaler.transform(embeddings))
+def _project_out(standardised: np.ndarray, erase: np.ndarray | None) -> np.ndarray:
+    """Rows with the directions ``erase`` (D, k; orthonormal columns) projected out."""
+    if erase is None or erase.shape[1] == 0:
+        return standardised
+    return standardised - (standardised @ erase) @ erase.T
+
+
+def _full_probs(model, scaler, embeddings: np.ndarray, n_classes: int, erase: np.ndarray | None = None) -> np.ndarray:
+    partial = model.predict_proba(_project_out(scaler.transform(embeddings), erase))
     probs = np.zeros((len(embeddings), n_classes), dtype=np.float64)
     probs[:, model.classes_] = partial
     return probs
@@ -50,12 +72,29 @@ def _full_probs(model, scaler, embeddings: np.ndarray, n_classes: int) -> np.nda
 
 def fit_linear_head(
     embeddings: np.ndarray, labels: np.ndarray, *, n_classes: int, c: float = DEFAULT_HEAD_C, seed: int = 0,
-    augmented: np.ndarray | None = None,
+    augmented: np.ndarray | None = None, augment_mode: str = "views", erase_directions: int = 0,
 ) -> LinearHead:
-    """Multinomial logistic regression on standardised embeddings, returned as a torch module. ``augmented``
-    (N, K, D): embeddings of K augmented views of each row, trained on beside the originals (NaN views skipped)."""
-    scaler, model = _fit_sklearn(*with_views(embeddings, labels, augmented), c, seed)
-    return _as_head(scaler, model, n_classes, embeddings.shape[1])
+    """Multinomial logistic regression on standardised embeddings, returned as a torch module.
+
+    ``augmented`` (N, K, D): embeddings of K augmented views of each row (NaN views skipped), used as
+    ``augment_mode`` says: "views" trains on them beside the originals; "erase" projects the ``erase_directions``
+    directions along which they move the embeddings (in the standardised space) out of every embedding, for the
+    fit and in the returned head (moving an embedding along them changes no logit); "both" does both."""
+    scaler, model, erase = _fit_with_augmentation(embeddings, labels, c, seed, augmented, augment_mode,
+                                                  erase_directions)
+    return _as_head(scaler, model, n_classes, embeddings.shape[1], erase)
+
+
+def _fit_with_augmentation(embeddings, labels, c, seed, augmented, mode, directions):
+    from indoor.analysis.interventions import AUGMENT_MODES
+
+    if mode not in AUGMENT_MODES:
+        raise ValueError(f"augment_mode must be one of {', '.join(AUGMENT_MODES)}, got {mode!r}")
+    if augmented is None or augmented.size == 0:
+        return _fit_sklearn(embeddings, labels, c, seed)
+    x, y = with_views(embeddings, labels, augmented) if mode in ("views", "both") else (embeddings, labels)
+    erase_from = (embeddings, augmented) if mode in ("erase", "both") else None
+    return _fit_sklearn(x, y, c, seed, erase_from=erase_from, directions=directions)
 
 
 def with_views(embeddings: np.ndarray, labels: np.ndarray, augmented: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -68,8 +107,9 @@ def with_views(embeddings: np.ndarray, labels: np.ndarray, augmented: np.ndarray
     return np.concatenate([embeddings, views[ok]]), np.concatenate([labels, view_labels[ok]])
 
 
-def _as_head(scaler, model, n_classes: int, dim: int) -> LinearHead:
-    """A fitted (StandardScaler, LogisticRegression) pair as a :class:`LinearHead` over ``n_classes`` outputs."""
+def _as_head(scaler, model, n_classes: int, dim: int, erase: np.ndarray | None = None) -> LinearHead:
+    """A fitted (StandardScaler, LogisticRegression) pair as a :class:`LinearHead` over ``n_classes`` outputs. With
+    ``erase`` (D, k, in the standardised space) the projection is folded into the linear layer: W (I - U U^T)."""
     head = LinearHead(dim, n_classes)
     weight = np.zeros((n_classes, dim), dtype=np.float32)
     bias = np.full(n_classes, -1e4, dtype=np.float32)  # classes absent from training are never predicted
@@ -77,6 +117,8 @@ def _as_head(scaler, model, n_classes: int, dim: int) -> LinearHead:
     if len(model.classes_) == 2 and coef.shape[0] == 1:  # sklearn's binary form: one row for class 1
         coef = np.vstack([-coef / 2, coef / 2])
         intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
+    if erase is not None and erase.shape[1]:
+        coef = coef - (coef @ erase) @ erase.T
     weight[model.classes_] = coef
     bias[model.classes_] = intercept
     with torch.no_grad():
@@ -116,13 +158,16 @@ def out_of_fold_probs(
     progress: bool = True,
     heads: list | None = None,
     augmented: np.ndarray | None = None,
+    augment_mode: str = "views",
+    erase_directions: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """k-fold out-of-fold probabilities for every row (each row predicted by a head that never saw it).
 
     Returns ``(probs (N, n_classes), fold (N,))``. Stratified folds, seeded. ``heads``: a list that receives
     each fold's head as a :class:`LinearHead` (index = fold), e.g. to score new views of a train image with the
     head that never saw it. ``augmented`` (N, K, D): views of each row, fit on with their row (a row's views
-    are in its fold, never in the held-out rows' fit), see :func:`with_views`.
+    are in its fold, never in the held-out rows' fit), used as ``augment_mode`` says (see
+    :func:`fit_linear_head`; the erased directions come from the fit rows' views only).
     """
     from sklearn.model_selection import StratifiedKFold
     from tqdm.auto import tqdm
@@ -139,9 +184,10 @@ def out_of_fold_probs(
         splits = list(splitter.split(np.zeros(n), labels))
     for fold, (fit_rows, held_rows) in enumerate(tqdm(splits, desc="out-of-fold head", disable=not progress)):
         views = augmented[fit_rows] if augmented is not None else None
-        scaler, model = _fit_sklearn(*with_views(embeddings[fit_rows], labels[fit_rows], views), c, seed)
-        probs[held_rows] = _full_probs(model, scaler, embeddings[held_rows], n_classes)
+        scaler, model, erase = _fit_with_augmentation(embeddings[fit_rows], labels[fit_rows], c, seed, views,
+                                                      augment_mode, erase_directions)
+        probs[held_rows] = _full_probs(model, scaler, embeddings[held_rows], n_classes, erase)
         fold_of[held_rows] = fold
         if heads is not None:
-            heads.append(_as_head(scaler, model, n_classes, embeddings.shape[1]))
+            heads.append(_as_head(scaler, model, n_classes, embeddings.shape[1], erase))
     return probs, fold_of

@@ -6,6 +6,8 @@ the shared ``common.css`` (the tooltip card) in front when asked.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Union
@@ -43,3 +45,19 @@ def row_id(value: Any) -> Id:
     if as_int != value:
         raise ValueError(f"ids must be ints or strings, got {value!r}")
     return as_int
+
+
+def signature(payload: dict[str, Any]) -> str:
+    """A short hash of a JSON payload: the browser redraws only when it changes."""
+    return hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def clicked_row(name: str, folder: str, payload: dict[str, Any], *, key: str) -> Id | None:
+    """Mount a component whose rows report their id when clicked (the bar list, the table); returns the id of the
+    row clicked in the run that click started, else None (also for anything that is not one of ``payload["ids"]``)."""
+    component = load(name, folder, common_css=True)
+    result = component(data=payload, key=key, on_clicked_change=lambda: None)
+    clicked = result.get("clicked") if hasattr(result, "get") else getattr(result, "clicked", None)
+    if isinstance(clicked, bool) or not isinstance(clicked, (int, str)):
+        return None
+    return clicked if clicked in set(payload["ids"]) else None

@@ -12,13 +12,11 @@ Every text from the data reaches the page through ``textContent``, never as HTML
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import re
 from typing import Any, Sequence
 
-from indoor.app.components import Id, load, row_id
+from indoor.app.components import Id, clicked_row, row_id, signature
 
 NAME = "indoor_bars"
 DEFAULT_COLOUR = "#3b82f6"
@@ -90,19 +88,14 @@ def bars_payload(
         "hint": _text(hint, "hint"),
         "max_height": max_height,
     }
-    payload["sig"] = hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+    payload["sig"] = signature(payload)
     return payload
 
 
 def bars(payload: dict[str, Any], *, key: str) -> Id | None:
     """Mount the bar list; returns the id of the row clicked in the run that click started, else None (also for
     anything that is not one of the payload's ids)."""
-    component = load(NAME, "bars", common_css=True)
-    result = component(data=payload, key=key, on_clicked_change=lambda: None)
-    clicked = result.get("clicked") if hasattr(result, "get") else getattr(result, "clicked", None)
-    if isinstance(clicked, bool) or not isinstance(clicked, (int, str)):
-        return None
-    return clicked if clicked in set(payload["ids"]) else None
+    return clicked_row(NAME, "bars", payload, key=key)
 
 
 def _sized(items: Sequence[Any], n: int, name: str) -> list[Any]:

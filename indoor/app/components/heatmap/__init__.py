@@ -11,12 +11,10 @@ Every text from the data reaches the page through canvas ``fillText`` or ``textC
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any, Sequence
 
 import numpy as np
-from indoor.app.components import load
+from indoor.app.components import load, signature
 
 NAME = "indoor_heatmap"
 FORMATS = ("int", "pct", "pts")  # how numbers are written: 1,234 · 12.5% · +1.2 pts
@@ -87,7 +85,7 @@ def heatmap_payload(
         "col_title": str(col_title),
         "cell": int(cell),
     }
-    payload["sig"] = hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+    payload["sig"] = signature(payload)
     return payload
 
 

@@ -11,15 +11,13 @@ the run that click started. Every text from the data reaches the page through ``
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import pandas as pd
 
-from indoor.app.components import Id, load, row_id
+from indoor.app.components import Id, clicked_row, row_id, signature
 
 NAME = "indoor_table"
 KINDS = ("text", "int", "percent")
@@ -86,19 +84,14 @@ def table_payload(
         "hint": str(hint),
         "max_height": max_height,
     }
-    payload["sig"] = hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+    payload["sig"] = signature(payload)
     return payload
 
 
 def table(payload: dict[str, Any], *, key: str) -> Id | None:
     """Mount the table; returns the id of the row clicked in the run that click started, else None (also for
     anything that is not one of the payload's ids)."""
-    component = load(NAME, "table", common_css=True)
-    result = component(data=payload, key=key, on_clicked_change=lambda: None)
-    clicked = result.get("clicked") if hasattr(result, "get") else getattr(result, "clicked", None)
-    if isinstance(clicked, bool) or not isinstance(clicked, (int, str)):
-        return None
-    return clicked if clicked in set(payload["ids"]) else None
+    return clicked_row(NAME, "table", payload, key=key)
 
 
 def _cells(values: list[Any], column: Column) -> list[Any]:
