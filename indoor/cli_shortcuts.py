@@ -34,10 +34,11 @@ def add_remedy_options(parser: argparse.ArgumentParser) -> None:
                             "augmentations apply to fine-tuning")
     group.add_argument("--augment-views", type=_positive_int, default=2, metavar="K",
                        help="augmented views per training image with --augment (default 2)")
-    group.add_argument("--augment-mode", choices=AUGMENT_MODES, default="erase",
-                       help="erase (default): project the directions along which the views move the embeddings out "
-                            "of them before the head (it can no longer read the property); views: train the head on "
-                            "the views beside the originals; both")
+    group.add_argument("--augment-mode", choices=AUGMENT_MODES, default="auto",
+                       help="erase: project the directions along which the views move the embeddings out of them "
+                            "before the head (it can no longer read the property); views: train the head on the views "
+                            "beside the originals; both; auto (default): erase or views, whichever keeps the higher "
+                            "out-of-fold top-1 on the original training images")
     group.add_argument("--erase-directions", type=_positive_int, default=ERASE_DIRECTIONS, metavar="K",
                        help=f"directions projected out with --augment-mode erase or both (default {ERASE_DIRECTIONS})")
     group.add_argument("--shortcut-tests", type=int, default=3, metavar="N",

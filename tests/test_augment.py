@@ -53,6 +53,8 @@ def test_unknown_augment_mode_is_refused():
     x, labels, views, _ = _shortcut_data()
     with pytest.raises(ValueError, match="augment_mode must be one of erase, views, both"):
         fit_linear_head(x, labels, n_classes=3, augmented=views, augment_mode="mix")
+    with pytest.raises(ValueError, match="augment_mode must be one of"):
+        fit_linear_head(x, labels, n_classes=3, augmented=views, augment_mode="auto")  # the build's choice, not a fit
 
 
 def test_views_of_a_held_out_image_never_train_its_head():
@@ -101,8 +103,19 @@ def test_an_augmented_build_records_its_views(demo_data, tmp_path):
     options = BuildOptions(**SMALL_BUILD, augment=("brightness", "hue"), augment_views=1, shortcut_tests=1,
                            test_images=24)
     cache = build_cache(discover(demo_data / "images"), tmp_path / "aug", options, log=lambda _: None)
-    assert cache.meta["augment"] == {"kinds": ["brightness", "hue"], "views": 1, "mode": "erase",
-                                     "erase_directions": 16, "finetune": False}
+    augment = cache.meta["augment"]  # --augment-mode auto: erase and views fit, the better out-of-fold kept
+    assert {k: augment[k] for k in ("kinds", "views", "requested_mode", "finetune")} == {
+        "kinds": ["brightness", "hue"], "views": 1, "requested_mode": "auto", "finetune": False}
+    scores = augment["out_of_fold_top1"]
+    assert set(scores) == {"erase", "views"} and augment["mode"] == max(scores, key=lambda m: (scores[m], m == "erase"))
+    assert augment["erase_directions"] == (16 if augment["mode"] == "erase" else 0)
+    train = cache.samples["split"] == "train"
+    oof = float((cache.probs[train.to_numpy()].argmax(axis=1) == cache.samples.loc[train, "label"].to_numpy()).mean())
+    assert oof == pytest.approx(scores[augment["mode"]], abs=1e-3)  # the train probabilities are the kept fit's
+    from indoor.app.widgets.run_info import metadata_rows
+
+    shown = dict(metadata_rows(cache))["Augmentation"]  # the Overview's run metadata says how the head was fit
+    assert f"mode: {augment['mode']}" in shown and "requested_mode: auto" in shown
     assert cache.meta["timings"]["augment"] > 0
     assert cache.meta["probs_out_of_sample"]["train"] is True
     from indoor.model.shortcut_test import REPEAT_BUDGET

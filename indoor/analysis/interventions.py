@@ -48,8 +48,10 @@ AUGMENTATIONS: dict[str, str] = {
     "crop": "random resized crop (35 .. 100 % of the area, aspect 3/4 .. 4/3), for object scale",
 }
 # how the build uses the augmented views (indoor.model.probe.fit_linear_head): project the directions they move
-# the embeddings along out of them (erase, the default), train the head on them (views), or both
-AUGMENT_MODES = ("erase", "views", "both")
+# the embeddings along out of them (erase), train the head on them (views), or both; auto (the default) fits erase
+# and views and keeps the one with the higher out-of-fold top-1 on the original training images
+AUGMENT_MODES = ("auto", "erase", "views", "both")
+HEAD_AUGMENT_MODES = AUGMENT_MODES[1:]  # what one head fit takes
 ERASE_DIRECTIONS = 16  # directions projected out (--erase-directions)
 AUGMENTATION_FOR: dict[str, str] = {
     "brightness": "brightness", "contrast": "contrast", "colourfulness": "saturation", "saturation": "saturation",

@@ -63,7 +63,8 @@ class BuildOptions:
     # shortcut tests and their remedy (indoor.analysis.interventions)
     augment: tuple[str, ...] = ()  # --augment: augmented views of every train image, used as augment_mode says
     augment_views: int = 2  # K views per train image
-    augment_mode: str = "erase"  # erase: project out the directions the views move; views: train on them; both
+    augment_mode: str = "auto"  # erase: project out the directions the views move; views: train on them; both;
+    # auto: erase or views, whichever has the higher out-of-fold top-1
     erase_directions: int = ERASE_DIRECTIONS  # directions projected out (erase, both)
     shortcut_tests: int = 3  # the top findings tested at build time (0: none)
     test_images: int = 64  # images edited per test
@@ -195,16 +196,27 @@ def _build(index: DatasetIndex, staged: StagedCache, options: BuildOptions, log:
     probs = np.zeros((len(samples), n_classes), dtype=np.float64)
     fold = np.full(len(samples), -1, dtype=np.int64)
     folds = max(2, min(options.folds, int(is_train.sum())))
-    fold_heads: list = []  # each fold's head: scores the crops of its held-out images (region evidence)
-    train_probs, train_fold = out_of_fold_probs(
-        embeddings[is_train], labels[is_train], n_classes=n_classes, folds=folds, c=options.head_c,
-        seed=options.seed, progress=options.progress, augmented=augmented, heads=fold_heads,
-        augment_mode=options.augment_mode, erase_directions=options.erase_directions,
-    )
+    # --augment-mode auto: fit both ways, keep the one whose out-of-fold top-1 on the original train images is higher
+    if augmented is None:
+        candidates: tuple[str, ...] = ("views",)  # no views: a plain head, whatever the mode
+    elif options.augment_mode == "auto":
+        candidates = ("erase", "views")
+    else:
+        candidates = (options.augment_mode,)
+    fits, oof_top1 = {}, {}
+    for mode in candidates:
+        mode_heads: list = []  # each fold's head: scores the crops of its held-out images (region evidence)
+        fits[mode] = (*out_of_fold_probs(
+            embeddings[is_train], labels[is_train], n_classes=n_classes, folds=folds, c=options.head_c,
+            seed=options.seed, progress=options.progress, augmented=augmented, heads=mode_heads,
+            augment_mode=mode, erase_directions=options.erase_directions,
+        ), mode_heads)
+        oof_top1[mode] = float(np.mean(fits[mode][0].argmax(axis=1) == labels[is_train])) if is_train.any() else 0.0
+    augment_mode = max(candidates, key=lambda mode: (oof_top1[mode], mode == "erase"))  # a tie: erase
+    train_probs, train_fold, fold_heads = fits[augment_mode]
     probs[is_train], fold[is_train] = train_probs, train_fold
     head = fit_linear_head(embeddings[is_train], labels[is_train], n_classes=n_classes, c=options.head_c, seed=options.seed,
-                           augmented=augmented, augment_mode=options.augment_mode,
-                           erase_directions=options.erase_directions)
+                           augmented=augmented, augment_mode=augment_mode, erase_directions=options.erase_directions)
     if own_order is not None:  # val/test: the checkpoint's own classifier, outputs in the data set's class order
         head = head_from_linear(backbone.classifier, own_order)
     scored = np.flatnonzero(~is_train)
@@ -267,8 +279,9 @@ def _build(index: DatasetIndex, staged: StagedCache, options: BuildOptions, log:
         "seed": options.seed,
         "finetune": finetune_info,
         "augment": {"kinds": list(options.augment), "views": options.augment_views if augmented is not None else 0,
-                    "mode": options.augment_mode,
-                    "erase_directions": options.erase_directions if options.augment_mode != "views" else 0,
+                    "mode": augment_mode, "requested_mode": options.augment_mode,
+                    "erase_directions": options.erase_directions if augment_mode != "views" else 0,
+                    "out_of_fold_top1": {mode: round(value, 4) for mode, value in oof_top1.items()},
                     "finetune": finetune_info is not None} if options.augment else None,
         "shortcut_tests": {"top": options.shortcut_tests, "images": options.test_images},
         "regions": region_stats,

@@ -86,10 +86,10 @@ def fit_linear_head(
 
 
 def _fit_with_augmentation(embeddings, labels, c, seed, augmented, mode, directions):
-    from indoor.analysis.interventions import AUGMENT_MODES
+    from indoor.analysis.interventions import HEAD_AUGMENT_MODES
 
-    if mode not in AUGMENT_MODES:
-        raise ValueError(f"augment_mode must be one of {', '.join(AUGMENT_MODES)}, got {mode!r}")
+    if mode not in HEAD_AUGMENT_MODES:
+        raise ValueError(f"augment_mode must be one of {', '.join(HEAD_AUGMENT_MODES)}, got {mode!r}")
     if augmented is None or augmented.size == 0:
         return _fit_sklearn(embeddings, labels, c, seed)
     x, y = with_views(embeddings, labels, augmented) if mode in ("views", "both") else (embeddings, labels)

@@ -73,6 +73,8 @@ def metadata_rows(cache: Cache) -> list[tuple[str, str]]:
             rows.append((f"Source: {key}", plain(value)))
     if meta.get("finetune"):
         rows.append(("Fine-tuning", plain(meta["finetune"])[:300]))
+    if meta.get("augment"):  # the remedy: --augment's kinds, views and how they were used
+        rows.append(("Augmentation", plain(meta["augment"])[:300]))
     for stage, seconds in (meta.get("timings") or {}).items():
         rows.append((f"Time: {stage}", f"{seconds:,.1f} s" if isinstance(seconds, (int, float)) else str(seconds)))
     for package, version in (meta.get("versions") or {}).items():
