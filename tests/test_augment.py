@@ -57,14 +57,15 @@ def test_unknown_augment_mode_is_refused():
         fit_linear_head(x, labels, n_classes=3, augmented=views, augment_mode="auto")  # the build's choice, not a fit
 
 
-def test_views_of_a_held_out_image_never_train_its_head():
+@pytest.mark.parametrize("mode", ["views", "erase", "both"])
+def test_views_of_a_held_out_image_never_train_its_head(mode):
     rng = np.random.default_rng(0)
     n, d, classes = 300, 40, 3
     embeddings = rng.normal(size=(n, d)).astype(np.float32)
     labels = rng.integers(0, classes, n)  # random labels: nothing to learn
-    exact_copies = np.repeat(embeddings[:, None, :], 2, axis=1)  # views identical to their image
+    near_copies = embeddings[:, None, :] + rng.normal(scale=0.01, size=(n, 2, d)).astype(np.float32)
     probs, fold = out_of_fold_probs(embeddings, labels, n_classes=classes, folds=3, c=10.0, progress=False,
-                                    augmented=exact_copies)
+                                    augmented=near_copies, augment_mode=mode, erase_directions=4)
     accuracy = float((probs.argmax(axis=1) == labels).mean())
     assert accuracy < 0.5  # chance is 1/3; a head fit on the held-out images' own copies would get near 1
     assert (fold >= 0).all()
