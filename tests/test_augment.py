@@ -116,7 +116,7 @@ def test_an_augmented_build_records_its_views(demo_data, tmp_path):
     from indoor.app.widgets.run_info import metadata_rows
 
     shown = dict(metadata_rows(cache))["Augmentation"]  # the Overview's run metadata says how the head was fit
-    assert f"mode: {augment['mode']}" in shown and "requested_mode: auto" in shown
+    assert f"mode: {augment['mode']}" in shown and "chosen by auto: out-of-fold top-1 erase" in shown
     assert cache.meta["timings"]["augment"] > 0
     assert cache.meta["probs_out_of_sample"]["train"] is True
     from indoor.model.shortcut_test import REPEAT_BUDGET
