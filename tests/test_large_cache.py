@@ -18,6 +18,8 @@ from indoor.cache import CacheError, load_cache
 from indoor.cache.format import EMBEDDINGS_FILE, PROBS_FILE, thumb_name
 from indoor.cache.writer import stage_cache
 
+from apptest_util import open_page
+
 ROOT = Path(__file__).resolve().parents[1]
 N, CLASSES = 2000, 40
 
@@ -133,12 +135,7 @@ def test_the_confusion_explorer_opens_on_the_most_confused_of_365_classes(places
     from indoor.analysis import confusion_focus
 
     cache = load_cache(places_like_cache)
-    monkeypatch.setenv("INDOOR_CACHE", str(places_like_cache))
-    monkeypatch.chdir(ROOT)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("pages/1_Confusion.py").run()
-    assert not at.exception, at.exception
+    at = open_page(monkeypatch, places_like_cache, "pages/1_Confusion.py")
 
     def shown() -> list[int]:
         return next(json.loads(c.proto.json)["ids"] for c in at.get("bidi_component")

@@ -17,7 +17,8 @@ from indoor.app import loading
 from indoor.analysis.tables import TABLES
 from indoor.cache import tables as cache_tables_module
 from indoor.cache import load_cache
-from streamlit.testing.v1 import AppTest
+
+from apptest_util import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,12 +65,7 @@ def test_warm_up_leaves_a_broken_cache_to_the_pages(monkeypatch, tmp_path):
 
 
 def _confusion_labels(monkeypatch, cache_path) -> list[str]:
-    monkeypatch.setenv("INDOOR_CACHE", str(cache_path))
-    monkeypatch.chdir(ROOT)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page("pages/1_Confusion.py").run()
-    assert not at.exception, at.exception
+    at = open_page(monkeypatch, cache_path, "pages/1_Confusion.py", timeout_s=60)
     heatmaps = [json.loads(c.proto.json) for c in at.get("bidi_component") if c.proto.component_name == "indoor_heatmap"]
     return heatmaps[0]["labels"]
 

@@ -1,7 +1,8 @@
 """Custom Streamlit components of the dashboard (each in its own folder: JS, CSS and a Python wrapper).
 
 :func:`load` declares one of them from its folder's ``index.js`` and ``style.css`` (read once per process), with
-the shared ``common.css`` (the tooltip card) in front when asked.
+the shared ``common.js`` (DOM helpers such as ``el``) in front of every script and the shared ``common.css`` (the
+tooltip card) in front of the styles when asked.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ _HERE = Path(__file__).parent
 def load(name: str, folder: str, *, common_css: bool = False):
     """The st.components.v2 component ``name`` from ``components/<folder>/`` (mounted without shadow DOM)."""
     css = (_read("common.css") + "\n" if common_css else "") + _read(f"{folder}/style.css")
-    return st.components.v2.component(name, js=_read(f"{folder}/index.js"), css=css, isolate_styles=False)
+    js = _read("common.js") + "\n" + _read(f"{folder}/index.js")
+    return st.components.v2.component(name, js=js, css=css, isolate_styles=False)
 
 
 @lru_cache(maxsize=None)

@@ -13,13 +13,6 @@
 
 const ROW_PITCH = 23; // px from one row to the next: style.css's grid-auto-rows (22px) + row-gap (1px)
 
-function el(tag, className, parent) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (parent) parent.appendChild(node);
-  return node;
-}
-
 function buildRoot(parentElement) {
   const root = el("div", "indoor-bars", parentElement);
   root.setAttribute("data-testid", "indoor-bars");

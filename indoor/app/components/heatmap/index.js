@@ -12,13 +12,6 @@
 
 const FONT_FAMILY = '"Source Sans", "Source Sans Pro", system-ui, sans-serif';
 
-function el(tag, className, parent) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (parent) parent.appendChild(node);
-  return node;
-}
-
 function hexToRgb(hex) {
   const h = hex.replace("#", "");
   const full = h.length === 3 ? h.split("").map((c) => c + c).join("") : h;

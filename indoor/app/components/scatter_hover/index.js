@@ -144,13 +144,6 @@ function encode(data, cols) {
 
 // --------------------------------------------------------------------------------------------------- DOM
 
-function el(tag, className, parent) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (parent) parent.appendChild(node);
-  return node;
-}
-
 function cssVar(node, name, fallback) {
   const value = getComputedStyle(node).getPropertyValue(name).trim();
   return value && value !== "unset" ? value : fallback;

@@ -10,13 +10,6 @@
 // For tests and benchmarks: root[data-testid="indoor-table"] carries data-n (rows), data-sort ("key:asc|desc" or
 // "") and data-drawn (= sig) once drawn; each body row carries data-id (its id as text).
 
-function el(tag, className, parent) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (parent) parent.appendChild(node);
-  return node;
-}
-
 function buildRoot(parentElement) {
   const root = el("div", "indoor-table", parentElement);
   root.setAttribute("data-testid", "indoor-table");
