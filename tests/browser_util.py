@@ -187,6 +187,22 @@ def wait_idle(page, timeout: float = 60.0) -> None:
     page.wait_for_function(IDLE_JS, timeout=timeout * 1000, polling=50)
 
 
+def click_until(page, locator, started_js: str, *, tries: int = 3, wait_s: float = 10.0) -> None:
+    """Click ``locator`` until the JS predicate ``started_js`` holds (what the click starts: a script run, a
+    change in the page), waiting ``wait_s`` after each click; fail after ``tries`` clicks that started nothing.
+    For a button in a block that may still be moving (an expander opening) when Chromium delivers the click."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(1, tries + 1):
+        locator.click()
+        try:
+            page.wait_for_function(started_js, timeout=wait_s * 1000, polling=50)
+            return
+        except PlaywrightTimeout:
+            if attempt == tries:
+                raise AssertionError(f"{tries} clicks on {locator} started nothing") from None
+
+
 def exceptions(page) -> list[str]:
     return [text.strip()[:2000] for text in page.locator('[data-testid="stException"]').all_inner_texts()]
 
