@@ -22,7 +22,7 @@ from PIL import Image
 from indoor.cache.build import BuildOptions, build_cache
 from indoor.cache import SAMPLE_COLUMNS, SCHEMA_VERSION, CacheError, load_cache
 from indoor.data.layouts import discover
-from indoor.model.probe import LinearHead, head_probs
+from indoor.model.probe import LinearHead, head_probs, out_of_fold_probs, usable_folds
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = BuildOptions(image_size=64, folds=3, thumb_size=48, workers=0, progress=False)
@@ -310,6 +310,47 @@ def test_cli_errors_are_one_clear_line(tmp_path):
     (tmp_path / "m.csv").write_text("path,label\n../escape.jpg,bar\n")
     result = _run_cli("build", "--data", str(tmp_path), "--manifest", str(tmp_path / "m.csv"), "--out", str(tmp_path / "x"))
     assert result.returncode == 2 and "line 2" in result.stderr and "escapes the data root" in result.stderr
+
+
+def test_data_sets_too_small_to_learn_fail_with_one_clear_line(tmp_path):
+    root = tmp_path / "one"
+    _tiny_flat(root, per_class=3)
+    for name in ("green", "blue"):
+        shutil.rmtree(root / name)
+    result = _run_cli("build", "--data", str(root), "--out", str(tmp_path / "x"))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: a classifier needs at least two classes; {root} has only 'red': add a folder of images per class")
+    assert not (tmp_path / "x").exists()  # refused before any work
+
+    root = _tiny_flat(tmp_path / "thin", per_class=1)  # one training image per class: no fold can be fit
+    result = _run_cli("build", "--data", str(root), "--out", str(tmp_path / "y"))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        "error: out-of-fold probabilities need two classes or more with at least two training images each")
+
+
+def test_usable_folds_fit_the_smallest_data_sets():
+    assert usable_folds(np.array([0, 0, 1, 1]), 5) == 2  # no more folds than the largest class has rows
+    assert usable_folds(np.array([0] * 9 + [1] * 3 + [2]), 5) == 5
+    with pytest.raises(ValueError, match="two classes or more with at least two training images"):
+        usable_folds(np.array([0, 0, 0, 1]), 5)  # the fold that holds out class 1 would fit class 0 alone
+    with pytest.raises(ValueError, match="at least 2"):
+        usable_folds(np.array([0, 0, 1, 1]), 1)
+    labels = np.array([0, 0, 0, 1, 1, 2])  # class 2 has one row: its fold is fit without it
+    embeddings = np.random.default_rng(0).normal(size=(6, 4)) + 3.0 * np.eye(3)[labels] @ np.eye(3, 4)
+    probs, fold = out_of_fold_probs(embeddings.astype(np.float32), labels, n_classes=3, folds=5, progress=False)
+    assert sorted(set(fold)) == [0, 1, 2] and np.allclose(probs.sum(axis=1), 1.0)
+    assert probs[5, 2] == 0.0  # never seen in its fit: no probability for its own class
+
+
+def test_tiny_classes_build_with_fewer_folds(tmp_path):
+    root = _tiny_flat(tmp_path / "data", per_class=3)  # 2 train images per class: 5 folds are not possible
+    cache = build_cache(discover(root), tmp_path / "cache", replace(TINY, folds=5), log=lambda _: None)
+    train = cache.samples["split"] == "train"
+    assert cache.meta["folds"] == 2 and set(cache.samples.loc[train, "fold"]) == {0, 1}
+    assert np.allclose(np.asarray(cache.probs).sum(axis=1), 1.0)
 
 
 def test_every_command_has_help():

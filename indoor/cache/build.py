@@ -28,7 +28,8 @@ from indoor.cache.properties import PROPERTY_COLUMNS
 from indoor.analysis.metrics import split_metrics
 from indoor.cache.projection import umap_2d
 from indoor.analysis.interventions import ERASE_DIRECTIONS
-from indoor.model.probe import DEFAULT_HEAD_C, fit_linear_head, head_from_linear, head_probs, out_of_fold_probs
+from indoor.model.probe import (DEFAULT_HEAD_C, fit_linear_head, head_from_linear, head_probs, out_of_fold_probs,
+                                usable_folds)
 from indoor.model.checkpoint import CheckpointError, class_order
 from indoor.cache.format import EMBEDDINGS_FILE, PROBS_FILE, in_sample_remedy, thumb_name
 from indoor.cache.writer import DEFAULT_CHUNK_ROWS, StagedCache, stage_cache
@@ -91,7 +92,12 @@ def build_cache(
     """Compute everything the dashboard needs for ``index`` and write it atomically to ``out``.
 
     ``out`` must be absent, empty or a cache (checked first, before any work), unless ``force``. The arrays and
-    thumbnails are written into a staging folder inside ``out`` as they are computed (see the module's note)."""
+    thumbnails are written into a staging folder inside ``out`` as they are computed (see the module's note).
+    ``index`` needs at least two classes (a classifier of one class has nothing to learn)."""
+    if len(index.classes) < 2:
+        found = f"only {index.classes[0]!r}" if index.classes else "none"
+        raise BuildError(f"a classifier needs at least two classes; {index.root} has {found}: add a folder of "
+                         "images per class")
     check_target(out, force=force)
     out = Path(out)
     created = not out.exists()
@@ -195,7 +201,10 @@ def _build(index: DatasetIndex, staged: StagedCache, options: BuildOptions, log:
     n_classes = len(index.classes)
     probs = np.zeros((len(samples), n_classes), dtype=np.float64)
     fold = np.full(len(samples), -1, dtype=np.int64)
-    folds = max(2, min(options.folds, int(is_train.sum())))
+    try:
+        folds = usable_folds(labels[is_train], max(2, options.folds))
+    except ValueError as exc:
+        raise BuildError(f"{exc}: add images") from None
     # --augment-mode auto: fit both ways, keep the one whose out-of-fold top-1 on the original train images is higher
     if augmented is None:
         candidates: tuple[str, ...] = ("views",)  # no views: a plain head, whatever the mode

@@ -22,7 +22,7 @@ def build_provenance(*, backbone: str, checkpoint: dict[str, Any] | None, own_he
     features = "the checkpoint's penultimate features" if checkpoint else "the backbone's embeddings"
     probe = f"logistic regression on standardised embeddings (C={head_c:g})"
     val_test = (f"the checkpoint's own classifier (outputs mapped to the classes by {class_order})" if own_head
-                else f"linear probe fit on the train split's {features}")
+                else f"linear probe fit on {features} of the train split")
     train_out_of_sample = not finetuned and (checkpoint is None or weights_independent)
     source: dict[str, Any] = {"kind": "checkpoint" if checkpoint else "build", "backbone": backbone}
     if checkpoint:

@@ -147,6 +147,21 @@ def head_probs(head: nn.Module, embeddings: np.ndarray) -> np.ndarray:
         return logits.softmax(dim=1).double().numpy()
 
 
+def usable_folds(labels: np.ndarray, folds: int) -> int:
+    """The number of stratified folds ``labels`` allow, at most ``folds``: no more than the largest class has rows
+    (a smaller class is then missing from some folds' held-out rows, which is fine). Raises ValueError when
+    ``folds`` < 2 or fewer than two classes have two rows or more: stratified folds spread such a class over two
+    folds or more, so it is in every fold's fit, and every fit then has two classes at least (a class of one row
+    is missing from the fit that holds it out)."""
+    if folds < 2:
+        raise ValueError("folds must be at least 2 for out-of-fold probabilities")
+    counts = np.bincount(np.asarray(labels, dtype=np.int64)) if len(labels) else np.zeros(1, dtype=np.int64)
+    if int((counts >= 2).sum()) < 2:
+        raise ValueError("out-of-fold probabilities need two classes or more with at least two training images "
+                         f"each; {int((counts >= 2).sum())} class(es) have that many")
+    return min(int(folds), int(counts.max()))
+
+
 def out_of_fold_probs(
     embeddings: np.ndarray,
     labels: np.ndarray,
@@ -173,9 +188,7 @@ def out_of_fold_probs(
     from tqdm.auto import tqdm
 
     n = len(labels)
-    if folds < 2:
-        raise ValueError("folds must be at least 2 for out-of-fold probabilities")
-    folds = min(folds, n)
+    folds = usable_folds(labels, folds)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     probs = np.zeros((n, n_classes), dtype=np.float64)
     fold_of = np.full(n, -1, dtype=np.int64)
