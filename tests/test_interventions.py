@@ -274,6 +274,39 @@ def test_rows_merge_by_finding_and_join_the_findings():
     assert f": {n_other} in train today" in fix["collect"]
 
 
+def test_by_class_says_which_classes_images_moved_and_older_tests_still_read():
+    """A shortcut confined to one look-alike class (teal bedrooms turning into hospital rooms): the mean over every
+    class is small, the class breakdown shows where it lies."""
+    delta = np.array([0.5, 0.4, 0.3, 0.01, 0.02, -0.01, 0.0, 0.2])
+    flipped = np.array([1, 1, 0, 0, 0, 0, 0, 1], dtype=bool)
+    names = ["bedroom", "bedroom", "bedroom", "kitchen", "kitchen", "library", "library", "office"]
+    records = interventions.by_class_records(interventions.effect_by_class(delta, flipped, names))
+    assert [r["class"] for r in records] == ["bedroom", "office", "kitchen", "library"]  # largest mean first
+    assert records[0] == {"class": "bedroom", "n": 3, "effect": pytest.approx(0.4), "flipped": 2}
+    text = intervention_report.moved_most(interventions.effect_by_class(delta, flipped, names), "hospitalroom")
+    assert text.startswith("By class of the edited images (mean ΔP): bedroom +0.400 (3 images, 2 now hospitalroom)")
+    assert "office" not in text  # one image: too few to show
+    assert "kitchen +0.015 (2 images) · library -0.005 (2 images)." in text
+    with pytest.raises(ValueError, match="one per image"):
+        interventions.effect_by_class(delta, flipped, names[:-1])
+    assert interventions.by_class_records("not json") == [] and interventions.by_class_records(None) == []
+    assert intervention_report.moved_most("[]", "bar") == ""
+
+    samples = _samples()
+    plan = interventions.plan_test(samples, {"property": "brightness", "bin": 0, "class": "bar"},
+                                   ["bar", "deli", "bed", "gym"], n=20)
+    stats = interventions.summarise(_probs(np.zeros(20)), _probs(np.full(20, 0.5)), _probs(np.zeros(20)), class_index=0)
+    row = interventions.test_row(plan, stats, label_issues=None, rank=1)
+    older = interventions.tests_frame([row]).drop(columns=["by_class"])  # stored before the column existed
+    read = interventions.with_optional_columns(older)
+    assert list(read.columns) == interventions.TEST_COLUMNS and read["by_class"].tolist() == ["[]"]
+    assert interventions.with_optional_columns(older.drop(columns=["effect"])) is None  # not a tests table
+    other = interventions.tests_frame([{**row, "key": "hue|2|bar", "by_class": '[{"class": "deli", "n": 2, '
+                                                                             '"effect": 0.1, "flipped": 0}]'}])
+    merged = interventions.merge_tests(older, other)  # an on-demand test added to an older cache keeps its tests
+    assert sorted(merged["key"]) == sorted([row["key"], "hue|2|bar"]) and len(merged) == 2
+
+
 def test_a_repeat_moving_another_property_can_confirm_a_finding():
     """A low-contrast bin made of darkened images: contrast alone does nothing, brightness does."""
     findings = pd.DataFrame({

@@ -61,6 +61,12 @@ def test_the_build_tests_the_top_findings(demo_cache):
         assert (index[rows] != test["bin"]).all()  # from outside the bin
         assert len(test["examples"]) == len(test["example_jpeg"]) == len(test["example_after"]) > 0
         assert Image.open(io.BytesIO(test["example_jpeg"][0])).size[0] > 0
+        by_class = interventions.by_class_records(test["by_class"])  # the same images, by their given label
+        counts = pd.Series(labels[rows]).map(lambda label: demo_cache.classes[label]).value_counts().to_dict()
+        assert {r["class"]: r["n"] for r in by_class} == counts
+        weighted = sum(r["n"] * r["effect"] for r in by_class) / test["n"]
+        assert weighted == pytest.approx(test["effect"], abs=1e-4)
+        assert sum(r["flipped"] for r in by_class) == round(test["flip_share"] * test["n"])
 
 
 def test_shortcuts_page_gives_each_finding_its_verdict_first(monkeypatch, shared_copy):
@@ -90,6 +96,12 @@ def test_shortcuts_page_gives_each_finding_its_verdict_first(monkeypatch, shared
         assert ("shortcut" in label.lower()) == (verdict == "confirmed")
     assert sum(m.label.startswith("Mean ΔP(") for m in at.metric) == sum(v is not None for v in verdicts.values())
     assert sum(b.label == "Test this finding" for b in at.button) == sum(v is None for v in verdicts.values())
+    # which classes' images moved most: one line per shown test, from its stored by_class
+    from indoor.analysis.intervention_report import moved_most
+
+    expected = {moved_most(r["by_class"], r["class"]) for r in tests.reset_index().to_dict("records")} - {""}
+    lines = [c.value.replace("\\", "") for c in at.caption if "By class of the edited images" in c.value]
+    assert expected and lines and set(lines) <= expected, (lines, expected)
 
 
 def untest_one(cache_path: Path) -> pd.DataFrame:

@@ -10,13 +10,32 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from indoor.analysis.interventions import AUGMENTATION_FOR, AUGMENTATIONS, empty_tests, finding_key
+from indoor.analysis.interventions import AUGMENTATION_FOR, AUGMENTATIONS, by_class_records, empty_tests, finding_key
 from indoor.analysis.shortcuts import CIRCULAR, PROPERTIES, property_bins, property_values
 
 # properties moved by the same edit: testing one repeats the other
 EDIT_FAMILY = {"brightness": "light", "contrast": "contrast", "saturation": "colour amount",
                "colourfulness": "colour amount", "hue": "hue", "dominant_hue": "hue", "sharpness": "sharpness",
                "size": "size", "aspect": "aspect"}
+
+
+def moved_most(by_class: Any, cls: str, *, top: int = 3, min_images: int = 2) -> str:
+    """One sentence from a test's ``by_class`` column: the classes (given labels of the edited images, at least
+    ``min_images`` of them) whose images the edit moved most towards ``cls``, and the one it moved least; "" when
+    fewer than two classes qualify (an older test, or too few images per class)."""
+    records = [r for r in by_class_records(by_class) if int(r["n"]) >= min_images]
+    if len(records) < 2:
+        return ""
+
+    def part(record: dict[str, Any]) -> str:
+        flipped = int(record["flipped"])
+        return (f"{record['class']} {float(record['effect']):+.3f} ({int(record['n'])} images"
+                + (f", {flipped} now {cls}" if flipped else "") + ")")
+
+    shown = records[:top]
+    least = "" if records[-1] in shown else f"; least: {part(records[-1])}"
+    return ("By class of the edited images (mean ΔP): " + " · ".join(part(r) for r in shown) + least
+            + ". Few images per class: a pointer to where the effect lies, not a test of it.")
 
 
 def repeats_to_test(findings: pd.DataFrame, finding: dict[str, Any], *, limit: int = 2) -> pd.DataFrame:

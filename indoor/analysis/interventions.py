@@ -20,6 +20,7 @@ table (columns :data:`TEST_COLUMNS`).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -35,8 +36,10 @@ TEST_COLUMNS = [
     "p_after", "effect", "effect_lo", "effect_hi", "flip_share", "control_effect", "control_lo", "control_hi",
     "control_flip_share", "excess_lo", "excess_hi", "reverse_n", "reverse_effect", "reverse_lo", "reverse_hi",
     "reverse_flip_share", "n_finding", "label_issue_share", "verdict", "cause", "reason", "sample_ids",
-    "examples", "example_before", "example_after", "example_jpeg", "seconds", "source",
+    "examples", "example_before", "example_after", "example_jpeg", "seconds", "source", "by_class",
 ]
+# columns added after the first caches stored tests, with the value an older row gets: read, not discarded
+OPTIONAL_TEST_COLUMNS: dict[str, Any] = {"by_class": "[]"}
 # the random augmentation that breaks a shortcut on each property (``python -m indoor build --augment``)
 AUGMENTATIONS: dict[str, str] = {
     "brightness": "brightness jitter: light scaled by x0.2 .. x1.4 (log-uniform)",
@@ -70,8 +73,19 @@ def empty_tests() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in TEST_COLUMNS})
 
 
+def with_optional_columns(table: pd.DataFrame) -> pd.DataFrame | None:
+    """``table`` with every column of :data:`TEST_COLUMNS`, the optional ones an older table lacks filled with
+    their defaults; None when it lacks a required one (not a tests table)."""
+    missing = [c for c in TEST_COLUMNS if c not in table.columns]
+    if any(c not in OPTIONAL_TEST_COLUMNS for c in missing):
+        return None
+    if not missing:
+        return table
+    return table.assign(**{c: [OPTIONAL_TEST_COLUMNS[c]] * len(table) for c in missing})[TEST_COLUMNS]
+
+
 def _dtype(column: str) -> str:
-    if column in ("key", "property", "bin_label", "class", "verdict", "cause", "reason", "source"):
+    if column in ("key", "property", "bin_label", "class", "verdict", "cause", "reason", "source", "by_class"):
         return "object"
     if column in ("sample_ids", "examples", "example_before", "example_after", "example_jpeg"):
         return "object"
@@ -267,6 +281,33 @@ def summarise(before: np.ndarray, after: np.ndarray, control: np.ndarray, *, cla
     return out
 
 
+def effect_by_class(delta: np.ndarray, flipped: np.ndarray, classes_of_rows: Sequence[str]) -> str:
+    """Which classes' images the edit moved most: per class of the edited images (their given labels,
+    ``classes_of_rows``), the number of images, the mean change of P(class) (``delta``, per image) and how many
+    flipped to the class (``flipped``, per image), largest mean first, as JSON text (the ``by_class`` column).
+    A shortcut can act on the look-alike classes only (a teal bedroom turning into a hospital room), which the
+    mean over every class dilutes."""
+    delta = np.asarray(delta, dtype=np.float64)
+    flipped = np.asarray(flipped, dtype=bool)
+    names = np.asarray(list(map(str, classes_of_rows)), dtype=object)
+    if not (len(delta) == len(flipped) == len(names)):
+        raise ValueError(f"{len(delta)} changes, {len(flipped)} flips and {len(names)} classes: one per image needed")
+    records = [{"class": str(name), "n": int(mask.sum()), "effect": round(float(delta[mask].mean()), 6),
+                "flipped": int(flipped[mask].sum())}
+               for name in dict.fromkeys(names) for mask in [names == name]]
+    records.sort(key=lambda r: (-r["effect"], r["class"]))
+    return json.dumps(records)
+
+
+def by_class_records(text: Any) -> list[dict[str, Any]]:
+    """The ``by_class`` column of one test, parsed (an older row, or unreadable text: an empty list)."""
+    try:
+        records = json.loads(text) if isinstance(text, str) else []
+    except ValueError:
+        return []
+    return [r for r in records if isinstance(r, dict) and {"class", "n", "effect", "flipped"} <= set(r)]
+
+
 def verdict(stats: dict[str, float], *, label_issue_share: float = float("nan"), min_images: int = 16,
             threshold: float = 0.05) -> tuple[str, str, str]:
     """(verdict, cause, reason) of one test (``stats`` from :func:`summarise`).
@@ -313,9 +354,10 @@ def _cause(share: float) -> str:
 def test_row(plan: TestPlan, stats: dict[str, float], *, label_issues: np.ndarray | None, rank: int = 0,
              sample_ids: Sequence[str] = (), examples: Sequence[str] = (), example_before: Sequence[float] = (),
              example_after: Sequence[float] = (), example_jpeg: Sequence[bytes] = (), seconds: float = 0.0,
-             source: str = "build", min_images: int = 16, threshold: float = 0.05) -> dict[str, Any]:
+             source: str = "build", min_images: int = 16, threshold: float = 0.05,
+             by_class: str = "[]") -> dict[str, Any]:
     """One row of the ``shortcut_tests`` table (:data:`TEST_COLUMNS`). ``label_issues``: the cache's per-row
-    label-issue flags (None: unknown)."""
+    label-issue flags (None: unknown); ``by_class``: :func:`effect_by_class`'s JSON."""
     share = float("nan")
     if label_issues is not None and len(plan.finding_rows):
         share = float(np.asarray(label_issues, dtype=bool)[plan.finding_rows].mean())
@@ -327,7 +369,7 @@ def test_row(plan: TestPlan, stats: dict[str, float], *, label_issues: np.ndarra
         "verdict": code, "cause": cause, "reason": reason, "sample_ids": list(map(str, sample_ids)),
         "examples": list(map(str, examples)), "example_before": list(map(float, example_before)),
         "example_after": list(map(float, example_after)), "example_jpeg": list(example_jpeg),
-        "seconds": float(seconds), "source": source,
+        "seconds": float(seconds), "source": source, "by_class": str(by_class),
     }
     row.update({k: stats[k] for k in TEST_COLUMNS if k in stats})
     row["n"], row["reverse_n"] = int(stats.get("n", 0)), int(stats.get("reverse_n", 0))
@@ -343,7 +385,8 @@ def tests_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
 
 def merge_tests(old: pd.DataFrame | None, new: pd.DataFrame) -> pd.DataFrame:
     """``old`` and ``new`` test tables in one, one row per key (``new`` wins)."""
-    if old is None or old.empty or not set(TEST_COLUMNS) <= set(old.columns):
+    old = None if old is None or old.empty else with_optional_columns(old)
+    if old is None:
         return new.reset_index(drop=True) if len(new) else empty_tests()
     kept = old[~old["key"].isin(set(new["key"]))][TEST_COLUMNS]
     return tests_frame([*kept.to_dict("records"), *new.to_dict("records")])

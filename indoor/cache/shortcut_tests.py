@@ -32,9 +32,8 @@ def stored_tests(cache: Cache) -> pd.DataFrame:
         table = cache.table(TABLE)
     except CacheError:
         return interventions.empty_tests()
-    if not set(interventions.TEST_COLUMNS) <= set(table.columns):
-        return interventions.empty_tests()
-    return table
+    table = interventions.with_optional_columns(table)  # an older cache's tests lack the newer columns only
+    return interventions.empty_tests() if table is None else table
 
 
 def label_issue_flags(cache: Cache, tables: dict[str, pd.DataFrame] | None = None) -> np.ndarray | None:

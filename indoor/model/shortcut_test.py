@@ -89,11 +89,13 @@ def run_test(
     source: str = "build",
     n_examples: int = 6,
     thumb_size: int = 128,
+    row_classes: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """One test (a ``shortcut_tests`` row): load the plan's images, edit them (to the bin, the control move,
     the class's own images out of the bin), score the edits in one batched pass, and summarise. The unedited
     images are scored from ``embeddings`` (the cache's, rows as in ``sample_ids``) when given: the model's view of
-    them without a forward pass. Images that cannot be loaded are left out (and so counted out of ``n``)."""
+    them without a forward pass. Images that cannot be loaded are left out (and so counted out of ``n``).
+    ``row_classes``: every cache row's given label, to say which classes' images moved most (``by_class``)."""
     started = time.perf_counter()
 
     def edit(job: tuple[int, tuple[float, ...]]):
@@ -122,13 +124,18 @@ def run_test(
     stats = interventions.summarise(before, after, ctrl, class_index=plan.class_index,
                                     reverse_before=probs[3 * k:3 * k + m], reverse_after=probs[3 * k + m:], seed=seed)
     c = plan.class_index
+    by_class = "[]"
+    if row_classes is not None and k:
+        by_class = interventions.effect_by_class(
+            after[:, c] - before[:, c], (before.argmax(axis=1) != c) & (after.argmax(axis=1) == c),
+            [row_classes[r] for r in rows])
     shown = list(range(min(n_examples, k)))  # the sample's first images: random, not the strongest
     return interventions.test_row(
         plan, stats, label_issues=label_issues, rank=rank, sample_ids=[sample_ids[r] for r in rows],
         examples=[sample_ids[rows[i]] for i in shown], example_before=[float(before[i, c]) for i in shown],
         example_after=[float(after[i, c]) for i in shown],
         example_jpeg=[make_thumbnail(moved[i], size=thumb_size) for i in shown],
-        seconds=time.perf_counter() - started, source=source,
+        seconds=time.perf_counter() - started, source=source, by_class=by_class,
     )
 
 
@@ -167,6 +174,7 @@ def run_tests(
     from indoor.analysis.intervention_report import repeats_to_test
 
     ids = samples["sample_id"].astype(str).tolist()
+    row_classes = [classes[int(label)] for label in samples["label"].to_numpy()]
     results: list[dict[str, Any]] = []
     budget = [repeat_budget]
 
@@ -179,7 +187,8 @@ def run_tests(
                 log(f"shortcut test skipped ({finding.get('property')} → {finding.get('class')}): {exc}")
             return None
         row = run_test(plan, scorer, load_image, ids, label_issues=label_issues, embeddings=embeddings,
-                       rank=int(finding.get("rank", 0) or 0), seed=seed, source=source, thumb_size=thumb_size)
+                       rank=int(finding.get("rank", 0) or 0), seed=seed, source=source, thumb_size=thumb_size,
+                       row_classes=row_classes)
         if log:
             log(f"shortcut test {plan.prop} {plan.bin_label} → {plan.cls}: {row['verdict']} "
                 f"(ΔP {row['effect']:+.3f}, {row['seconds']:.1f} s)")

@@ -136,6 +136,9 @@ def evidence(cache: Cache, finding: dict[str, Any]) -> None:
         d.caption(f"{int(t['reverse_n'])} images · {t['reverse_flip_share']:.0%} leave {md(cls)}")
     else:
         d.metric(f"{md(cls)} images moved out", "–", help="No image of the class in the bin.")
+    moved = intervention_report.moved_most(t.get("by_class"), cls)
+    if moved:
+        st.caption(md(moved))
     rows = [cache.row_of.get(s) for s in t["examples"]]
     shown = [i for i, r in enumerate(rows) if r is not None]
     if shown:
