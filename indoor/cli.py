@@ -211,13 +211,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_build(args: argparse.Namespace) -> int:
     from indoor.cache.build import build_cache
-    from indoor.data.layouts import discover
+    from indoor.data.layouts import DataError, discover
 
     from indoor.cache import check_target
 
     check_target(args.out, force=args.force)  # before any work
     started = time.perf_counter()
     index = discover(args.data, manifest=args.manifest, test_fraction=args.test_fraction, seed=args.seed)
+    if len(index.classes) < 2:  # the build would find out after embedding every image
+        raise DataError(f"a classifier needs at least two classes; {index.root} has only {index.classes[0]!r}: add "
+                        "a folder of images per class")
     print(index.summary())
     for note in index.notes:
         print(f"note: {note}")

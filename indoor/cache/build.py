@@ -92,12 +92,7 @@ def build_cache(
     """Compute everything the dashboard needs for ``index`` and write it atomically to ``out``.
 
     ``out`` must be absent, empty or a cache (checked first, before any work), unless ``force``. The arrays and
-    thumbnails are written into a staging folder inside ``out`` as they are computed (see the module's note).
-    ``index`` needs at least two classes (a classifier of one class has nothing to learn)."""
-    if len(index.classes) < 2:
-        found = f"only {index.classes[0]!r}" if index.classes else "none"
-        raise BuildError(f"a classifier needs at least two classes; {index.root} has {found}: add a folder of "
-                         "images per class")
+    thumbnails are written into a staging folder inside ``out`` as they are computed (see the module's note)."""
     check_target(out, force=force)
     out = Path(out)
     created = not out.exists()
@@ -201,10 +196,7 @@ def _build(index: DatasetIndex, staged: StagedCache, options: BuildOptions, log:
     n_classes = len(index.classes)
     probs = np.zeros((len(samples), n_classes), dtype=np.float64)
     fold = np.full(len(samples), -1, dtype=np.int64)
-    try:
-        folds = usable_folds(labels[is_train], max(2, options.folds))
-    except ValueError as exc:
-        raise BuildError(f"{exc}: add images") from None
+    folds = usable_folds(labels[is_train], max(2, options.folds), error=BuildError)  # one line, not a traceback
     # --augment-mode auto: fit both ways, keep the one whose out-of-fold top-1 on the original train images is higher
     if augmented is None:
         candidates: tuple[str, ...] = ("views",)  # no views: a plain head, whatever the mode

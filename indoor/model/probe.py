@@ -147,18 +147,18 @@ def head_probs(head: nn.Module, embeddings: np.ndarray) -> np.ndarray:
         return logits.softmax(dim=1).double().numpy()
 
 
-def usable_folds(labels: np.ndarray, folds: int) -> int:
+def usable_folds(labels: np.ndarray, folds: int, *, error: type[Exception] = ValueError) -> int:
     """The number of stratified folds ``labels`` allow, at most ``folds``: no more than the largest class has rows
-    (a smaller class is then missing from some folds' held-out rows, which is fine). Raises ValueError when
+    (a smaller class is then missing from some folds' held-out rows, which is fine). Raises ``error`` when
     ``folds`` < 2 or fewer than two classes have two rows or more: stratified folds spread such a class over two
     folds or more, so it is in every fold's fit, and every fit then has two classes at least (a class of one row
-    is missing from the fit that holds it out)."""
+    is missing from the fit that holds it out); ``error``: the exception class raised (e.g. the build's)."""
     if folds < 2:
-        raise ValueError("folds must be at least 2 for out-of-fold probabilities")
+        raise error("folds must be at least 2 for out-of-fold probabilities")
     counts = np.bincount(np.asarray(labels, dtype=np.int64)) if len(labels) else np.zeros(1, dtype=np.int64)
     if int((counts >= 2).sum()) < 2:
-        raise ValueError("out-of-fold probabilities need two classes or more with at least two training images "
-                         f"each; {int((counts >= 2).sum())} class(es) have that many")
+        raise error("out-of-fold probabilities need two classes or more with at least two training images each; "
+                    f"{int((counts >= 2).sum())} class(es) have that many: add images")
     return min(int(folds), int(counts.max()))
 
 
