@@ -280,16 +280,16 @@ def test_by_class_says_which_classes_images_moved_and_older_tests_still_read():
     delta = np.array([0.5, 0.4, 0.3, 0.01, 0.02, -0.01, 0.0, 0.2])
     flipped = np.array([1, 1, 0, 0, 0, 0, 0, 1], dtype=bool)
     names = ["bedroom", "bedroom", "bedroom", "kitchen", "kitchen", "library", "library", "office"]
-    records = interventions.by_class_records(interventions.effect_by_class(delta, flipped, names))
+    records = intervention_report.by_class_records(intervention_report.effect_by_class(delta, flipped, names))
     assert [r["class"] for r in records] == ["bedroom", "office", "kitchen", "library"]  # largest mean first
     assert records[0] == {"class": "bedroom", "n": 3, "effect": pytest.approx(0.4), "flipped": 2}
-    text = intervention_report.moved_most(interventions.effect_by_class(delta, flipped, names), "hospitalroom")
+    text = intervention_report.moved_most(intervention_report.effect_by_class(delta, flipped, names), "hospitalroom")
     assert text.startswith("By class of the edited images (mean ΔP): bedroom +0.400 (3 images, 2 now hospitalroom)")
     assert "office" not in text  # one image: too few to show
     assert "kitchen +0.015 (2 images) · library -0.005 (2 images)." in text
     with pytest.raises(ValueError, match="one per image"):
-        interventions.effect_by_class(delta, flipped, names[:-1])
-    assert interventions.by_class_records("not json") == [] and interventions.by_class_records(None) == []
+        intervention_report.effect_by_class(delta, flipped, names[:-1])
+    assert intervention_report.by_class_records("not json") == [] and intervention_report.by_class_records(None) == []
     assert intervention_report.moved_most("[]", "bar") == ""
 
     samples = _samples()
@@ -305,6 +305,38 @@ def test_by_class_says_which_classes_images_moved_and_older_tests_still_read():
                                                                              '"effect": 0.1, "flipped": 0}]'}])
     merged = interventions.merge_tests(older, other)  # an on-demand test added to an older cache keeps its tests
     assert sorted(merged["key"]) == sorted([row["key"], "hue|2|bar"]) and len(merged) == 2
+
+
+def test_a_one_class_plan_takes_fresh_images_of_that_class_only():
+    samples = _samples()
+    classes = ["bar", "deli", "bed", "gym"]
+    finding = {"property": "brightness", "bin": 0, "class": "bar"}
+    first = interventions.plan_test(samples, finding, classes, n=20)
+    ids = samples["sample_id"].astype(str).to_numpy()
+    plan = interventions.plan_test(samples, finding, classes, n=20, from_class="deli", exclude=ids[first.rows])
+    labels = samples["label"].to_numpy()
+    assert len(plan.rows) > 0 and (labels[plan.rows] == 1).all() and len(plan.reverse_rows) == 0
+    assert not set(plan.rows) & set(first.rows) and (samples["pred"].to_numpy()[plan.rows] == 1).all()
+    assert plan.key == first.key  # the same finding: stored in the first test's row
+    with pytest.raises(ValueError, match="another class"):
+        interventions.plan_test(samples, finding, classes, from_class="bar")
+    with pytest.raises(ValueError, match="not among"):
+        interventions.plan_test(samples, finding, classes, from_class="sauna")
+
+    stats = interventions.summarise(_probs(np.zeros(len(plan.rows))), _probs(np.full(len(plan.rows), 0.5)),
+                                    _probs(np.zeros(len(plan.rows))), class_index=0)
+    row = interventions.test_row(plan, stats, label_issues=None, sample_ids=ids[plan.rows])
+    text = intervention_report.class_test_text(row, "deli")
+    result = intervention_report.class_test_of(text)
+    assert result["class"] == "deli" and result["verdict"] == "confirmed" and result["sample_ids"] == list(ids[plan.rows])
+    line = intervention_report.class_test_sentence(result, "bar")
+    assert line.startswith(f"deli images alone ({len(plan.rows)} others, none of the first test's): confirmed for "
+                           "deli images: mean ΔP +0.500")
+    assert intervention_report.class_test_of("{}") is None and intervention_report.class_test_of(None) is None
+    by_class = intervention_report.effect_by_class(np.array([0.3, 0.2, -0.1, 0.5]), np.zeros(4, bool),
+                                                   ["bed", "bed", "gym", "deli"])
+    assert intervention_report.class_to_test(by_class) == "bed"  # the largest rise among classes of 2 images or more
+    assert intervention_report.class_to_test(by_class, min_images=3) is None
 
 
 def test_a_repeat_moving_another_property_can_confirm_a_finding():

@@ -17,7 +17,7 @@ from PIL import Image
 
 import apptest_util
 
-from indoor.analysis import interventions
+from indoor.analysis import intervention_report, interventions
 from indoor.model.shortcut_test import REPEAT_BUDGET
 from indoor.analysis.shortcuts import property_bins, property_values
 from indoor.cache import load_cache
@@ -61,7 +61,7 @@ def test_the_build_tests_the_top_findings(demo_cache):
         assert (index[rows] != test["bin"]).all()  # from outside the bin
         assert len(test["examples"]) == len(test["example_jpeg"]) == len(test["example_after"]) > 0
         assert Image.open(io.BytesIO(test["example_jpeg"][0])).size[0] > 0
-        by_class = interventions.by_class_records(test["by_class"])  # the same images, by their given label
+        by_class = intervention_report.by_class_records(test["by_class"])  # the same images, by their given label
         counts = pd.Series(labels[rows]).map(lambda label: demo_cache.classes[label]).value_counts().to_dict()
         assert {r["class"]: r["n"] for r in by_class} == counts
         weighted = sum(r["n"] * r["effect"] for r in by_class) / test["n"]
@@ -127,6 +127,45 @@ def test_a_finding_is_tested_on_demand_and_stored(monkeypatch, own_copy):
     new = after[~after["key"].isin(before["key"])].iloc[0]
     assert new["source"] == "on demand" and new["n"] > 0 and new["verdict"] in interventions.VERDICTS
     assert sum(m.label.startswith("Mean ΔP(") for m in at.metric) == n_metrics + 1  # its evidence is shown
+
+
+def test_a_finding_is_tested_again_on_one_class_alone(monkeypatch, own_copy):
+    """The class the first test moved most, tested alone on fresh images: from the page's button, then stored."""
+    from indoor.cache.shortcut_tests import stored_tests
+
+    cache = load_cache(own_copy)
+    tests = stored_tests(cache)
+    open_tests = tests[(tests["verdict"] != "confirmed")
+                       & tests["by_class"].map(lambda b: intervention_report.class_to_test(b) is not None)]
+    if open_tests.empty:  # a small demo may confirm every tested finding: test a confirmed one directly
+        test = tests.iloc[0].to_dict()
+    else:
+        test = open_tests.iloc[0].to_dict()
+        at = open_page(monkeypatch, own_copy, SHORTCUTS)
+        top = intervention_report.class_to_test(test["by_class"])
+        buttons = [b for b in at.button if b.label == f"Test {top} images alone"]
+        assert buttons, markdown_text(at)
+        buttons[0].click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert any(f"{top} images alone (" in m.value for m in at.markdown), markdown_text(at)
+        assert not [b for b in at.button if b.label == f"Test {top} images alone"]  # done: its result instead
+        stored = stored_tests(load_cache(own_copy)).set_index("key").loc[test["key"]]
+        assert intervention_report.class_test_of(stored["class_test"])["class"] == top
+    from indoor.cache.shortcut_tests import test_one_class
+
+    top = intervention_report.class_to_test(test["by_class"]) or next(
+        c for c in cache.classes if c != test["class"])
+    row = test_one_class(cache, test, top, n=24)
+    result = intervention_report.class_test_of(row["class_test"])
+    samples = cache.samples
+    rows = np.array([cache.row_of[s] for s in result["sample_ids"]])
+    assert 0 < result["n"] == len(rows) <= 24 and result["verdict"] in interventions.VERDICTS
+    assert (samples["label"].to_numpy()[rows] == cache.classes.index(top)).all()  # that class's images only
+    assert not set(result["sample_ids"]) & set(test["sample_ids"])  # none of the first test's
+    assert result["effect_lo"] <= result["effect"] <= result["effect_hi"]
+    again = stored_tests(load_cache(own_copy)).set_index("key").loc[test["key"]]
+    assert intervention_report.class_test_of(again["class_test"])["sample_ids"] == result["sample_ids"]
+    assert again["effect"] == pytest.approx(test["effect"])  # the first test itself is kept as it was
 
 
 def test_analyze_keeps_stored_tests(own_copy):

@@ -5,18 +5,68 @@ beside the same tests on run B's model. Pure pandas; the tests themselves: :mod:
 
 from __future__ import annotations
 
+import json
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
-from indoor.analysis.interventions import AUGMENTATION_FOR, AUGMENTATIONS, by_class_records, empty_tests, finding_key
+from indoor.analysis.interventions import AUGMENTATION_FOR, AUGMENTATIONS, empty_tests, finding_key
 from indoor.analysis.shortcuts import CIRCULAR, PROPERTIES, property_bins, property_values
 
+# what a test of one class's images alone keeps (in its first test's row, column class_test, as JSON text)
+CLASS_TEST_KEYS = ("class", "n", "n_heldout", "effect", "effect_lo", "effect_hi", "flip_share", "control_effect",
+                   "control_lo", "control_hi", "verdict", "reason", "seconds", "sample_ids")
 # properties moved by the same edit: testing one repeats the other
 EDIT_FAMILY = {"brightness": "light", "contrast": "contrast", "saturation": "colour amount",
                "colourfulness": "colour amount", "hue": "hue", "dominant_hue": "hue", "sharpness": "sharpness",
                "size": "size", "aspect": "aspect"}
+
+
+def effect_by_class(delta: np.ndarray, flipped: np.ndarray, classes_of_rows: Sequence[str]) -> str:
+    """Which classes' images the edit moved most: per class of the edited images (their given labels,
+    ``classes_of_rows``), the number of images, the mean change of P(class) (``delta``, per image) and how many
+    flipped to the class (``flipped``, per image), largest mean first, as JSON text (the ``by_class`` column).
+    A shortcut can act on the look-alike classes only (a teal bedroom turning into a hospital room), which the
+    mean over every class dilutes."""
+    delta = np.asarray(delta, dtype=np.float64)
+    flipped = np.asarray(flipped, dtype=bool)
+    names = np.asarray(list(map(str, classes_of_rows)), dtype=object)
+    if not (len(delta) == len(flipped) == len(names)):
+        raise ValueError(f"{len(delta)} changes, {len(flipped)} flips and {len(names)} classes: one per image needed")
+    records = [{"class": str(name), "n": int(mask.sum()), "effect": round(float(delta[mask].mean()), 6),
+                "flipped": int(flipped[mask].sum())}
+               for name in dict.fromkeys(names) for mask in [names == name]]
+    records.sort(key=lambda r: (-r["effect"], r["class"]))
+    return json.dumps(records)
+
+
+def by_class_records(text: Any) -> list[dict[str, Any]]:
+    """The ``by_class`` column of one test, parsed (an older row, or unreadable text: an empty list)."""
+    try:
+        records = json.loads(text) if isinstance(text, str) else []
+    except ValueError:
+        return []
+    return [r for r in records if isinstance(r, dict) and {"class", "n", "effect", "flipped"} <= set(r)]
+
+
+def class_test_text(row: dict[str, Any], from_class: str) -> str:
+    """A test of ``from_class``'s images alone (a :func:`test_row` of a plan with ``from_class``), as the JSON
+    text kept in its first test's ``class_test`` column (:data:`CLASS_TEST_KEYS`)."""
+    kept = {k: row[k] for k in CLASS_TEST_KEYS if k in row}
+    kept["class"] = str(from_class)
+    kept["sample_ids"] = list(map(str, kept.get("sample_ids", [])))
+    return json.dumps({k: (float(v) if isinstance(v, (float, np.floating)) else int(v) if isinstance(v, np.integer)
+                           else v) for k, v in kept.items()})
+
+
+def class_test_of(text: Any) -> dict[str, Any] | None:
+    """The ``class_test`` column of one test, parsed; None when there is none (or it is unreadable)."""
+    try:
+        record = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) and set(CLASS_TEST_KEYS) <= set(record) else None
 
 
 def moved_most(by_class: Any, cls: str, *, top: int = 3, min_images: int = 2) -> str:
@@ -36,6 +86,24 @@ def moved_most(by_class: Any, cls: str, *, top: int = 3, min_images: int = 2) ->
     least = "" if records[-1] in shown else f"; least: {part(records[-1])}"
     return ("By class of the edited images (mean ΔP): " + " · ".join(part(r) for r in shown) + least
             + ". Few images per class: a pointer to where the effect lies, not a test of it.")
+
+
+def class_to_test(by_class: Any, *, min_images: int = 2) -> str | None:
+    """The class whose images a test moved most towards its class (at least ``min_images`` of them, a rise),
+    the one to test alone; None when there is none."""
+    records = [r for r in by_class_records(by_class) if int(r["n"]) >= min_images and float(r["effect"]) > 0]
+    return str(records[0]["class"]) if records else None
+
+
+def class_test_sentence(result: dict[str, Any], cls: str) -> str:
+    """One line for a test of one class's images alone (:func:`class_test_of`)."""
+    name, verdict = result["class"], result["verdict"]
+    title = {"confirmed": f"confirmed for {name} images", "no_effect": f"no causal effect on {name} images",
+             "inconclusive": "inconclusive"}.get(verdict, str(verdict))
+    return (f"{name} images alone ({int(result['n'])} others, none of the first test's): {title}: mean ΔP "
+            f"{float(result['effect']):+.3f} (95 % interval {float(result['effect_lo']):+.3f} .. "
+            f"{float(result['effect_hi']):+.3f}), {float(result['flip_share']):.0%} flipped to {cls}; the opposite "
+            f"move {float(result['control_effect']):+.3f}.")
 
 
 def repeats_to_test(findings: pd.DataFrame, finding: dict[str, Any], *, limit: int = 2) -> pd.DataFrame:
@@ -73,6 +141,7 @@ def with_tests(findings: pd.DataFrame, tests: pd.DataFrame, *, every: pd.DataFra
         own_verdict.append(None if own is None else own["verdict"])
         own_effect.append(np.nan if own is None else float(own["effect"]))
     joined = table.reindex(chosen)
+    joined.insert(0, "key", [k if k in table.index else None for k in chosen])  # the deciding test's own key
     joined.columns = [f"test_{c}" for c in joined.columns]
     out = pd.concat([findings.reset_index(drop=True), joined.reset_index(drop=True)], axis=1)
     out["test_via"], out["own_verdict"], out["own_effect"] = via, own_verdict, own_effect

@@ -20,7 +20,6 @@ table (columns :data:`TEST_COLUMNS`).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -36,10 +35,10 @@ TEST_COLUMNS = [
     "p_after", "effect", "effect_lo", "effect_hi", "flip_share", "control_effect", "control_lo", "control_hi",
     "control_flip_share", "excess_lo", "excess_hi", "reverse_n", "reverse_effect", "reverse_lo", "reverse_hi",
     "reverse_flip_share", "n_finding", "label_issue_share", "verdict", "cause", "reason", "sample_ids",
-    "examples", "example_before", "example_after", "example_jpeg", "seconds", "source", "by_class",
+    "examples", "example_before", "example_after", "example_jpeg", "seconds", "source", "by_class", "class_test",
 ]
 # columns added after the first caches stored tests, with the value an older row gets: read, not discarded
-OPTIONAL_TEST_COLUMNS: dict[str, Any] = {"by_class": "[]"}
+OPTIONAL_TEST_COLUMNS: dict[str, Any] = {"by_class": "[]", "class_test": "{}"}
 # the random augmentation that breaks a shortcut on each property (``python -m indoor build --augment``)
 AUGMENTATIONS: dict[str, str] = {
     "brightness": "brightness jitter: light scaled by x0.2 .. x1.4 (log-uniform)",
@@ -85,7 +84,8 @@ def with_optional_columns(table: pd.DataFrame) -> pd.DataFrame | None:
 
 
 def _dtype(column: str) -> str:
-    if column in ("key", "property", "bin_label", "class", "verdict", "cause", "reason", "source", "by_class"):
+    if column in ("key", "property", "bin_label", "class", "verdict", "cause", "reason", "source", "by_class",
+                  "class_test"):
         return "object"
     if column in ("sample_ids", "examples", "example_before", "example_after", "example_jpeg"):
         return "object"
@@ -129,6 +129,8 @@ def plan_test(
     seed: int = 0,
     n_bins: int = 10,
     sample_ids: Sequence[str] | None = None,
+    from_class: str | None = None,
+    exclude: Sequence[str] = (),
 ) -> TestPlan:
     """Which images to edit for ``finding`` (a row of the shortcut findings: ``property``, ``bin``, ``class``;
     optional ``lo``/``hi``/``target`` from another run of the same images) and where to move them.
@@ -140,7 +142,9 @@ def plan_test(
     still present and outside the bin; e.g. run A's sample to test run B on the same images). The target is the
     median of the bin's values; the control moves each image as far the other way (log scale for sharpness, size
     and aspect; the colour circle for hue), kept within the data set's 1st..99th percentile. The reverse sample:
-    up to ``n_reverse`` images labelled the class inside the bin, moved to the data set's median."""
+    up to ``n_reverse`` images labelled the class inside the bin, moved to the data set's median. ``from_class``:
+    pick only images labelled and predicted that class, none of ``exclude`` (sample ids; e.g. the first test's
+    images, so that a class the first test points to is tested on fresh images), and no reverse sample."""
     prop, cls = str(finding["property"]), str(finding["class"])
     if prop not in PROPERTIES:
         raise ValueError(f"unknown property {prop!r}")
@@ -168,16 +172,23 @@ def plan_test(
     pred = samples["pred"].to_numpy(np.int64)
     split = samples["split"].astype(str).to_numpy()
     rng = np.random.default_rng(seed)
+    if from_class is not None and from_class not in classes:
+        raise ValueError(f"class {from_class!r} is not among this cache's classes")
+    if from_class == cls:
+        raise ValueError("the images to move must be of another class than the finding's")
     if sample_ids is not None:
         row_of = {s: i for i, s in enumerate(samples["sample_id"].astype(str))}
         rows = np.array([row_of[s] for s in sample_ids if s in row_of], dtype=np.int64)
         rows = rows[~inside[rows] & (labels[rows] != c)]
     else:
         eligible = (labels != c) & (pred == labels) & ~inside
+        if from_class is not None:
+            eligible &= (labels == list(classes).index(from_class)) & ~samples["sample_id"].astype(str).isin(
+                set(map(str, exclude))).to_numpy()
         held = np.flatnonzero(eligible & np.isin(split, HELD_OUT))
         rest = np.flatnonzero(eligible & ~np.isin(split, HELD_OUT))
         rows = np.concatenate([rng.permutation(held), rng.permutation(rest)])[:n].astype(np.int64)
-    reverse = np.flatnonzero(inside & (labels == c))
+    reverse = np.flatnonzero(inside & (labels == c)) if from_class is None else np.zeros(0, dtype=np.int64)
     reverse = np.concatenate([rng.permutation(reverse[np.isin(split[reverse], HELD_OUT)]),
                               rng.permutation(reverse[~np.isin(split[reverse], HELD_OUT)])])[:n_reverse]
     finite = values[np.isfinite(values)]
@@ -281,33 +292,6 @@ def summarise(before: np.ndarray, after: np.ndarray, control: np.ndarray, *, cla
     return out
 
 
-def effect_by_class(delta: np.ndarray, flipped: np.ndarray, classes_of_rows: Sequence[str]) -> str:
-    """Which classes' images the edit moved most: per class of the edited images (their given labels,
-    ``classes_of_rows``), the number of images, the mean change of P(class) (``delta``, per image) and how many
-    flipped to the class (``flipped``, per image), largest mean first, as JSON text (the ``by_class`` column).
-    A shortcut can act on the look-alike classes only (a teal bedroom turning into a hospital room), which the
-    mean over every class dilutes."""
-    delta = np.asarray(delta, dtype=np.float64)
-    flipped = np.asarray(flipped, dtype=bool)
-    names = np.asarray(list(map(str, classes_of_rows)), dtype=object)
-    if not (len(delta) == len(flipped) == len(names)):
-        raise ValueError(f"{len(delta)} changes, {len(flipped)} flips and {len(names)} classes: one per image needed")
-    records = [{"class": str(name), "n": int(mask.sum()), "effect": round(float(delta[mask].mean()), 6),
-                "flipped": int(flipped[mask].sum())}
-               for name in dict.fromkeys(names) for mask in [names == name]]
-    records.sort(key=lambda r: (-r["effect"], r["class"]))
-    return json.dumps(records)
-
-
-def by_class_records(text: Any) -> list[dict[str, Any]]:
-    """The ``by_class`` column of one test, parsed (an older row, or unreadable text: an empty list)."""
-    try:
-        records = json.loads(text) if isinstance(text, str) else []
-    except ValueError:
-        return []
-    return [r for r in records if isinstance(r, dict) and {"class", "n", "effect", "flipped"} <= set(r)]
-
-
 def verdict(stats: dict[str, float], *, label_issue_share: float = float("nan"), min_images: int = 16,
             threshold: float = 0.05) -> tuple[str, str, str]:
     """(verdict, cause, reason) of one test (``stats`` from :func:`summarise`).
@@ -369,7 +353,7 @@ def test_row(plan: TestPlan, stats: dict[str, float], *, label_issues: np.ndarra
         "verdict": code, "cause": cause, "reason": reason, "sample_ids": list(map(str, sample_ids)),
         "examples": list(map(str, examples)), "example_before": list(map(float, example_before)),
         "example_after": list(map(float, example_after)), "example_jpeg": list(example_jpeg),
-        "seconds": float(seconds), "source": source, "by_class": str(by_class),
+        "seconds": float(seconds), "source": source, "by_class": str(by_class), "class_test": "{}",
     }
     row.update({k: stats[k] for k in TEST_COLUMNS if k in stats})
     row["n"], row["reverse_n"] = int(stats.get("n", 0)), int(stats.get("reverse_n", 0))

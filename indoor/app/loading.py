@@ -244,6 +244,20 @@ def run_shortcut_test(cache: Cache, finding: dict, every=None):
     return result
 
 
+def run_class_test(cache: Cache, test: dict, from_class: str) -> dict:
+    """Test a stored test's finding on ``from_class``'s images alone, on fresh images (seconds; torch imported at
+    call time); stored in the cache, or kept for this server process when the cache folder is read-only."""
+    from indoor.analysis.interventions import tests_frame
+    from indoor.cache.shortcut_tests import save_tests, test_one_class
+
+    scorer, lock = _test_scorer(cache.key, cache)
+    with lock:  # one forward pass at a time per model
+        row = test_one_class(cache, test, from_class, scorer=scorer, save=False)
+    if not save_tests(cache, tests_frame([row])):
+        _unsaved_tests(cache.key)[row["key"]] = row
+    return row
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def _replayed(key_a: str, key_b: str, stamp_a: int, _run_a: Cache, _run_b: Cache):
     import pandas as pd

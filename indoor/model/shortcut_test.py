@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from indoor.analysis import interventions
+from indoor.analysis import intervention_report, interventions
 from indoor.cache.properties import ANALYSIS_SIDE, make_thumbnail, shrink
 from indoor.data.images import load_rgb
 from indoor.model.backbones import fast_inference, preprocess_image
@@ -126,7 +126,7 @@ def run_test(
     c = plan.class_index
     by_class = "[]"
     if row_classes is not None and k:
-        by_class = interventions.effect_by_class(
+        by_class = intervention_report.effect_by_class(
             after[:, c] - before[:, c], (before.argmax(axis=1) != c) & (after.argmax(axis=1) == c),
             [row_classes[r] for r in rows])
     shown = list(range(min(n_examples, k)))  # the sample's first images: random, not the strongest

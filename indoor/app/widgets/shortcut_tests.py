@@ -1,6 +1,7 @@
 """Shortcut findings with their intervention tests: the verdict first, then the evidence (before/after thumbnails
-with P(class) before -> after, the effect with its interval, the control, the other direction), the remedy of a
-confirmed shortcut, and for a finding without causal effect the label issues it is made of.
+with P(class) before -> after, the effect with its interval, the control, the other direction, the classes whose
+images moved most and, on demand, a test of the one that moved most on its own images), the remedy of a confirmed
+shortcut, and for a finding without causal effect the label issues it is made of.
 
 A finding is a suspicion until its test confirms it: nothing here calls a finding a shortcut otherwise. Tests
 run at build time for the top findings; any other is tested on demand (a button: the model runs in
@@ -35,6 +36,7 @@ ICONS = {"confirmed": ":material/bolt:", "no_effect": ":material/block:", "incon
          None: ":material/science:"}
 SOURCES = {"build": "at build time", "analyze": "by python -m indoor analyze", "on demand": "on demand"}
 _ASKED = "indoor.sc.asked"  # session state: finding keys whose test the user asked for
+_ASKED_CLASS = "indoor.sc.asked_class"  # session state: (cache, test key, class) one-class tests asked for
 
 
 def findings_view(cache: Cache, findings: pd.DataFrame, tables: dict[str, pd.DataFrame], *, key: str) -> None:
@@ -139,6 +141,7 @@ def evidence(cache: Cache, finding: dict[str, Any]) -> None:
     moved = intervention_report.moved_most(t.get("by_class"), cls)
     if moved:
         st.caption(md(moved))
+        one_class_test(cache, t, key=f"{finding['property']}.{finding['bin']}.{cls}")
     rows = [cache.row_of.get(s) for s in t["examples"]]
     shown = [i for i, r in enumerate(rows) if r is not None]
     if shown:
@@ -150,6 +153,31 @@ def evidence(cache: Cache, finding: dict[str, Any]) -> None:
                       f"strongest): above as they are, below with only their {PROPERTIES[t['property']]} "
                       f"moved into the bin; P = probability of {cls}. Tested {SOURCES.get(t['source'], t['source'])} "
                       f"in {t['seconds']:.1f} s."))
+
+
+def one_class_test(cache: Cache, test: dict[str, Any], *, key: str) -> None:
+    """The finding tested again on the images of the class its first test moved most, fresh ones: its result when
+    stored, else (when the first test is not confirmed) a button that runs it."""
+    cls, result = test["class"], intervention_report.class_test_of(test.get("class_test"))
+    top = intervention_report.class_to_test(test.get("by_class"))
+    marker = (cache.key, str(test["key"]), top)
+    asked: set = st.session_state.setdefault(_ASKED_CLASS, set())
+    if result is None and top is not None and marker in asked:
+        asked.discard(marker)
+        with st.spinner(f"Testing {md(top)} images alone: editing, re-embedding and scoring up to 64 images…"):
+            try:
+                result = intervention_report.class_test_of(loading.run_class_test(cache, test, top)["class_test"])
+            except (OSError, ValueError, RuntimeError) as exc:
+                st.error(f"The test could not run: {md(exc)}")
+                return
+    if result is not None:
+        st.markdown(f"{ICONS.get(result['verdict'], ICONS[None])} "
+                    + md(intervention_report.class_test_sentence(result, cls)))
+    elif top is not None and test["verdict"] != "confirmed":
+        st.button(f"Test {md(top)} images alone", key=f"sc.class.{key}", icon=":material/science:",
+                  on_click=lambda: st.session_state.setdefault(_ASKED_CLASS, set()).add(marker),
+                  help=f"Moves the property of up to 64 other images of {md(top)} (none of this test's) into the bin "
+                       f"and re-scores them: does the shortcut act on {md(top)} images? A few seconds.")
 
 
 def remedy_box(cache: Cache, finding: dict[str, Any]) -> None:
