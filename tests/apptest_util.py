@@ -24,6 +24,15 @@ def open_page(monkeypatch, cache_path: Path, page: str, *, timeout_s: float = 12
     return at
 
 
+def run_script(monkeypatch, script: str, *, timeout_s: float = 30) -> AppTest:
+    """A Streamlit script (e.g. one that mounts a component) run once from the repository root; asserts that it
+    did not raise."""
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_string(script, default_timeout=timeout_s).run()
+    assert not at.exception, at.exception
+    return at
+
+
 def markdown_text(at: AppTest) -> str:
     """Every Markdown element's text, one per line."""
     return "\n".join(m.value for m in at.markdown)

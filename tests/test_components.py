@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+import apptest_util
 from streamlit.testing.v1 import AppTest
 
 from indoor.app.components.bars import DEFAULT_COLOUR, bars_payload, colour_ramp
@@ -161,10 +163,7 @@ st.session_state["seen"] = st.session_state.get("seen", []) + [clicked]
 
 @pytest.fixture
 def bars_app(monkeypatch) -> AppTest:
-    monkeypatch.chdir(ROOT)
-    at = AppTest.from_string(SCRIPT, default_timeout=30).run()
-    assert not at.exception, at.exception
-    return at
+    return apptest_util.run_script(monkeypatch, SCRIPT)
 
 
 def test_the_component_is_mounted_with_its_payload(bars_app):
