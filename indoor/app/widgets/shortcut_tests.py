@@ -100,7 +100,7 @@ def finding_card(cache: Cache, finding: dict[str, Any], flags: np.ndarray, *, ke
                       help="Moves only this property of about 64 images of other classes into the bin and re-scores "
                            "them with the model (a few seconds; the first test also loads the model).")
         else:
-            evidence(cache, finding)
+            evidence(cache, finding, key=key)
         if verdict == "confirmed":
             remedy_box(cache, finding)
         else:
@@ -109,7 +109,7 @@ def finding_card(cache: Cache, finding: dict[str, Any], flags: np.ndarray, *, ke
                              icon=":material/photo_library:")
 
 
-def evidence(cache: Cache, finding: dict[str, Any]) -> None:
+def evidence(cache: Cache, finding: dict[str, Any], *, key: str) -> None:
     """The effect with its interval, the flips, the control, the other direction and the before/after images."""
     cls = finding["class"]
     t = {k[5:]: v for k, v in finding.items() if k.startswith("test_")}
@@ -141,7 +141,7 @@ def evidence(cache: Cache, finding: dict[str, Any]) -> None:
     moved = intervention_report.moved_most(t.get("by_class"), cls)
     if moved:
         st.caption(md(moved))
-        one_class_test(cache, t, key=f"{finding['property']}.{finding['bin']}.{cls}")
+        one_class_test(cache, t, key=f"{key}.class")
     rows = [cache.row_of.get(s) for s in t["examples"]]
     shown = [i for i, r in enumerate(rows) if r is not None]
     if shown:
@@ -174,7 +174,7 @@ def one_class_test(cache: Cache, test: dict[str, Any], *, key: str) -> None:
         st.markdown(f"{ICONS.get(result['verdict'], ICONS[None])} "
                     + md(intervention_report.class_test_sentence(result, cls)))
     elif top is not None and test["verdict"] != "confirmed":
-        st.button(f"Test {md(top)} images alone", key=f"sc.class.{key}", icon=":material/science:",
+        st.button(f"Test {md(top)} images alone", key=key, icon=":material/science:",
                   on_click=lambda: st.session_state.setdefault(_ASKED_CLASS, set()).add(marker),
                   help=f"Moves the property of up to 64 other images of {md(top)} (none of this test's) into the bin "
                        f"and re-scores them: does the shortcut act on {md(top)} images? A few seconds.")
