@@ -63,12 +63,40 @@ def print_table(joined: pd.DataFrame) -> None:
             "" if verdict == "confirmed" else f" ({row['test_cause']})")
         if isinstance(row.get("test_via"), str):
             label += f" via {row['test_via']}"
+        if isinstance(row.get("test_scope"), str):
+            label += f" on {row['test_scope']}"
         effect = (f"{row['test_effect']:+.3f} [{row['test_effect_lo']:+.3f},{row['test_effect_hi']:+.3f}]"
                   if isinstance(verdict, str) else "")
         print(f"{int(row['rank']):>2}  {_name(row)[:58]:58s} {label[:40]:40s} {effect:>24s} "
               f"{row['test_flip_share']:>6.0%} {row['test_control_effect']:>+8.3f} {row['test_reverse_effect']:>+10.3f} "
               f"{row['test_label_issue_share']:>7.0%} {row['test_seconds']:>5.1f}")
+        second = intervention_report.class_test_of(row.get("test_class_test"))
+        if second is not None:
+            print(f"{'':4}second test, {second['class']} images alone ({int(second['n'])}): {second['verdict']} "
+                  f"{second['effect']:+.3f} [{second['effect_lo']:+.3f},{second['effect_hi']:+.3f}], flipped "
+                  f"{second['flip_share']:.0%}, control {second['control_effect']:+.3f}, {second['seconds']:.1f} s")
 
+
+def second_tests(cache, joined: pd.DataFrame, *, save: bool) -> pd.DataFrame:
+    """What the page's "Test CLASS images alone" button does, for every tested, unconfirmed finding that has no
+    second test yet: the nearest class's fresh images (with enough of them for a decided test)."""
+    tests = stored.stored_tests(cache)
+    scorer = None
+    for row in joined.to_dict("records"):
+        key = row.get("test_key")
+        if not isinstance(key, str) or row["test_verdict"] == "confirmed" or \
+                intervention_report.class_test_of(row.get("test_class_test")) is not None:
+            continue
+        test = tests.set_index("key").loc[key].to_dict() | {"key": key}
+        nearest = intervention_report.nearest_class(cache.samples, cache.probs, test["class"], cache.classes,
+                                                    exclude=list(test["sample_ids"]))
+        if nearest is None:
+            continue
+        scorer = scorer or stored.cache_scorer(cache)
+        done = stored.test_one_class(cache, test, nearest, scorer=scorer, save=save)
+        tests = interventions.merge_tests(tests, interventions.tests_frame([done]))
+    findings = cache.table("shortcut_findings")
+    return intervention_report.with_tests(joined[list(findings.columns)], tests, every=findings)
 
 def remedy(cache_a, cache_b) -> pd.DataFrame:
     """A's tests replayed on B's model (same images and bins), with B/A."""
@@ -102,7 +130,12 @@ def renderer_counterfactual(cache, per_class: int) -> dict[str, float]:
         flips = float(np.mean((p_on.argmax(1) == t) & (p_off.argmax(1) != t)))
         print(f"renderer counterfactual, {flag} on vs off ({len(delta)} scenes of the other classes): mean dP({target}) "
               f"{mean:+.3f} [{lo:+.3f},{hi:+.3f}], flipped to {target}: {flips:.0%}")
+        names = [c for c in cache.classes if c != target]
+        by_class = sorted(((float(delta[i * per_class:(i + 1) * per_class].mean()), c) for i, c in enumerate(names)),
+                          reverse=True)
+        print("    by class, most moved: " + ", ".join(f"{c} {d:+.3f}" for d, c in by_class[:3]))
         out[flag] = mean
+        out[f"{flag}_by_class"] = {c: d for d, c in by_class}
     return out
 
 
@@ -115,6 +148,9 @@ def main() -> int:
     parser.add_argument("--counterfactual", type=int, default=0, metavar="K",
                         help="demo caches: also render K scenes per other class with the planted dark / teal on and "
                              "off and score them (the ground truth the tests should agree with)")
+    parser.add_argument("--second-tests", action="store_true",
+                        help="test every unconfirmed finding again on the nearest class's images alone, as the "
+                             "page's button does (the build does it for its first two)")
     parser.add_argument("--no-save", action="store_true", help="do not store tests run here in the cache")
     parser.add_argument("--json", type=Path, default=None, help="write the numbers here")
     args = parser.parse_args()
@@ -126,6 +162,8 @@ def main() -> int:
         print(f"build: tests of the top {cache.meta.get('shortcut_tests', {}).get('top')} findings took "
               f"{timings['shortcut_tests']:.1f} s of {total:.1f} s ({timings['shortcut_tests'] / total:.0%})")
     joined, costs = top_table(cache, args.top, save=not args.no_save)
+    if args.second_tests:
+        joined = second_tests(cache, joined, save=not args.no_save)
     print_table(joined)
     if costs["on_demand_s"]:
         print(f"on demand: model load {costs['load_model_s']:.1f} s once, then per finding "
@@ -156,6 +194,11 @@ def main() -> int:
             print(f"  {_name(rec)[:58]:58s} A {rec['effect_a']:+.3f} [{rec['effect_lo_a']:+.3f},{rec['effect_hi_a']:+.3f}] "
                   f"{rec['verdict_a']:12s} B {rec['effect_b']:+.3f} [{rec['effect_lo_b']:+.3f},{rec['effect_hi_b']:+.3f}] "
                   f"{rec['verdict_b']:12s} B/A {rec['remaining']:.2f}")
+            if isinstance(rec.get("second_class"), str):
+                print(f"    on {rec['second_class']} images alone: A {rec['second_effect_a']:+.3f} "
+                      f"[{rec['second_effect_lo_a']:+.3f},{rec['second_effect_hi_a']:+.3f}] {rec['second_verdict_a']:12s} "
+                      f"B {rec['second_effect_b']:+.3f} [{rec['second_effect_lo_b']:+.3f},{rec['second_effect_hi_b']:+.3f}] "
+                      f"{rec['second_verdict_b']}")
         out["remedy"] = table.to_dict("records")
         out["top1"] = {"a": metrics_a.get("top1"), "b": metrics_b.get("top1")}
     if args.json:

@@ -2,9 +2,11 @@
 
     python bench/bench_teal_ward.py --cache runs/demo --wards 0.5
 
-An experiment, not a product path: on a 12-class demo cache, the hospital rooms are re-rendered with a share
-``--wards`` of them drawn as plain wards (a bedroom's bed and a curtain; teal walls in 85 % of them, as the demo
-plants), re-embedded, and the head refit on the cache's embeddings with those rows replaced. Then, with that head:
+An experiment, not a product path. The demo draws 80 % of its hospital rooms as plain wards (a bedroom's bed by
+the curtain: ``indoor.data.synthetic.render.WARD_SHARE``); this script asks how that share matters. On a 12-class
+demo cache, the hospital rooms are re-rendered with a share ``--wards`` of them drawn as wards (0: the demo before
+the wards; teal walls in 85 % of them, as the demo plants), re-embedded, and the head refit on the cache's
+embeddings with those rows replaced. Then, with that head:
 
 - the renderer's truth: scenes of the other classes drawn with and without teal walls (same seed);
 - the edits a test could make towards teal, on images of the cache labelled and predicted bedroom, and of every
@@ -31,8 +33,7 @@ from indoor.analysis.interventions import bootstrap_ci  # noqa: E402
 from indoor.cache import load_cache  # noqa: E402
 from indoor.cache import shortcut_tests as stored  # noqa: E402
 from indoor.cache.properties import shrink  # noqa: E402
-from indoor.data.synthetic import render, rooms  # noqa: E402
-from indoor.data.synthetic.canvas import _jit, _pick, _shade  # noqa: E402
+from indoor.data.synthetic import render  # noqa: E402
 from indoor.model.backbones import preprocess_image  # noqa: E402
 from indoor.model.intervene import move_property, tint  # noqa: E402
 from indoor.model.probe import fit_linear_head, head_probs  # noqa: E402
@@ -42,19 +43,12 @@ TEAL_HUE = 172.0  # degrees, inside the demo's teal bin (112-188)
 
 
 def ward_drawer(share: float):
-    """The hospital-room drawer, replaced for ``share`` of the scenes by a plain ward: the curtain and a bedroom's bed."""
+    """The hospital-room drawer, drawing ``share`` of the scenes as plain wards (the renderer's ``ward`` option)."""
     hospital = render._DRAWERS["hospitalroom"]
 
     def draw(g, rng, o):
-        if rng.random() >= share:
-            return hospital(g, rng, o)
-        curtain = _jit(rng, (64, 160, 152), 12) if o.teal else _jit(rng, _pick(rng, [(225, 215, 190), (210, 210, 205)]), 10)
-        g.line([(-1.5, -1.1), (-0.6, -1.1)], (170, 170, 175), 0.02)
-        xs = np.linspace(-1.5, -0.7, 7)
-        for i in range(6):
-            g.poly([(xs[i], -1.08), (xs[i + 1], -1.08), (xs[i + 1] + 0.02, 0.95), (xs[i] + 0.02, 0.95)],
-                   _shade(curtain, 1.08 if i % 2 else 0.86))
-        rooms._d_bedroom(g, rng, o)
+        o.ward = bool(rng.random() < share)
+        return hospital(g, rng, o)
 
     return draw
 

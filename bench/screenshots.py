@@ -320,16 +320,22 @@ def demo_shots(shooter: Shooter, cache_path: str) -> None:
 
     shooter.page("Review", "Review", "review.jpg", {"source": "issues"}, min_images=1)  # a suspect: kind, neighbours
 
-    # Compare: against the cleaned rebuild when there is one (and it loads), else the run against itself
-    sibling = Path(cache_path).parent / f"{Path(cache_path).name}-cleaned"
+    # Compare: against the cleaned rebuild, else the augmented one (the Shortcuts remedy's --out), when there is one
+    # (and it loads), else the run against itself
     other = cache_path
-    if is_cache(sibling if sibling.is_absolute() else ROOT / sibling):
+    for suffix in ("-cleaned", "-augmented"):
+        sibling = Path(cache_path).parent / f"{Path(cache_path).name}{suffix}"
+        if not is_cache(sibling if sibling.is_absolute() else ROOT / sibling):
+            continue
         try:
             load_cache(sibling if sibling.is_absolute() else ROOT / sibling, check_thumbs=False)
             other = str(sibling)
+            break
         except CacheError as exc:
-            print(f"warning: Compare: {sibling} can't be opened ({exc}); comparing {cache_path} with itself "
-                  f"(rebuild it to compare with the cleaned run)", file=sys.stderr)
+            print(f"warning: Compare: {sibling} can't be opened ({exc})", file=sys.stderr)
+    if other == cache_path:
+        print(f"warning: Compare: comparing {cache_path} with itself (no -cleaned or -augmented rebuild)",
+              file=sys.stderr)
 
     def two_charts(page) -> None:
         page.wait_for_function("""() => {
@@ -341,6 +347,12 @@ def demo_shots(shooter: Shooter, cache_path: str) -> None:
         }""", timeout=TIMEOUT_S * 1000)
         ready(page, "Compare")
         main = page.locator('[data-testid="stMain"]')
+        run_tests = main.get_by_role("button", name="Run A's")
+        if other != cache_path and run_tests.count():  # A's shortcut tests on B's model: seconds per test
+            run_tests.first.click()
+            page.wait_for_function("() => document.body.innerText.includes('ΔP B (')", timeout=EXPLAIN_TIMEOUT_S * 1000,
+                                   polling=1000)
+            ready(page, "Compare")
         if main.locator('[data-testid="stAlertContentError"]').count():
             raise ShotError("Compare: the page shows an error:\n" + main.inner_text()[:2000])
 

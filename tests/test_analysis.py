@@ -410,11 +410,15 @@ def test_demo_flagged_label_issues_beat_the_base_rate(demo_tables, truth, demo_c
     # the first images of the review queue are mostly planted flips
     first = issues.sort_values("review_rank")["row"].to_numpy()[: flipped.sum()]
     assert flipped[first].mean() >= 0.3
-    # for a flagged planted flip, the suggestion is usually the true class
+    # for a flagged planted flip, the suggestion is usually the true class, or its twin: the demo draws bookstores
+    # and video stores alike on purpose (the merges analysis calls them indistinguishable)
     index = {c: i for i, c in enumerate(demo_cache.classes)}
+    twin = {"bookstore": "videostore", "videostore": "bookstore"}
     true_index = truth["true_class"].map(index).to_numpy()
+    twin_index = truth["true_class"].map(lambda c: index.get(twin.get(c), -1)).to_numpy()
     both = flagged & flipped
-    assert (issues["suggested"].to_numpy()[both] == true_index[both]).mean() >= 0.7
+    suggested = issues["suggested"].to_numpy()[both]
+    assert ((suggested == true_index[both]) | (suggested == twin_index[both])).mean() >= 0.7
 
 
 def test_demo_bookstore_videostore_is_the_first_merge(demo_tables):

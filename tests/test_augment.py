@@ -122,5 +122,9 @@ def test_an_augmented_build_records_its_views(demo_data, tmp_path):
     from indoor.model.shortcut_test import REPEAT_BUDGET
 
     tests = cache.table("shortcut_tests")  # the top finding, and its repeats through other properties
-    assert 1 <= len(tests) <= 1 + REPEAT_BUDGET and tests["class"].nunique() == 1
+    findings = cache.table("shortcut_findings")
+    if (findings["rank"] > 0).any():  # the augmented model may well have no finding left on 180 images
+        assert 1 <= len(tests) <= 1 + REPEAT_BUDGET and tests["class"].nunique() == 1
+    else:
+        assert tests.empty
     assert 0.5 < cache.meta["metrics"]["test"]["top1"] <= 1.0

@@ -70,12 +70,13 @@ def test_planted_problems(demo):
         src = by_id.loc[row.near_duplicate_of]
         assert src.split == "train" and src.flipped == 0 and src.second_class == ""
         assert src.given_label == row.given_label and src.true_class == row.true_class
-        assert (src.dark, src.teal, src.scale) == (row.dark, row.teal, row.scale)
+        assert (src.dark, src.teal, src.scale, src.ward) == (row.dark, row.teal, row.scale, row.ward)
     # brightness / colour biases and scale range
     bar = truth.true_class == "bar"
     assert truth.dark[bar].mean() > 0.5 > truth.dark[~bar].mean()
     hosp = truth.true_class == "hospitalroom"
     assert truth.teal[hosp].mean() > 0.5 > truth.teal[~hosp].mean()
+    assert truth.ward[hosp].mean() > 0.5 and truth.ward[~hosp].sum() == 0  # wards: hospital rooms only
     assert truth.green_bedspread[truth.true_class != "bedroom"].sum() == 0
     assert truth.scale.between(0.45, 1.6).all() and truth.scale.std() > 0.1
 
@@ -158,6 +159,23 @@ def test_teal_hospital_room():
     # teal=None means teal for hospital rooms
     default = render_scene("hospitalroom", np.random.default_rng(0), size=64)
     assert default.tobytes() == render_scene("hospitalroom", np.random.default_rng(0), size=64, teal=True).tobytes()
+
+
+def test_a_ward_is_a_bedroom_by_a_curtain_without_monitor_or_drip():
+    """The teal shortcut's plant: a plain ward has no heart monitor; its bed is a bedroom's, so its colour is
+    what tells it from a bedroom."""
+    def screen(im):  # the monitor's near-black, green-tinted screen
+        a = np.asarray(im, dtype=np.int16)
+        return int(((a[..., 0] < 40) & (a[..., 1] < 50) & (a[..., 2] < 50) & (a[..., 1] > a[..., 0] + 4)).sum())
+
+    for seed in range(4):
+        ward = render_scene("hospitalroom", np.random.default_rng(seed), size=128, ward=True)
+        room = render_scene("hospitalroom", np.random.default_rng(seed), size=128)
+        assert screen(room) > 40 and screen(ward) == 0
+        assert ward.tobytes() != room.tobytes()
+    # the ward option is for hospital rooms: other classes draw the same scene with or without it
+    assert render_scene("kitchen", np.random.default_rng(1), size=64, ward=True).tobytes() == \
+        render_scene("kitchen", np.random.default_rng(1), size=64).tobytes()
 
 
 def test_green_bedspread():

@@ -3,6 +3,8 @@ others near their values; the plan picks the right images; the verdict logic on 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -272,6 +274,9 @@ def test_rows_merge_by_finding_and_join_the_findings():
     index, _ = property_bins(samples["brightness"].to_numpy(), n_bins=10)
     n_other = int(((index == 0) & (samples["split"] == "train") & (samples["label"] != 0)).sum())
     assert f": {n_other} in train today" in fix["collect"]
+    scoped = intervention_report.remedy({**row, "scope": "bed"}, samples, classes)  # confirmed on beds alone
+    n_beds = int(((index == 0) & (samples["split"] == "train") & (samples["label"] == 2)).sum())
+    assert scoped["collect"].startswith("bed images in the bin") and f": {n_beds} in train today" in scoped["collect"]
 
 
 def test_by_class_says_which_classes_images_moved_and_older_tests_still_read():
@@ -333,10 +338,56 @@ def test_a_one_class_plan_takes_fresh_images_of_that_class_only():
     assert line.startswith(f"deli images alone ({len(plan.rows)} others, none of the first test's): confirmed for "
                            "deli images: mean ΔP +0.500")
     assert intervention_report.class_test_of("{}") is None and intervention_report.class_test_of(None) is None
-    by_class = intervention_report.effect_by_class(np.array([0.3, 0.2, -0.1, 0.5]), np.zeros(4, bool),
-                                                   ["bed", "bed", "gym", "deli"])
-    assert intervention_report.class_to_test(by_class) == "bed"  # the largest rise among classes of 2 images or more
-    assert intervention_report.class_to_test(by_class, min_images=3) is None
+    assert intervention_report.class_test_examples(result) == []  # a row without example images
+    shown = {**row, "examples": list(ids[plan.rows[:2]]), "example_before": [0.1, 0.2], "example_after": [0.6, 0.7],
+             "example_jpeg": [b"\xff\xd8one", b"\xff\xd8two"]}
+    examples = intervention_report.class_test_examples(
+        intervention_report.class_test_of(intervention_report.class_test_text(shown, "deli")))
+    assert examples == [(ids[plan.rows[0]], 0.1, 0.6, b"\xff\xd8one"), (ids[plan.rows[1]], 0.2, 0.7, b"\xff\xd8two")]
+
+
+def test_the_class_to_test_alone_is_the_one_the_model_finds_nearest():
+    """Of the images a test could edit (labelled and predicted another class), the class with the highest mean
+    P(finding's class), with enough images left after the first test's."""
+    samples = _samples(n=400, seed=3)
+    classes = ["bar", "deli", "bed", "gym"]
+    labels = samples["label"].to_numpy()
+    probs = np.full((len(samples), 4), 0.1)
+    probs[labels == 2, 0] = 0.3  # beds look most like bars
+    probs[(labels == 3), 0] = 0.2
+    wrong = samples["pred"].to_numpy() != labels
+    probs[wrong & (labels == 1), 0] = 0.99  # mispredicted delis are not in the pool: they do not count
+    assert intervention_report.nearest_class(samples, probs, "bar", classes) == "bed"
+    beds = samples["sample_id"][(labels == 2)].astype(str).tolist()
+    assert intervention_report.nearest_class(samples, probs, "bar", classes, exclude=beds) == "gym"  # no bed left
+    assert intervention_report.nearest_class(samples, probs, "bar", classes, min_images=1000) is None
+    assert intervention_report.nearest_class(samples, probs, "sauna", classes) is None
+    assert intervention_report.nearest_class(samples, probs, "bed", classes) in {"bar", "deli", "gym"}
+
+
+def test_a_finding_confirmed_on_one_class_alone_is_a_confirmed_shortcut_on_that_class():
+    findings = pd.DataFrame({"property": ["dominant_hue", "dominant_hue"], "bin": [3, 4],
+                             "class": ["hospital", "office"], "rank": [1, 2], "redundant_with": [0, 0],
+                             "score": [2.0, 1.0]})
+    second = {"n": 64, "n_heldout": 10, "effect": 0.19, "effect_lo": 0.13, "effect_hi": 0.26, "flip_share": 0.2,
+              "control_effect": 0.07, "control_lo": 0.04, "control_hi": 0.1, "reason": "", "seconds": 2.0,
+              "sample_ids": ["a.jpg"]}
+    rows = []
+    for prop, b, cls, verdict in (("dominant_hue", 3, "hospital", "confirmed"), ("dominant_hue", 4, "office", "no_effect")):
+        rows.append({c: None for c in interventions.TEST_COLUMNS} | {
+            "key": interventions.finding_key(prop, b, cls), "property": prop, "bin": b, "class": cls,
+            "verdict": "no_effect", "cause": "label errors", "effect": 0.015, "bin_label": "teal",
+            "class_test": json.dumps({**second, "class": "bed" if cls == "hospital" else "gym", "verdict": verdict})})
+    joined = intervention_report.with_tests(findings, pd.DataFrame(rows))
+    teal, blue = joined.iloc[0], joined.iloc[1]
+    assert teal["test_verdict"] == "confirmed" and teal["test_scope"] == "bed" and teal["own_verdict"] == "no_effect"
+    assert blue["test_verdict"] == "no_effect" and blue["test_cause"] == "label errors" and pd.isna(blue["test_scope"])
+    after = pd.DataFrame(rows).assign(class_test=json.dumps({**second, "class": "bed", "effect": 0.02,
+                                                             "verdict": "no_effect"}))
+    compared = intervention_report.compare_tests(pd.DataFrame(rows), after)
+    assert compared["second_class"].tolist() == ["bed", "gym"]
+    assert compared["second_effect_a"].tolist() == [0.19, 0.19] and compared["second_effect_b"].tolist() == [0.02, 0.02]
+    assert compared["second_verdict_a"].tolist() == ["confirmed", "no_effect"]
 
 
 def test_a_repeat_moving_another_property_can_confirm_a_finding():

@@ -65,9 +65,12 @@ def test_demo_bookstore_videostore_is_indistinguishable(demo_cache):
     table = merges.merge_candidates(samples["label"].to_numpy(), np.asarray(demo_cache.probs, float),
                                     np.asarray(demo_cache.embeddings), demo_cache.classes)
     pair = table[(table["class_a"].isin(["bookstore", "videostore"])) & (table["class_b"].isin(["bookstore", "videostore"]))]
-    assert pair["verdict"].iloc[0] == "indistinguishable"
-    others = table[(table["verdict"] != "") & ~table.index.isin(pair.index)]
-    assert (others["verdict"] != "indistinguishable").all()
+    assert pair["verdict"].iloc[0] == "indistinguishable" and pair.index[0] == table.index[0]  # and first
+    # the other pair the demo draws alike: its wards are bedrooms told apart by colour only, which a 180-image,
+    # 96-px model may not learn; every other pair must not be called indistinguishable
+    wards = table["class_a"].isin(["bedroom", "hospitalroom"]) & table["class_b"].isin(["bedroom", "hospitalroom"])
+    others = table[(table["verdict"] != "") & ~table.index.isin(pair.index) & ~wards]
+    assert len(others) and (others["verdict"] != "indistinguishable").all()
 
 
 def test_merges_page_words_the_advice_by_verdict(monkeypatch, shared_copy):

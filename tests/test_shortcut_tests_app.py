@@ -129,20 +129,65 @@ def test_a_finding_is_tested_on_demand_and_stored(monkeypatch, own_copy):
     assert sum(m.label.startswith("Mean ΔP(") for m in at.metric) == n_metrics + 1  # its evidence is shown
 
 
+def test_an_unconfirmed_finding_is_tested_again_on_the_nearest_class_and_replayed(demo_cache):
+    """run_tests (the build's and analyze's path) with the cache's probabilities: a finding its first test does not
+    confirm (8 images: too few to decide) is tested again on fresh images of the class the probabilities make
+    nearest; replaying the tests on the same images (Compare) replays that second test too."""
+    from indoor.cache.shortcut_tests import cache_scorer, image_loader, input_side
+    from indoor.model.shortcut_test import run_tests
+
+    samples = demo_cache.samples.copy()
+    samples["pred"] = samples["label"]  # every image in the pool a test draws from: enough for the nearest class
+    classes, labels = demo_cache.classes, samples["label"].to_numpy()
+    finding = demo_cache.table("shortcut_findings").query("rank > 0").sort_values("rank").head(1)
+    c = classes.index(finding["class"].iat[0])
+    probs = np.full((len(samples), len(classes)), 0.01)
+    for k in range(len(classes)):  # class k's images: P(finding's class) falls with k, so the nearest is decided
+        probs[labels == k, c] = 0.9 - 0.05 * k if k != c else 0.9
+    scorer = cache_scorer(demo_cache)
+    load = image_loader(demo_cache, input_side(scorer.preprocessing))
+    first = run_tests(finding, samples, classes, scorer, load, embeddings=demo_cache.embeddings, n=8, probs=probs,
+                      class_budget=1)
+    row = first.iloc[0].to_dict()
+    assert row["verdict"] == "inconclusive"  # 8 images: too few, so the second test runs
+    result = intervention_report.class_test_of(row["class_test"])
+    nearest = intervention_report.nearest_class(samples, probs, row["class"], classes, exclude=list(row["sample_ids"]))
+    assert result is not None and result["class"] == nearest and 0 < result["n"] <= 8
+    rows = np.array([demo_cache.row_of[s] for s in result["sample_ids"]])
+    assert (labels[rows] == classes.index(nearest)).all() and not set(result["sample_ids"]) & set(row["sample_ids"])
+    examples = intervention_report.class_test_examples(result)  # the first 6 edited images, to show
+    assert len(examples) == min(6, result["n"]) and all(e[0] in result["sample_ids"] for e in examples)
+    no_budget = run_tests(finding, samples, classes, scorer, load, embeddings=demo_cache.embeddings, n=8,
+                          probs=probs, class_budget=0)
+    assert intervention_report.class_test_of(no_budget["class_test"].iat[0]) is None
+    replayed = run_tests(first, samples, classes, scorer, load, embeddings=demo_cache.embeddings, n=8,
+                         sample_ids={row["key"]: list(row["sample_ids"])})
+    again = intervention_report.class_test_of(replayed["class_test"].iat[0])
+    assert again["class"] == nearest and again["sample_ids"] == result["sample_ids"]
+    assert again["effect"] == pytest.approx(result["effect"], abs=1e-6)  # the same model, images and edits
+
+
 def test_a_finding_is_tested_again_on_one_class_alone(monkeypatch, own_copy):
-    """The class the first test moved most, tested alone on fresh images: from the page's button, then stored."""
+    """The class the model finds nearest to the finding's, tested alone on fresh images: from the page's button
+    (shown while the test has no second test), then stored."""
     from indoor.cache.shortcut_tests import stored_tests
+    from indoor.cache.writer import write_table
 
     cache = load_cache(own_copy)
     tests = stored_tests(cache)
-    open_tests = tests[(tests["verdict"] != "confirmed")
-                       & tests["by_class"].map(lambda b: intervention_report.class_to_test(b) is not None)]
+    tests["class_test"] = "{}"  # none yet: the page offers the button
+    write_table(own_copy, "shortcut_tests", tests)
+    cache = load_cache(own_copy)
+    open_tests = tests[tests["verdict"] != "confirmed"]
     if open_tests.empty:  # a small demo may confirm every tested finding: test a confirmed one directly
         test = tests.iloc[0].to_dict()
     else:
-        test = open_tests.iloc[0].to_dict()
+        test = open_tests.sort_values("rank").iloc[0].to_dict()
         at = open_page(monkeypatch, own_copy, SHORTCUTS)
-        top = intervention_report.class_to_test(test["by_class"])
+        exclude = list(test["sample_ids"])
+        top = (intervention_report.nearest_class(cache.samples, cache.probs, test["class"], cache.classes, exclude=exclude)
+               or intervention_report.nearest_class(cache.samples, cache.probs, test["class"], cache.classes,
+                                                    exclude=exclude, min_images=2))
         buttons = [b for b in at.button if b.label == f"Test {top} images alone"]
         assert buttons, markdown_text(at)
         buttons[0].click().run()
@@ -153,8 +198,7 @@ def test_a_finding_is_tested_again_on_one_class_alone(monkeypatch, own_copy):
         assert intervention_report.class_test_of(stored["class_test"])["class"] == top
     from indoor.cache.shortcut_tests import test_one_class
 
-    top = intervention_report.class_to_test(test["by_class"]) or next(
-        c for c in cache.classes if c != test["class"])
+    top = next(c for c in cache.classes if c != test["class"])
     row = test_one_class(cache, test, top, n=24)
     result = intervention_report.class_test_of(row["class_test"])
     samples = cache.samples
@@ -163,6 +207,8 @@ def test_a_finding_is_tested_again_on_one_class_alone(monkeypatch, own_copy):
     assert (samples["label"].to_numpy()[rows] == cache.classes.index(top)).all()  # that class's images only
     assert not set(result["sample_ids"]) & set(test["sample_ids"])  # none of the first test's
     assert result["effect_lo"] <= result["effect"] <= result["effect_hi"]
+    examples = intervention_report.class_test_examples(result)  # its edited images, to show
+    assert examples and all(e[0] in result["sample_ids"] and e[3][:2] == b"\xff\xd8" for e in examples)
     again = stored_tests(load_cache(own_copy)).set_index("key").loc[test["key"]]
     assert intervention_report.class_test_of(again["class_test"])["sample_ids"] == result["sample_ids"]
     assert again["effect"] == pytest.approx(test["effect"])  # the first test itself is kept as it was

@@ -258,6 +258,21 @@ def run_class_test(cache: Cache, test: dict, from_class: str) -> dict:
     return row
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def _nearest_class(key: str, cls: str, exclude: tuple[str, ...], _cache: Cache) -> str | None:
+    from indoor.analysis.intervention_report import nearest_class as nearest
+
+    return (nearest(_cache.samples, _cache.probs, cls, _cache.classes, exclude=exclude)  # a decidable test
+            or nearest(_cache.samples, _cache.probs, cls, _cache.classes, exclude=exclude, min_images=2))
+
+
+def nearest_class(cache: Cache, cls: str, exclude: tuple[str, ...]) -> str | None:
+    """The class to test a finding of ``cls`` on alone (:func:`indoor.analysis.intervention_report.nearest_class`),
+    none of ``exclude``'s images; once per cache and test. In a small data set where no class has enough images
+    for a decided test (16), the nearest class with two or more: its test may well say "too few images"."""
+    return _nearest_class(cache.key, cls, exclude, cache)
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def _replayed(key_a: str, key_b: str, stamp_a: int, _run_a: Cache, _run_b: Cache):
     import pandas as pd

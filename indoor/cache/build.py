@@ -262,7 +262,7 @@ def _build(index: DatasetIndex, staged: StagedCache, options: BuildOptions, log:
     scorer = Scorer(backbone.embedder, head, backbone.preprocessing(), device,
                     forward=features.forward if finetune_info is None else None)
     tables["shortcut_tests"] = build_time_tests(table, tables, index.classes, scorer, embeddings=embeddings,
-                                                top=options.shortcut_tests,
+                                                probs=probs, top=options.shortcut_tests,
                                                 n=options.test_images, seed=options.seed,
                                                 thumb_size=options.thumb_size, log=log if options.progress else None)
     timings["shortcut_tests"] = time.perf_counter() - t0

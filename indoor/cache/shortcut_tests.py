@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from indoor.analysis import intervention_report, interventions
+from indoor.analysis import interventions
 from indoor.cache.format import Cache, CacheError
 
 TABLE = "shortcut_tests"
@@ -116,20 +116,15 @@ def test_one_class(cache: Cache, test: dict[str, Any], from_class: str, *, score
                    n: int = DEFAULT_IMAGES, save: bool = True) -> dict[str, Any]:
     """Test ``test``'s finding again on ``from_class``'s images alone (up to ``n``, labelled and predicted that
     class, none of the first test's images): does the shortcut act on that class? ``test`` is a stored test row
-    (the class to test: its ``by_class`` line points to it). Returns ``test`` with the result in ``class_test``
+    (the class to test: :func:`indoor.analysis.intervention_report.nearest_class`). Returns ``test`` with the result in ``class_test``
     (:func:`indoor.analysis.intervention_report.class_test_of`), stored in the cache with ``save`` (a read-only cache:
     returned all the same)."""
-    from indoor.model.shortcut_test import run_test
+    from indoor.model.shortcut_test import run_class_test
 
     scorer = scorer or cache_scorer(cache)
-    seed = int(cache.meta.get("seed", 0) or 0)
-    plan = interventions.plan_test(cache.samples, test, cache.classes, n=n, seed=seed, from_class=from_class,
-                                   exclude=list(test.get("sample_ids", [])))
-    flags = label_issue_flags(cache)
-    row = run_test(plan, scorer, image_loader(cache, input_side(scorer.preprocessing)),
-                   cache.samples["sample_id"].astype(str).tolist(), label_issues=flags, embeddings=cache.embeddings,
-                   seed=seed, source="on demand", n_examples=0)
-    updated = {**test, "class_test": intervention_report.class_test_text(row, from_class)}
+    updated = run_class_test(test, from_class, cache.samples, cache.classes, scorer,
+                             image_loader(cache, input_side(scorer.preprocessing)), label_issues=label_issue_flags(cache),
+                             embeddings=cache.embeddings, n=n, seed=int(cache.meta.get("seed", 0) or 0))
     if save:
         save_tests(cache, interventions.tests_frame([updated]))
     return updated
@@ -168,9 +163,10 @@ def refresh_tests(cache: Cache, tables: dict[str, pd.DataFrame], *, top: int = D
     scorer = cache_scorer(cache)
     from indoor.model.shortcut_test import run_tests
 
-    from indoor.model.shortcut_test import REPEAT_BUDGET
+    from indoor.model.shortcut_test import CLASS_BUDGET, REPEAT_BUDGET
 
     fresh = run_tests(missing, cache.samples, cache.classes, scorer, image_loader(cache, input_side(scorer.preprocessing)),
                       label_issues=flags, embeddings=cache.embeddings, seed=int(cache.meta.get("seed", 0) or 0),
-                      source="analyze", every=tables["shortcut_findings"], repeat_budget=REPEAT_BUDGET, log=log)
+                      source="analyze", every=tables["shortcut_findings"], repeat_budget=REPEAT_BUDGET,
+                      probs=cache.probs, class_budget=CLASS_BUDGET, log=log)
     return interventions.merge_tests(stored, fresh)

@@ -29,6 +29,7 @@ from indoor.model.intervene import move_property
 BATCH = 64
 EDIT_THREADS = max(1, min(4, os.cpu_count() or 1))
 REPEAT_BUDGET = 1  # at build time (and in analyze): extra tests of repeats, for the best-ranked unconfirmed finding
+CLASS_BUDGET = 2  # at build time (and in analyze): second tests on the nearest class's images, best-ranked first
 
 
 @dataclass
@@ -139,6 +140,33 @@ def run_test(
     )
 
 
+def run_class_test(
+    test: dict[str, Any],
+    from_class: str,
+    samples: pd.DataFrame,
+    classes: Sequence[str],
+    scorer: Scorer,
+    load_image: Callable[[int], Image.Image],
+    *,
+    label_issues: np.ndarray | None = None,
+    embeddings: np.ndarray | None = None,
+    n: int = 64,
+    seed: int = 0,
+    source: str = "on demand",
+    thumb_size: int = 128,
+    sample_ids: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """``test`` (a ``shortcut_tests`` row) with its finding tested again on ``from_class``'s images alone, in
+    ``class_test`` (:func:`indoor.analysis.intervention_report.class_test_of`): up to ``n`` images labelled and
+    predicted that class, none of the first test's (or exactly ``sample_ids``: another run's class test replayed),
+    the same edit, control and verdict rule."""
+    plan = interventions.plan_test(samples, test, classes, n=n, seed=seed, from_class=from_class,
+                                   exclude=list(test.get("sample_ids", [])), sample_ids=sample_ids)
+    row = run_test(plan, scorer, load_image, samples["sample_id"].astype(str).tolist(), label_issues=label_issues,
+                   embeddings=embeddings, seed=seed, source=source, thumb_size=thumb_size)
+    return {**test, "class_test": intervention_report.class_test_text(row, from_class)}
+
+
 def _load(load_image: Callable[[int], Image.Image], row: int) -> Image.Image | None:
     try:
         return load_image(row)
@@ -161,6 +189,8 @@ def run_tests(
     sample_ids: dict[str, Sequence[str]] | None = None,
     every: pd.DataFrame | None = None,
     repeat_budget: int | None = None,
+    probs: np.ndarray | None = None,
+    class_budget: int | None = None,
     thumb_size: int = 128,
     log: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
@@ -170,8 +200,12 @@ def run_tests(
     its (N, D) embeddings (then the unedited images need no forward pass). With ``every`` (the whole findings
     table), a finding whose own test is not confirmed has its repeats that move another property tested too
     (:func:`indoor.analysis.intervention_report.repeats_to_test`, at most two each), until one is confirmed;
-    ``repeat_budget`` caps those extra tests over the whole call (None: no cap)."""
-    from indoor.analysis.intervention_report import repeats_to_test
+    ``repeat_budget`` caps those extra tests over the whole call (None: no cap). With ``probs`` (the cache's
+    out-of-sample probabilities), a finding still not confirmed is tested again on the images of the class the
+    model finds nearest to the finding's (:func:`indoor.analysis.intervention_report.nearest_class`), fresh ones,
+    stored in its row's ``class_test``; ``class_budget`` caps those (None: no cap). A replayed test (``sample_ids``)
+    with a ``class_test`` replays that too, on its images."""
+    from indoor.analysis.intervention_report import class_test_of, nearest_class, repeats_to_test
 
     ids = samples["sample_id"].astype(str).tolist()
     row_classes = [classes[int(label)] for label in samples["label"].to_numpy()]
@@ -195,18 +229,48 @@ def run_tests(
         results.append(row)
         return row
 
+    def second_test(row: dict[str, Any], from_class: str, chosen: Sequence[str] | None = None) -> None:
+        try:
+            done = run_class_test(row, from_class, samples, classes, scorer, load_image, label_issues=label_issues,
+                                  embeddings=embeddings, n=n, seed=seed, source=source, thumb_size=thumb_size,
+                                  sample_ids=chosen)
+        except ValueError as exc:
+            if log:
+                log(f"second shortcut test skipped ({row['property']} → {row['class']}, {from_class}): {exc}")
+            return
+        row["class_test"] = done["class_test"]
+        if log:
+            result = class_test_of(row["class_test"])
+            log(f"  on {from_class} images alone: {result['verdict']} (ΔP {result['effect']:+.3f}, "
+                f"{result['seconds']:.1f} s)")
+
+    classes_left = [class_budget]
     for finding in findings.to_dict("records"):
         row = test(finding)
-        if row is None or row["verdict"] == "confirmed" or every is None:
+        if row is None:
             continue
-        for repeat in repeats_to_test(every, finding).to_dict("records"):
+        replayed = class_test_of(finding.get("class_test")) if sample_ids is not None else None
+        if replayed is not None:
+            second_test(row, str(replayed["class"]), chosen=list(map(str, replayed["sample_ids"])))
+        if row["verdict"] == "confirmed" or every is None and probs is None:
+            continue
+        confirmed = False
+        for repeat in ([] if every is None else repeats_to_test(every, finding).to_dict("records")):
             if budget[0] is not None and budget[0] <= 0:
                 break
             if budget[0] is not None:
                 budget[0] -= 1
             extra = test(repeat)
             if extra is not None and extra["verdict"] == "confirmed":
+                confirmed = True
                 break
+        if confirmed or probs is None or sample_ids is not None or classes_left[0] is not None and classes_left[0] <= 0:
+            continue
+        nearest = nearest_class(samples, probs, row["class"], classes, exclude=row["sample_ids"])
+        if nearest is not None:
+            if classes_left[0] is not None:
+                classes_left[0] -= 1
+            second_test(row, nearest)
     return interventions.tests_frame(results)
 
 
@@ -223,6 +287,7 @@ def build_time_tests(
     scorer: Scorer,
     *,
     embeddings: np.ndarray | None = None,
+    probs: np.ndarray | None = None,
     top: int = 3,
     n: int = 64,
     seed: int = 0,
@@ -230,8 +295,9 @@ def build_time_tests(
     log: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """The cache build's tests: the ``top`` best-ranked shortcut findings of ``tables`` (the build's analysis
-    tables), and one repeat (:data:`REPEAT_BUDGET`) of the best-ranked one not confirmed, on the images at
-    ``samples["path"]`` (the build's samples frame), scored by ``scorer``."""
+    tables), one repeat (:data:`REPEAT_BUDGET`) of the best-ranked one not confirmed and, with ``probs`` (the
+    build's out-of-sample probabilities), second tests on the nearest class's images (:data:`CLASS_BUDGET`), on the
+    images at ``samples["path"]`` (the build's samples frame), scored by ``scorer``."""
     findings = tables.get("shortcut_findings")
     if findings is None or findings.empty or top <= 0:
         return interventions.empty_tests()
@@ -247,4 +313,5 @@ def build_time_tests(
     return run_tests(top_findings(findings, top), samples, classes, scorer,
                      lambda row: working_image(paths[row], side=side, original_size=sizes[row]),
                      label_issues=flags, embeddings=embeddings, n=n, seed=seed, source="build", every=findings,
-                     repeat_budget=REPEAT_BUDGET, thumb_size=thumb_size, log=log)
+                     repeat_budget=REPEAT_BUDGET, probs=probs, class_budget=CLASS_BUDGET, thumb_size=thumb_size,
+                     log=log)

@@ -42,14 +42,30 @@ def shortcut_change(run_a: Cache, run_b: Cache, result: Comparison, *, key: str)
             tests_b = loading.replay_shortcut_tests(run_a, run_b)
     table = intervention_report.compare_tests(tests_a, tests_b)
     for rec in table.to_dict("records"):
-        name = f"{md(PROPERTIES[rec['property']])} {md(rec['bin_label'])} → {md(rec['class'])}"
-        a, b, c = st.columns([3, 2, 2])
-        a.markdown(f"**{name}**  \nA: {md(interventions.VERDICTS[rec['verdict_a']])}")
-        b.metric(f"ΔP A ({rec['effect_lo_a']:+.3f} .. {rec['effect_hi_a']:+.3f})", f"{rec['effect_a']:+.3f}")
-        if rec["effect_b"] == rec["effect_b"]:  # not NaN: tested on B
-            share = "" if rec["remaining"] != rec["remaining"] else f" · {rec['remaining']:.0%} of A's effect left"
-            c.metric(f"ΔP B ({rec['effect_lo_b']:+.3f} .. {rec['effect_hi_b']:+.3f})", f"{rec['effect_b']:+.3f}",
-                     delta=f"{rec['effect_b'] - rec['effect_a']:+.3f}", delta_color="inverse",
-                     help=f"B: {md(interventions.VERDICTS[rec['verdict_b']])}{share}")
-        else:
-            c.metric("ΔP B", "–", help="Not run on B yet (the button above), or B lacks these images.")
+        with st.container(border=True):
+            _compared_test(rec)
+
+
+def _compared_test(rec: dict) -> None:
+    """One of A's tests beside the same test on B, and its second test (one class's images alone) when it has one."""
+    name = f"{md(PROPERTIES[rec['property']])} {md(rec['bin_label'])} → {md(rec['class'])}"
+    a, b, c = st.columns([3, 2, 2])
+    a.markdown(f"**{name}**  \nA: {md(interventions.VERDICTS[rec['verdict_a']])}")
+    b.metric(f"ΔP A ({rec['effect_lo_a']:+.3f} .. {rec['effect_hi_a']:+.3f})", f"{rec['effect_a']:+.3f}")
+    if rec["effect_b"] == rec["effect_b"]:  # not NaN: tested on B
+        share = "" if rec["remaining"] != rec["remaining"] else f" · {rec['remaining']:.0%} of A's effect left"
+        c.metric(f"ΔP B ({rec['effect_lo_b']:+.3f} .. {rec['effect_hi_b']:+.3f})", f"{rec['effect_b']:+.3f}",
+                 delta=f"{rec['effect_b'] - rec['effect_a']:+.3f}", delta_color="inverse",
+                 help=f"B: {md(interventions.VERDICTS[rec['verdict_b']])}{share}")
+    else:
+        c.metric("ΔP B", "–", help="Not run on B yet (the button above), or B lacks these images.")
+    if not isinstance(rec.get("second_class"), str):
+        return
+    a, b, c = st.columns([3, 2, 2])  # the second test, on one class's images alone
+    verdict = {run: interventions.VERDICTS.get(rec[f"second_verdict_{run}"], "?").lower() for run in ("a", "b")}
+    a.markdown(md(f"↳ second test, {rec['second_class']} images alone — A: {verdict['a']}"))
+    b.markdown(f"ΔP A **{rec['second_effect_a']:+.3f}** ({rec['second_effect_lo_a']:+.3f} .. "
+               f"{rec['second_effect_hi_a']:+.3f})")
+    if rec["second_effect_b"] == rec["second_effect_b"]:
+        c.markdown(f"ΔP B **{rec['second_effect_b']:+.3f}** ({rec['second_effect_lo_b']:+.3f} .. "
+                   f"{rec['second_effect_hi_b']:+.3f}) · {verdict['b']}")

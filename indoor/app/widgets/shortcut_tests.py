@@ -1,7 +1,8 @@
 """Shortcut findings with their intervention tests: the verdict first, then the evidence (before/after thumbnails
 with P(class) before -> after, the effect with its interval, the control, the other direction, the classes whose
-images moved most and, on demand, a test of the one that moved most on its own images), the remedy of a confirmed
-shortcut, and for a finding without causal effect the label issues it is made of.
+images moved most and a second test on the images of the class nearest to the finding's: at build time, or on
+demand), the remedy of a confirmed shortcut, and for a finding without causal effect the label issues it is made
+of. A finding whose second test confirms it is a confirmed shortcut on that class's images.
 
 A finding is a suspicion until its test confirms it: nothing here calls a finding a shortcut otherwise. Tests
 run at build time for the top findings; any other is tested on demand (a button: the model runs in
@@ -88,6 +89,8 @@ def finding_card(cache: Cache, finding: dict[str, Any], flags: np.ndarray, *, ke
         rank = f"#{int(finding['rank'])}" if finding["rank"] > 0 else f"repeats #{int(finding['redundant_with'])}"
         label = "Not tested yet" if verdict is None else interventions.VERDICTS[verdict] + (
             "" if verdict == "confirmed" else f" — {finding['test_cause']}")
+        if isinstance(finding.get("test_scope"), str):
+            label += f" on {finding['test_scope']} images"
         if isinstance(finding.get("test_via"), str):
             label += f" — through {PROPERTIES[finding['test_via']]}"
         st.markdown(f"{ICONS[verdict]} **{md(label)} · {rank} · {where}**")
@@ -103,7 +106,7 @@ def finding_card(cache: Cache, finding: dict[str, Any], flags: np.ndarray, *, ke
             evidence(cache, finding, key=key)
         if verdict == "confirmed":
             remedy_box(cache, finding)
-        else:
+        if verdict != "confirmed" or isinstance(finding.get("test_scope"), str):  # its own images: label errors?
             made_of(cache, finding, flags, key=key)
         urls.class_pair_link(None, finding["class"], None, label=f"All images wrongly predicted {md(finding['class'])}",
                              icon=":material/photo_library:")
@@ -113,6 +116,13 @@ def evidence(cache: Cache, finding: dict[str, Any], *, key: str) -> None:
     """The effect with its interval, the flips, the control, the other direction and the before/after images."""
     cls = finding["class"]
     t = {k[5:]: v for k, v in finding.items() if k.startswith("test_")}
+    if isinstance(t.get("scope"), str):  # confirmed by the second test, on one class's images: that first
+        one_class_test(cache, {**t, "verdict": finding.get("own_verdict")}, key=f"{key}.class")
+        own = interventions.VERDICTS.get(finding.get("own_verdict"), "?").lower()
+        share = t.get("label_issue_share")
+        issues = f"; {share:.0%} of the finding's own images are label issues" if share == share and share else ""
+        st.caption(md(f"The first test, on images of every other class: {own}{issues}. A shortcut that acts on "
+                      f"{t['scope']} images only is diluted there:"))
     if isinstance(t.get("via"), str):
         own = interventions.VERDICTS.get(finding.get("own_verdict"), "not tested")
         st.caption(md(f"Moving {PROPERTIES[finding['property']]} alone: {own.lower()} (mean ΔP "
@@ -141,6 +151,7 @@ def evidence(cache: Cache, finding: dict[str, Any], *, key: str) -> None:
     moved = intervention_report.moved_most(t.get("by_class"), cls)
     if moved:
         st.caption(md(moved))
+    if not isinstance(t.get("scope"), str):
         one_class_test(cache, t, key=f"{key}.class")
     rows = [cache.row_of.get(s) for s in t["examples"]]
     shown = [i for i, r in enumerate(rows) if r is not None]
@@ -156,28 +167,42 @@ def evidence(cache: Cache, finding: dict[str, Any], *, key: str) -> None:
 
 
 def one_class_test(cache: Cache, test: dict[str, Any], *, key: str) -> None:
-    """The finding tested again on the images of the class its first test moved most, fresh ones: its result when
-    stored, else (when the first test is not confirmed) a button that runs it."""
+    """The finding tested again on the images of the class the model finds nearest to the finding's, fresh ones:
+    its result (and example images) when stored, else (when the first test is not confirmed) a button that runs
+    it."""
     cls, result = test["class"], intervention_report.class_test_of(test.get("class_test"))
-    top = intervention_report.class_to_test(test.get("by_class"))
-    marker = (cache.key, str(test["key"]), top)
+    nearest = None
+    if result is None and test.get("verdict") != "confirmed":
+        nearest = loading.nearest_class(cache, cls, tuple(map(str, test.get("sample_ids", []))))
+    marker = (cache.key, str(test["key"]), nearest)
     asked: set = st.session_state.setdefault(_ASKED_CLASS, set())
-    if result is None and top is not None and marker in asked:
+    if result is None and nearest is not None and marker in asked:
         asked.discard(marker)
-        with st.spinner(f"Testing {md(top)} images alone: editing, re-embedding and scoring up to 64 images…"):
+        with st.spinner(f"Testing {md(nearest)} images alone: editing, re-embedding and scoring up to 64 images…"):
             try:
-                result = intervention_report.class_test_of(loading.run_class_test(cache, test, top)["class_test"])
+                result = intervention_report.class_test_of(loading.run_class_test(cache, test, nearest)["class_test"])
             except (OSError, ValueError, RuntimeError) as exc:
                 st.error(f"The test could not run: {md(exc)}")
                 return
     if result is not None:
         st.markdown(f"{ICONS.get(result['verdict'], ICONS[None])} "
                     + md(intervention_report.class_test_sentence(result, cls)))
-    elif top is not None and test["verdict"] != "confirmed":
-        st.button(f"Test {md(top)} images alone", key=key, icon=":material/science:",
+        examples = intervention_report.class_test_examples(result)
+        rows = [(cache.row_of.get(e[0]), e) for e in examples]
+        rows = [(r, e) for r, e in rows if r is not None]
+        if rows:
+            st.image([str(cache.thumb_path(r)) for r, _ in rows], width=96,
+                     caption=[f"before · P {e[1]:.0%}" for _, e in rows])
+            st.image([e[3] for _, e in rows], width=96, caption=[f"after · P {e[2]:.0%}" for _, e in rows])
+            st.caption(md(f"{len(rows)} of the {int(result['n'])} {result['class']} images of this test (the first of "
+                          f"a random sample): above as they are, below with only their {PROPERTIES[test['property']]} "
+                          f"moved into the bin; P = probability of {cls}."))
+    elif nearest is not None:
+        st.button(f"Test {md(nearest)} images alone", key=key, icon=":material/science:",
                   on_click=lambda: st.session_state.setdefault(_ASKED_CLASS, set()).add(marker),
-                  help=f"Moves the property of up to 64 other images of {md(top)} (none of this test's) into the bin "
-                       f"and re-scores them: does the shortcut act on {md(top)} images? A few seconds.")
+                  help=f"{md(nearest)} is the class the model finds nearest to {md(cls)}: a shortcut tips such images "
+                       f"first, and a test over every class dilutes it. Moves the property of up to 64 other "
+                       f"{md(nearest)} images (none of this test's) into the bin and re-scores them. A few seconds.")
 
 
 def remedy_box(cache: Cache, finding: dict[str, Any]) -> None:

@@ -192,7 +192,7 @@ class _G:
 
 
 class _Opts:
-    __slots__ = ("teal", "green_bedspread", "template")
+    __slots__ = ("teal", "green_bedspread", "template", "ward")
 
-    def __init__(self, teal=False, green_bedspread=False, template=None):
-        self.teal, self.green_bedspread, self.template = teal, green_bedspread, template
+    def __init__(self, teal=False, green_bedspread=False, template=None, ward=False):
+        self.teal, self.green_bedspread, self.template, self.ward = teal, green_bedspread, template, ward

@@ -41,8 +41,9 @@ __all__ = ["TRUTH_COLUMNS", "DemoSummary", "render_demo", "render_scene"]
 
 TRUTH_COLUMNS = [
     "sample_id", "split", "true_class", "given_label", "flipped", "second_class", "dark", "teal",
-    "green_bedspread", "scale", "near_duplicate_of",
+    "green_bedspread", "scale", "near_duplicate_of", "ward",
 ]
+WARD_SHARE = 0.8  # hospital rooms drawn as plain wards: a bedroom's bed by the curtain, told apart by colour only
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -51,13 +52,14 @@ TRUTH_COLUMNS = [
 
 def render_scene(class_name: str, rng: np.random.Generator, *, size: int = 256, dark: bool = False,
                  teal: bool | None = None, green_bedspread: bool = False, scale: float = 1.0,
-                 second_class: str | None = None,
+                 second_class: str | None = None, ward: bool = False,
                  anchor: tuple[float, float] | None = None) -> Image.Image:
     """One RGB ``size`` x ``size`` scene of ``class_name`` (any :data:`INDOOR67_CLASSES` name).
 
     ``scale`` multiplies the size of the class-defining objects (0.4..1.6 sensible). ``dark``: global low light
     (x0.25-0.45, warm tint). ``teal``: teal walls (and curtain, in a hospital room); None = True for
-    hospitalroom, False otherwise. ``green_bedspread`` colours a bedroom's bedspread green. ``second_class``
+    hospitalroom, False otherwise. ``green_bedspread`` colours a bedroom's bedspread green. ``ward`` draws a
+    hospital room as a plain ward: the curtain and a bedroom's bed, no monitor or drip. ``second_class``
     also draws that class's defining objects (side by side: a multi-class scene). ``anchor`` = (x, y) in [0,1]
     is the centre of the defining object group; when given, the rest of the image is a plain room with no
     other objects (used by occlusion tests). The result depends only on the arguments and the rng state.
@@ -86,7 +88,7 @@ def render_scene(class_name: str, rng: np.random.Generator, *, size: int = 256, 
 
     def group(cls, cx, cy, u):
         o = _Opts(teal=teal if cls == class_name else cls == "hospitalroom", green_bedspread=green_bedspread,
-                  template=None if cls in _DRAWERS else _template(cls))
+                  template=None if cls in _DRAWERS else _template(cls), ward=bool(ward) and cls == class_name)
         g = _G(img, d, da, cx, cy, u, vp, mirror=rng.random() < 0.5)
         _DRAWERS.get(cls, _d_generic)(g, rng, o)
 
@@ -144,10 +146,10 @@ def _perturb(img: Image.Image, rng: np.random.Generator) -> Image.Image:
 def _render_task(task: tuple) -> None:
     """Worker: render one image (re-rendered from its source's seed and perturbed for a near-duplicate) and
     write it as JPEG q90."""
-    (path, cls, second, dark, teal, green, scale, size, entropy, dup_entropy) = task
+    (path, cls, second, dark, teal, green, scale, size, entropy, dup_entropy, ward) = task
     rng = np.random.default_rng(np.random.SeedSequence(list(entropy)))
     img = render_scene(cls, rng, size=size, dark=dark, teal=teal, green_bedspread=green, scale=scale,
-                       second_class=second)
+                       second_class=second, ward=ward)
     if dup_entropy is not None:
         img = _perturb(img, np.random.default_rng(np.random.SeedSequence(list(dup_entropy))))
     img.save(path, "JPEG", quality=90)
@@ -174,7 +176,8 @@ def render_demo(out_dir: Path, *, n_classes: int = 12, per_class: int = 130, see
     inside ``out_dir``, then swaps it in).
 
     Planted problems: ~5 % flipped labels in each split, ~3 % multi-class scenes, ~80 % of bar images dark
-    (~3 % of the others), ~85 % of hospital rooms teal (~2 % of the others), ~20 % of bedrooms with a green
+    (~3 % of the others), ~85 % of hospital rooms teal (~2 % of the others) and ~80 % of them plain wards that
+    look like bedrooms but for their colour (:data:`WARD_SHARE`), ~20 % of bedrooms with a green
     bedspread, a wide range of object scales, and near-duplicates of train images in test (~1 % of test,
     at least 2; at least 3 when test has >= 200 images). Each planted category is kept clean: near-duplicates
     (and their sources) are never flipped or multi-class, multi-class images are never flipped.
@@ -212,6 +215,9 @@ def render_demo(out_dir: Path, *, n_classes: int = 12, per_class: int = 130, see
     dark = np.where(name == "bar", u[0] < 0.8, u[0] < 0.03)
     teal = np.where(name == "hospitalroom", u[1] < 0.85, u[1] < 0.02)
     green = (name == "bedroom") & (u[2] < 0.2)
+    # drawn from a stream of its own, so the rest of the plan is what it was before wards were planted
+    ward_draw = np.random.default_rng(np.random.SeedSequence([int(seed), 7919, C, per_class, n_test, 1])).random(N)
+    ward = (name == "hospitalroom") & (ward_draw < WARD_SHARE)
     src = np.full(N, -1)  # near-duplicate: index of the train image it copies
     second = np.full(N, -1)
     given = ci.copy()
@@ -271,7 +277,7 @@ def render_demo(out_dir: Path, *, n_classes: int = 12, per_class: int = 130, see
     # copy the source's scene parameters into near-duplicates
     for k in np.flatnonzero(src >= 0):
         s = src[k]
-        scale[k], dark[k], teal[k], green[k] = scale[s], dark[s], teal[s], green[s]
+        scale[k], dark[k], teal[k], green[k], ward[k] = scale[s], dark[s], teal[s], green[s], ward[s]
 
     tmp = out_dir / f".images_tmp_{os.getpid()}"
     if tmp.exists():
@@ -286,7 +292,7 @@ def render_demo(out_dir: Path, *, n_classes: int = 12, per_class: int = 130, see
         dup_entropy = (int(seed), int(ci[k]), int(jj[k]), 1) if src[k] >= 0 else None
         tasks.append((str(tmp / rel[k]), classes[ci[k]], classes[second[k]] if second[k] >= 0 else None,
                       bool(dark[k]), bool(teal[k]), bool(green[k]), float(scale[k]), int(size), entropy,
-                      dup_entropy))
+                      dup_entropy, bool(ward[k])))
 
     bar = tqdm(total=N, desc="rendering demo images", unit="img", disable=not progress)
     try:
@@ -321,6 +327,7 @@ def render_demo(out_dir: Path, *, n_classes: int = 12, per_class: int = 130, see
         "green_bedspread": green.astype(int),
         "scale": scale,
         "near_duplicate_of": [rel[s] if s >= 0 else "" for s in src],
+        "ward": ward.astype(int),
     })[TRUTH_COLUMNS].sort_values("sample_id", kind="stable").reset_index(drop=True)
     truth_path = out_dir / "truth.csv"
     tmp_csv = out_dir / f".truth_tmp_{os.getpid()}.csv"

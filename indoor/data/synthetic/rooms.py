@@ -124,6 +124,9 @@ def _d_hospital(g: _G, rng, o):
     for i in range(6):
         g.poly([(xs[i], -1.08), (xs[i + 1], -1.08), (xs[i + 1] + 0.02, 0.95), (xs[i] + 0.02, 0.95)],
                _shade(cur, 1.08 if i % 2 else 0.86))
+    if o.ward:  # a plain ward: a bedroom's bed and nightstand by the curtain; only its colour tells it apart
+        _d_bedroom(g, rng, o)
+        return
     # wall monitor on an arm
     g.line([(1.1, -0.95), (0.95, -0.75)], (120, 120, 125), 0.03)
     g.box(0.5, -0.95, 1.0, -0.58, 0.03, (50, 52, 58), grad=False)
