@@ -150,7 +150,7 @@ def main() -> int:
                              "off and score them (the ground truth the tests should agree with)")
     parser.add_argument("--second-tests", action="store_true",
                         help="test every unconfirmed finding again on the nearest class's images alone, as the "
-                             "page's button does (the build does it for its first two)")
+                             "page's button does (the build does it for the best-ranked one)")
     parser.add_argument("--no-save", action="store_true", help="do not store tests run here in the cache")
     parser.add_argument("--json", type=Path, default=None, help="write the numbers here")
     args = parser.parse_args()

@@ -44,6 +44,10 @@ def test_the_build_tests_the_top_findings(demo_cache):
     for key in repeats:
         prop, b, cls = key.split("|")
         assert cls in set(top["class"]) and prop not in set(top.loc[top["class"] == cls, "property"])
+    from indoor.model.shortcut_test import CLASS_BUDGET
+
+    seconds = tests[tests["class_test"].map(intervention_report.class_test_of).notna()]
+    assert len(seconds) <= CLASS_BUDGET and (seconds["verdict"] != "confirmed").all()  # unconfirmed ones only
     assert demo_cache.meta["shortcut_tests"] == {"top": 3, "images": 64}
     assert demo_cache.meta["timings"]["shortcut_tests"] > 0
     samples = demo_cache.samples

@@ -29,7 +29,7 @@ from indoor.model.intervene import move_property
 BATCH = 64
 EDIT_THREADS = max(1, min(4, os.cpu_count() or 1))
 REPEAT_BUDGET = 1  # at build time (and in analyze): extra tests of repeats, for the best-ranked unconfirmed finding
-CLASS_BUDGET = 2  # at build time (and in analyze): second tests on the nearest class's images, best-ranked first
+CLASS_BUDGET = 1  # at build time (and in analyze): a second test on the nearest class's images, for the best-ranked unconfirmed finding
 
 
 @dataclass

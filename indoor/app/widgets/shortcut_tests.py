@@ -28,7 +28,8 @@ GROUP_TITLES = {"confirmed": "Confirmed shortcuts", "open": "Not yet decided",
                 "no_effect": "No causal effect — correlation or label errors"}
 GROUP_HELP = {
     "confirmed": "The model's probability of the class rises when only this property is moved into the bin, more "
-                 "than when it is moved the other way.",
+                 "than when it is moved the other way: in images of every other class, or (\"on … images\") in fresh "
+                 "images of the class the model finds nearest, tested alone.",
     "open": "Untested findings, and tests whose interval is too wide or too small to decide.",
     "no_effect": "Moving the property into the bin barely changes the model's probability of the class: the finding "
                  "comes from what its images show, or from their labels.",
