@@ -199,7 +199,10 @@ def test_a_finding_is_tested_again_on_one_class_alone(monkeypatch, own_copy):
         assert any(f"{top} images alone (" in m.value for m in at.markdown), markdown_text(at)
         assert not [b for b in at.button if b.label == f"Test {top} images alone"]  # done: its result instead
         stored = stored_tests(load_cache(own_copy)).set_index("key").loc[test["key"]]
-        assert intervention_report.class_test_of(stored["class_test"])["class"] == top
+        second = intervention_report.class_test_of(stored["class_test"])
+        assert second["class"] == top
+        promoted = any(f"Confirmed shortcut on {top} images" in m.value for m in at.markdown)
+        assert promoted == (second["verdict"] == "confirmed")  # the card's verdict, in the same run
     from indoor.cache.shortcut_tests import test_one_class
 
     top = next(c for c in cache.classes if c != test["class"])

@@ -45,6 +45,7 @@ def findings_view(cache: Cache, findings: pd.DataFrame, tables: dict[str, pd.Dat
     """The ranked findings in three groups by verdict (confirmed, not yet decided, no causal effect), each as a
     card; untested ones get a button that tests them now."""
     _run_asked(cache, findings, tables["shortcut_findings"])
+    _run_asked_class_tests(cache)  # before the verdicts are read: a confirmed second test changes its finding's
     joined = intervention_report.with_tests(findings, loading.shortcut_tests(cache), every=tables["shortcut_findings"])
     group = np.where(joined["test_verdict"] == "confirmed", "confirmed",
                      np.where(joined["test_verdict"] == "no_effect", "no_effect", "open"))
@@ -70,6 +71,25 @@ def _run_asked(cache: Cache, findings: pd.DataFrame, every: pd.DataFrame) -> Non
                         "re-embedding and scoring about 200 images…"):
             try:
                 loading.run_shortcut_test(cache, finding, every)
+            except (OSError, ValueError, RuntimeError) as exc:
+                st.error(f"The test could not run: {md(exc)}")
+
+
+def _run_asked_class_tests(cache: Cache) -> None:
+    """Run the second tests (one class's images alone) the user asked for in the previous run."""
+    asked: set = st.session_state.setdefault(_ASKED_CLASS, set())
+    mine = sorted(m for m in asked if m[0] == cache.key)
+    if not mine:
+        return
+    tests = loading.shortcut_tests(cache).drop_duplicates("key", keep="last").set_index("key")
+    for marker in mine:
+        asked.discard(marker)
+        _, key, cls = marker
+        if key not in tests.index:
+            continue
+        with st.spinner(f"Testing {md(cls)} images alone: editing, re-embedding and scoring up to 64 images…"):
+            try:
+                loading.run_class_test(cache, {**tests.loc[key].to_dict(), "key": key}, cls)
             except (OSError, ValueError, RuntimeError) as exc:
                 st.error(f"The test could not run: {md(exc)}")
 
@@ -169,22 +189,13 @@ def evidence(cache: Cache, finding: dict[str, Any], *, key: str) -> None:
 
 def one_class_test(cache: Cache, test: dict[str, Any], *, key: str) -> None:
     """The finding tested again on the images of the class the model finds nearest to the finding's, fresh ones:
-    its result (and example images) when stored, else (when the first test is not confirmed) a button that runs
-    it."""
+    its result (and example images) when stored, else (when the first test is not confirmed) a button that asks
+    for it (:func:`_run_asked_class_tests` runs it before the verdicts are read)."""
     cls, result = test["class"], intervention_report.class_test_of(test.get("class_test"))
     nearest = None
     if result is None and test.get("verdict") != "confirmed":
         nearest = loading.nearest_class(cache, cls, tuple(map(str, test.get("sample_ids", []))))
-    marker = (cache.key, str(test["key"]), nearest)
-    asked: set = st.session_state.setdefault(_ASKED_CLASS, set())
-    if result is None and nearest is not None and marker in asked:
-        asked.discard(marker)
-        with st.spinner(f"Testing {md(nearest)} images alone: editing, re-embedding and scoring up to 64 images…"):
-            try:
-                result = intervention_report.class_test_of(loading.run_class_test(cache, test, nearest)["class_test"])
-            except (OSError, ValueError, RuntimeError) as exc:
-                st.error(f"The test could not run: {md(exc)}")
-                return
+    marker = (cache.key, str(test["key"]), nearest)  # run by findings_view at the start of the next run
     if result is not None:
         st.markdown(f"{ICONS.get(result['verdict'], ICONS[None])} "
                     + md(intervention_report.class_test_sentence(result, cls)))
