@@ -174,17 +174,25 @@ def evidence(cache: Cache, finding: dict[str, Any], *, key: str) -> None:
         st.caption(md(moved))
     if not isinstance(t.get("scope"), str):
         one_class_test(cache, t, key=f"{key}.class")
-    rows = [cache.row_of.get(s) for s in t["examples"]]
-    shown = [i for i, r in enumerate(rows) if r is not None]
+    shown = before_after(cache, zip(t["examples"], t["example_before"], t["example_after"], t["example_jpeg"]))
     if shown:
-        st.image([str(cache.thumb_path(rows[i])) for i in shown], width=96,
-                 caption=[f"before · P {t['example_before'][i]:.0%}" for i in shown])
-        st.image([t["example_jpeg"][i] for i in shown], width=96,
-                 caption=[f"after · P {t['example_after'][i]:.0%}" for i in shown])
-        st.caption(md(f"{len(shown)} of the {int(t['n'])} edited images (the first of a random sample, not the "
+        st.caption(md(f"{shown} of the {int(t['n'])} edited images (the first of a random sample, not the "
                       f"strongest): above as they are, below with only their {PROPERTIES[t['property']]} "
                       f"moved into the bin; P = probability of {cls}. Tested {SOURCES.get(t['source'], t['source'])} "
                       f"in {t['seconds']:.1f} s."))
+
+
+def before_after(cache: Cache, examples) -> int:
+    """Edited images of a test, two rows: as they are (their thumbnails) and as edited, with P(class) under each.
+    ``examples``: (sample id, P before, P after, edited JPEG) tuples; ids no longer in the cache are left out.
+    Returns how many were shown."""
+    shown = [(cache.row_of.get(str(e[0])), e) for e in examples]
+    shown = [(row, e) for row, e in shown if row is not None]
+    if shown:
+        st.image([str(cache.thumb_path(row)) for row, _ in shown], width=96,
+                 caption=[f"before · P {e[1]:.0%}" for _, e in shown])
+        st.image([e[3] for _, e in shown], width=96, caption=[f"after · P {e[2]:.0%}" for _, e in shown])
+    return len(shown)
 
 
 def one_class_test(cache: Cache, test: dict[str, Any], *, key: str) -> None:
@@ -199,14 +207,9 @@ def one_class_test(cache: Cache, test: dict[str, Any], *, key: str) -> None:
     if result is not None:
         st.markdown(f"{ICONS.get(result['verdict'], ICONS[None])} "
                     + md(intervention_report.class_test_sentence(result, cls)))
-        examples = intervention_report.class_test_examples(result)
-        rows = [(cache.row_of.get(e[0]), e) for e in examples]
-        rows = [(r, e) for r, e in rows if r is not None]
-        if rows:
-            st.image([str(cache.thumb_path(r)) for r, _ in rows], width=96,
-                     caption=[f"before · P {e[1]:.0%}" for _, e in rows])
-            st.image([e[3] for _, e in rows], width=96, caption=[f"after · P {e[2]:.0%}" for _, e in rows])
-            st.caption(md(f"{len(rows)} of the {int(result['n'])} {result['class']} images of this test (the first of "
+        shown = before_after(cache, intervention_report.class_test_examples(result))
+        if shown:
+            st.caption(md(f"{shown} of the {int(result['n'])} {result['class']} images of this test (the first of "
                           f"a random sample): above as they are, below with only their {PROPERTIES[test['property']]} "
                           f"moved into the bin; P = probability of {cls}."))
     elif nearest is not None:
