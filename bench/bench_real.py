@@ -185,6 +185,12 @@ def score_multiclass(tables: dict[str, pd.DataFrame], truth: pd.DataFrame) -> di
     evidence = candidates["evidence"].iloc[0] if "evidence" in candidates and len(candidates) else "–"
     out["candidates (evidence)"] = f"{figures(candidates)[0]} ({evidence})"
     out["recall / precision"] = figures(candidates)[1]
+    ranked = planted[candidates["row"].to_numpy()]
+    n_planted = max(int(planted.sum()), 1)
+    out["precision among the first n (n = planted)"] = f"{ranked[:n_planted].sum() / n_planted:.3f}"
+    hits = np.cumsum(ranked)
+    at_half = hits[hits / np.arange(1, len(ranked) + 1) >= 0.5]
+    out["best recall at precision >= 0.5 (along the ranking)"] = f"{(at_half.max() if len(at_half) else 0) / n_planted:.3f}"
     if "_probs_only_multiclass" in tables:
         n, pr = figures(tables["_probs_only_multiclass"])
         out["before: candidates"], out["before: recall / precision"] = n, pr

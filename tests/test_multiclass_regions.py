@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from indoor.analysis import multiclass
-from indoor.analysis.multiclass import REGION_COLUMNS, region_candidates, region_pool
+from indoor.analysis.multiclass import REGION_COLUMNS, reference_rows, region_candidates, region_pool
 
 
 def _regions(spec: dict[int, list[tuple[int, float]]]) -> pd.DataFrame:
@@ -128,11 +128,102 @@ def test_region_evidence_scores_crops_with_the_real_backbone(demo_cache):
     assert (table["p_1"] >= table["p_2"]).all() and (table["p_2"] >= table["p_3"]).all()
     assert table["class_1"].between(0, len(demo_cache.classes) - 1).all()
     assert not np.allclose(table.groupby("row")["p_1"].std().fillna(0), 0)  # five different views per image
+    # this small demo's model is sure of too few train images of some classes: the whole-image heads scored
+    assert stats["scored_by"] == "whole-image heads" and stats["reference_images"] == 0
+
+
+def test_region_head_scores_crops_when_every_class_has_reference_images(demo_cache):
+    """The region head with the real backbone: fit on crops of sure, correctly predicted train images outside the
+    pool, it scores the pool's crops (other probabilities than the whole-image heads give the same boxes)."""
+    import torch
+
+    from indoor.model.backbones import create_backbone
+    from indoor.model.probe import LinearHead
+    from indoor.model.regions import region_evidence
+
+    meta, samples = demo_cache.meta, demo_cache.samples
+    backbone = create_backbone(meta["backbone"]["name"], image_size=int(meta["image_size"]))
+    head = LinearHead(backbone.embedding_dim, len(demo_cache.classes))
+    head.load_state_dict(torch.load(demo_cache.head_path, weights_only=True))
+    labels, split = samples["label"].to_numpy(), samples["split"].to_numpy()
+    probs = np.asarray(demo_cache.probs, float).copy()
+    train = split == "train"
+    probs[train] = 0.02 / (probs.shape[1] - 1)  # a model sure of every train image: each class has references
+    probs[np.flatnonzero(train), labels[train]] = 0.98
+    common = dict(labels=labels, probs=probs, embeddings=np.asarray(demo_cache.embeddings), split=split,
+                  fold=samples["fold"].to_numpy(), head=head, head_c=float(meta["head"]["C"]), max_crops=15,
+                  max_confidence=0.8, workers=0)
+    table, stats = region_evidence(backbone, samples["path"].tolist(), reference_crops=5 * 3 * len(demo_cache.classes),
+                                   **common)
+    pool = region_pool(labels, probs, max_confidence=0.8)[:3]
+    assert table["row"].tolist() == np.repeat(pool, 5).tolist() and not train[pool].any()
+    assert stats["scored_by"] == "region head" and stats["region_head_c"] in (0.05, 0.2)
+    assert stats["reference_images"] == 3 * len(set(labels[train])) and stats["reference_crops"] == 5 * 3 * 10
+    assert (table["p_1"] >= table["p_2"]).all() and table["class_1"].between(0, len(demo_cache.classes) - 1).all()
+
+    whole, whole_stats = region_evidence(backbone, samples["path"].tolist(), reference_crops=0, **common)
+    assert whole_stats["scored_by"] == "whole-image heads" and whole_stats["reference_images"] == 0
+    assert whole["row"].tolist() == table["row"].tolist()
+    assert np.allclose(whole[["x0", "y0", "x1", "y1"]], table[["x0", "y0", "x1", "y1"]])
+    assert not np.allclose(whole["p_1"], table["p_1"])
+
+
+def test_reference_rows_are_sure_correct_train_images_outside_the_pool():
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 2, 2, 0])
+    probs = np.full((10, 3), 0.05)
+    probs[np.arange(10), [0, 0, 0, 1, 1, 1, 1, 2, 2, 0]] = 0.9
+    probs[2] = [0.6, 0.3, 0.1]  # unsure
+    split = np.array(["train"] * 9 + ["test"])
+    rows = reference_rows(labels, probs, split, np.array([1]), per_class=5, max_images=100)
+    # 1 excluded (the pool), 2 unsure, 3 predicted as another class, 9 not train
+    assert rows.tolist() == [0, 4, 5, 6, 7, 8]
+    capped = reference_rows(labels, probs, split, np.array([1]), per_class=2, max_images=100)
+    assert np.bincount(labels[capped]).tolist() == [1, 2, 2]
+    even = reference_rows(labels, probs, split, np.array([], dtype=int), per_class=5, max_images=3)
+    assert np.bincount(labels[even], minlength=3).tolist() == [1, 1, 1]  # max_images split over the classes
+    assert even.tolist() == reference_rows(labels, probs, split, np.array([], dtype=int), per_class=5,
+                                           max_images=3).tolist()  # seeded
+    assert reference_rows(labels, probs, split, np.array([1]), per_class=0, max_images=10).tolist() == []
+    with pytest.raises(ValueError):
+        reference_rows(labels[:5], probs, split, np.array([1]), per_class=2, max_images=10)
+
+
+def test_region_head_learns_crops_and_picks_c_by_held_out_loss():
+    from indoor.model.probe import head_probs
+    from indoor.model.regions import fit_region_head
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(3, 16)) * 3
+    labels = np.repeat(np.arange(3), 8)
+    whole = centres[labels] + rng.normal(size=(24, 16))
+    crops = centres[labels][:, None, :] + rng.normal(size=(24, 5, 16)) * 2  # crops: noisier views of the class
+    head, c = fit_region_head(crops, whole, labels, n_classes=4, c_grid=(0.05, 0.2), seed=0)
+    assert c in (0.05, 0.2)
+    test = centres[[0, 1, 2]] + rng.normal(size=(3, 16)) * 2
+    probs = head_probs(head, test)
+    assert probs.shape == (3, 4) and probs.argmax(axis=1).tolist() == [0, 1, 2]
+    assert probs[:, 3].max() < 1e-6  # a class without reference images is never predicted
+    only, c_only = fit_region_head(crops, whole, labels, n_classes=3, c_grid=(0.5,))
+    assert c_only == 0.5
+    with pytest.raises(ValueError):
+        fit_region_head(crops[:5], whole, labels, n_classes=3)
 
 
 def test_the_demo_build_stores_region_evidence(demo_cache):
     stats = demo_cache.meta.get("regions")
     assert stats is not None and stats["crops"] == 5 * stats["images"]
+    # the region head only when every trained class has MIN_REFERENCE sure, correctly predicted train images
+    from indoor.model.regions import MIN_REFERENCE, REFERENCE_CROPS, REFERENCE_PER_CLASS
+
+    samples, probs = demo_cache.samples, np.asarray(demo_cache.probs, float)
+    labels, split = samples["label"].to_numpy(), samples["split"].to_numpy()
+    pool = np.unique(demo_cache.table("regions")["row"])
+    reference = reference_rows(labels, probs, split, pool, per_class=REFERENCE_PER_CLASS,
+                               max_images=REFERENCE_CROPS // 5)
+    enough = (np.bincount(labels[reference], minlength=probs.shape[1])[np.unique(labels[split == "train"])]
+              >= MIN_REFERENCE).all()
+    assert stats["scored_by"] == ("region head" if enough else "whole-image heads")
+    assert stats["reference_crops"] == 5 * stats["reference_images"] == (5 * len(reference) if enough else 0)
     regions = demo_cache.table("regions")
     assert list(regions.columns) == REGION_COLUMNS and len(regions) == stats["crops"]
     assert (demo_cache.table("multiclass")["evidence"] == "regions").all()

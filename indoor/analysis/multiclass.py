@@ -137,6 +137,32 @@ def region_pool(labels: np.ndarray, probs: np.ndarray, *, max_confidence: float 
     return (order if max_images is None else order[:max(0, int(max_images))]).astype(np.int64)
 
 
+def reference_rows(labels: np.ndarray, probs: np.ndarray, split: np.ndarray, exclude: np.ndarray, *,
+                   per_class: int, max_images: int, min_confidence: float = MAX_CONFIDENCE,
+                   seed: int = 0) -> np.ndarray:
+    """Rows whose crops teach the region head what a crop of each class looks like (:mod:`indoor.model.regions`).
+
+    Train rows (``split`` == "train") whose out-of-sample prediction (``probs`` (N, C)) is their given label
+    (``labels`` (N,)) with probability >= ``min_confidence`` (ordinary, surely labelled images of their class),
+    none of ``exclude`` (the pool whose crops the head will score, so no candidate's label is learnt). At most
+    ``per_class`` per class and ``max_images`` in all (split evenly over the classes that have some), drawn at
+    random (``seed``) so that the crops span the class rather than its most typical images. Sorted row indices."""
+    labels = np.asarray(labels, dtype=np.int64)
+    probs = np.asarray(probs, dtype=np.float64)
+    if len(labels) != len(probs) or len(np.asarray(split)) != len(labels):
+        raise ValueError(f"{len(labels)} labels, {len(probs)} probability rows, {len(np.asarray(split))} splits")
+    a, _, pa, _ = top2(probs)
+    ok = (np.asarray(split) == "train") & (a == labels) & (pa >= min_confidence)
+    ok[np.asarray(exclude, dtype=np.int64)] = False
+    present = np.unique(labels[ok])
+    if not len(present) or per_class < 1 or max_images < 1:
+        return np.zeros(0, dtype=np.int64)
+    k = min(int(per_class), max(1, int(max_images) // len(present)))
+    rng = np.random.default_rng(seed)
+    chosen = [rng.permutation(np.flatnonzero(ok & (labels == c)))[:k] for c in present]
+    return np.sort(np.concatenate(chosen)).astype(np.int64)
+
+
 def region_candidates(
     regions: pd.DataFrame,
     labels: np.ndarray,

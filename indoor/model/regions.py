@@ -1,15 +1,24 @@
-"""Region evidence for multi-class scenes: crops of a few candidate images scored by the cache's own backbone and
-head, so that "the left half is a kitchen, the right half a dining room" is seen, not guessed from one
-probability vector.
+"""Region evidence for multi-class scenes: crops of a few candidate images scored by the cache's own backbone, so
+that "the left half is a kitchen, the right half a dining room" is seen, not guessed from one probability vector.
 
 Budgeted: only the images :func:`indoor.analysis.multiclass.region_pool` picks (a share of the data set, capped),
 a fixed set of square crops each (:func:`region_boxes`: a ``grid`` x ``grid`` of overlapping windows and the
-centre). A train image's crops are scored by the head of its own cross-validation fold (refit from the
-embeddings with the build's C and seed), so its given label never leaks into its evidence; other images use the
-head fit on all of train. The scoring maths is pure and lives in :mod:`indoor.analysis.multiclass`; this module
-only decodes, crops and runs the model (torch).
-"""
+centre).
 
+The crops are scored by a **region head**: a logistic regression fit on crops (and the whole images) of ordinary
+training images of every class (:func:`indoor.analysis.multiclass.reference_rows`: predicted as their label with
+probability >= 0.8, none of the pool), each crop labelled with its image's label, its C chosen by grouped
+cross-validated log loss (:func:`fit_region_head`). A head fit on whole images is out of its distribution on a
+crop: a bare wall or a bed seen close up gets a confident class it has no reason for. The region head has seen
+what the crops of each class look like, so it is surer on a crop that shows a class's objects and less sure on
+one that could come from several classes. It never saw a pool image, so no candidate's given label leaks into
+its evidence. When some class has fewer than :data:`MIN_REFERENCE` such images, the whole-image heads score the
+crops instead (a train image's crops by the head of its own cross-validation fold, refit from the embeddings
+with the build's C and seed; other images by the head fit on all of train), and the stats say so.
+
+The scoring maths is pure and lives in :mod:`indoor.analysis.multiclass`; this module only decodes, crops and
+runs the model (torch).
+"""
 from __future__ import annotations
 
 import time
@@ -20,7 +29,8 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from indoor.analysis.multiclass import MAX_CONFIDENCE, REGION_COLUMNS, REGION_TOP, empty_regions, region_pool
+from indoor.analysis.multiclass import (MAX_CONFIDENCE, REGION_COLUMNS, REGION_TOP, empty_regions, reference_rows,
+                                       region_pool)
 from indoor.data.images import load_rgb
 from indoor.model.backbones import Backbone, fast_inference, preprocess_image
 from indoor.model.probe import LinearHead, fit_linear_head, head_probs
@@ -28,6 +38,10 @@ from indoor.model.probe import LinearHead, fit_linear_head, head_probs
 GRID = 2
 WINDOW = 0.55
 MAX_CROPS = 6000  # about a minute of CPU forward passes at 160 px on 2 quiet cores
+REFERENCE_CROPS = 3000  # crops of reference images for the region head, on top of MAX_CROPS
+REFERENCE_PER_CLASS = 30
+MIN_REFERENCE = 3  # reference images every class with training images needs, else the whole-image heads score
+REGION_HEAD_C = (0.05, 0.2)  # candidates for the region head's C (grouped 2-fold cross-validated log loss picks)
 
 
 def region_boxes(width: int, height: int, *, grid: int = GRID, window: float = WINDOW,
@@ -78,6 +92,42 @@ def _collate(batch):
             {i[0]: i[3] for i in batch if i[3]})
 
 
+def fit_region_head(crop_embeddings: np.ndarray, whole_embeddings: np.ndarray, labels: np.ndarray, *,
+                    n_classes: int, c_grid: Sequence[float] = REGION_HEAD_C, seed: int = 0) -> tuple[LinearHead, float]:
+    """The region head: a logistic regression (:func:`indoor.model.probe.fit_linear_head`) on ``crop_embeddings``
+    (n, R, D: R crops of n images) and ``whole_embeddings`` (n, D), every crop and image labelled with its image's
+    ``labels`` (n,). Of ``c_grid``, the C with the lowest log loss on held-out images (2 folds, stratified by label,
+    an image's crops never split between fit and test) is used. Returns (head, C)."""
+    from sklearn.metrics import log_loss
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    crop_embeddings = np.asarray(crop_embeddings, dtype=np.float32)
+    n, n_regions, dim = crop_embeddings.shape
+    labels = np.asarray(labels, dtype=np.int64)
+    if len(labels) != n or len(whole_embeddings) != n or not len(c_grid):
+        raise ValueError(f"{n} images' crops, {len(whole_embeddings)} whole embeddings, {len(labels)} labels, "
+                         f"{len(c_grid)} values of C")
+    x = np.concatenate([crop_embeddings, np.asarray(whole_embeddings, dtype=np.float32)[:, None]], axis=1)
+    x = x.reshape(-1, dim)
+    y = np.repeat(labels, n_regions + 1)
+    image = np.repeat(np.arange(n), n_regions + 1)
+    c_grid = [float(c) for c in c_grid]
+    best = c_grid[0]
+    if len(c_grid) > 1 and np.bincount(labels).max(initial=0) >= 2:
+        losses = []
+        folds = list(StratifiedGroupKFold(n_splits=2, shuffle=True, random_state=seed).split(x, y, image))
+        for c in c_grid:
+            loss = 0.0
+            for fit, held in folds:
+                head = fit_linear_head(x[fit], y[fit], n_classes=n_classes, c=c, seed=seed)
+                held_probs = head_probs(head, x[held])  # float32 softmax: renormalised for sklearn's check
+                loss += log_loss(y[held], held_probs / held_probs.sum(axis=1, keepdims=True),
+                                 labels=np.arange(n_classes))
+            losses.append(loss)
+        best = c_grid[int(np.argmin(losses))]
+    return fit_linear_head(x, y, n_classes=n_classes, c=best, seed=seed), best
+
+
 def region_evidence(
     backbone: Backbone,
     paths: Sequence[str],
@@ -93,6 +143,7 @@ def region_evidence(
     seed: int = 0,
     max_images: int | None = None,
     max_crops: int = MAX_CROPS,
+    reference_crops: int = REFERENCE_CROPS,
     max_confidence: float = MAX_CONFIDENCE,
     grid: int = GRID,
     window: float = WINDOW,
@@ -104,13 +155,16 @@ def region_evidence(
     """Crop and score the multi-class pool of one build: (region table, stats).
 
     ``probs`` (N, C) are the build's out-of-sample probabilities (they choose the pool: images whose top
-    probability is below ``max_confidence``, least sure first), ``embeddings`` (N, D) refit the fold heads unless
-    ``fold_heads`` (the build's, index = fold) are given, ``fold`` (N,) the train rows' cross-validation folds
-    (-1 elsewhere), ``head`` the head that scored the other splits. At most ``max_crops`` crops (``grid``² + 1
-    per image) and ``max_images`` images. ``forward``: the build's own (optimised) embedder, reused instead of
-    tracing a new copy. Region table columns :data:`indoor.analysis.multiclass.REGION_COLUMNS`: one row per
-    (image, crop) with the crop's box (fractions of the image) and its top classes; stats (JSON-ready): images,
-    crops, whether the budget cut the pool, seconds, skipped.
+    probability is below ``max_confidence``, least sure first, and the reference images of the region head, see
+    the module's docstring), ``embeddings`` (N, D) the whole images' (the region head's whole-image rows; the fold
+    heads are refit from them unless ``fold_heads``, the build's, index = fold, are given), ``fold`` (N,) the train
+    rows' cross-validation folds (-1 elsewhere), ``head`` the head that scored the other splits. At most
+    ``max_crops`` crops (``grid``² + 1 per image) and ``max_images`` images in the pool, plus at most
+    ``reference_crops`` crops of reference images (0: no region head, the whole-image heads score). ``forward``:
+    the build's own (optimised) embedder, reused instead of tracing a new copy. Region table columns
+    :data:`indoor.analysis.multiclass.REGION_COLUMNS`: one row per (pool image, crop) with the crop's box
+    (fractions of the image) and its top classes; stats (JSON-ready): images, crops, reference images and crops,
+    which head scored and its C, seconds, skipped.
     """
     started = time.perf_counter()
     n_regions = grid * grid + 1
@@ -119,26 +173,28 @@ def region_evidence(
     pool = wanted[:cap if max_images is None else min(cap, max_images)]
     stats = {"images": int(len(pool)), "unsure_images": int(len(wanted)), "crops_per_image": n_regions,
              "grid": grid, "window": window, "max_crops": max_crops, "max_confidence": max_confidence,
-             "skipped": 0, "crops": 0}
+             "skipped": 0, "crops": 0, "reference_images": 0, "reference_crops": 0, "scored_by": "whole-image heads"}
     if not len(pool):
         stats["seconds"] = time.perf_counter() - started
         return _table([], [], [], []), stats
-    heads = {-1: head}
-    train = np.asarray(split) == "train"
-    for k in sorted(set(int(f) for f in np.asarray(fold)[pool] if f >= 0)):
-        if fold_heads is not None and k < len(fold_heads):
-            heads[k] = fold_heads[k]
-            continue
-        fit = np.flatnonzero(train & (fold != k) & (fold >= 0))
-        heads[k] = fit_linear_head(np.asarray(embeddings[fit], dtype=np.float32), np.asarray(labels)[fit],
-                                   n_classes=probs.shape[1], c=head_c, seed=seed)
-    loader = DataLoader(_CropDataset([paths[r] for r in pool], backbone.preprocessing(), grid, window),
+    labels = np.asarray(labels, dtype=np.int64)
+    split = np.asarray(split)
+    train = split == "train"
+    reference = reference_rows(labels, probs, split, pool, per_class=REFERENCE_PER_CLASS,
+                               max_images=max(0, reference_crops) // n_regions, seed=seed)
+    counts = np.bincount(labels[reference], minlength=probs.shape[1])
+    trained = np.unique(labels[train])
+    use_region_head = len(trained) >= 2 and bool((counts[trained] >= MIN_REFERENCE).all())
+    if not use_region_head:
+        reference = reference[:0]
+    rows_to_crop = np.concatenate([pool, reference])
+    loader = DataLoader(_CropDataset([paths[r] for r in rows_to_crop], backbone.preprocessing(), grid, window),
                         batch_size=max(1, batch_size // n_regions), num_workers=workers, collate_fn=_collate)
     backbone.embedder.to(device).eval()
-    rows, boxes, crop_probs = [], [], []
+    pool_rows, boxes, pool_embs, ref_rows, ref_embs = [], [], [], [], []
     with torch.inference_mode():
         for index, inputs, batch_boxes, failed in loader:
-            stats["skipped"] += len(failed)
+            stats["skipped"] += sum(1 for i in failed if i < len(pool))
             if not index:
                 continue
             inputs = inputs.to(device)
@@ -146,14 +202,48 @@ def region_evidence(
                 forward = fast_inference(backbone.embedder, inputs) if device == "cpu" else backbone.embedder
             emb = forward(inputs).float().cpu().numpy().reshape(len(index), n_regions, -1)
             for i, e, b in zip(index, emb, batch_boxes):
-                row = int(pool[i])
-                rows.append(row)
-                boxes.append(b)
-                crop_probs.append(head_probs(heads.get(int(fold[row]) if train[row] else -1, head), e))
-    stats["crops"] = len(rows) * n_regions
+                if i < len(pool):
+                    pool_rows.append(int(pool[i]))
+                    boxes.append(b)
+                    pool_embs.append(e)
+                else:
+                    ref_rows.append(int(rows_to_crop[i]))
+                    ref_embs.append(e)
+    region_head = None
+    if use_region_head and ref_rows:
+        ref_labels = labels[ref_rows]
+        if bool((np.bincount(ref_labels, minlength=probs.shape[1])[trained] >= MIN_REFERENCE).all()):
+            region_head, c = fit_region_head(np.stack(ref_embs), np.asarray(embeddings[ref_rows], dtype=np.float32),
+                                             ref_labels, n_classes=probs.shape[1], seed=seed)
+            stats.update(scored_by="region head", region_head_c=c, reference_images=len(ref_rows),
+                         reference_crops=len(ref_rows) * n_regions)
+    if region_head is not None:
+        crop_probs = [head_probs(region_head, e) for e in pool_embs]
+    else:  # too few reference images (or unreadable since the feature pass): the whole-image heads
+        heads = _whole_image_heads(np.asarray(pool_rows, dtype=np.int64), labels, embeddings, train,
+                                   np.asarray(fold), head, fold_heads, n_classes=probs.shape[1], c=head_c, seed=seed)
+        crop_probs = [head_probs(heads.get(int(fold[row]) if train[row] else -1, head), e)
+                      for row, e in zip(pool_rows, pool_embs)]
+    stats["crops"] = len(pool_rows) * n_regions
     stats["seconds"] = time.perf_counter() - started
     _, names = region_boxes(1, 1, grid=grid, window=window)
-    return _table(rows, boxes, crop_probs, names), stats
+    return _table(pool_rows, boxes, crop_probs, names), stats
+
+
+def _whole_image_heads(rows: np.ndarray, labels: np.ndarray, embeddings: np.ndarray, train: np.ndarray,
+                       fold: np.ndarray, head: LinearHead, fold_heads: Sequence[LinearHead] | None, *,
+                       n_classes: int, c: float, seed: int) -> dict[int, LinearHead]:
+    """{fold: the head that never saw that fold's labels} for the train ``rows``' folds (the build's
+    ``fold_heads`` where given, else refit on the other folds' embeddings), and {-1: ``head``} for the rest."""
+    heads = {-1: head}
+    for k in sorted(set(int(f) for f in fold[rows] if f >= 0)):
+        if fold_heads is not None and k < len(fold_heads):
+            heads[k] = fold_heads[k]
+            continue
+        fit = np.flatnonzero(train & (fold != k) & (fold >= 0))
+        heads[k] = fit_linear_head(np.asarray(embeddings[fit], dtype=np.float32), labels[fit], n_classes=n_classes,
+                                   c=c, seed=seed)
+    return heads
 
 
 def _table(rows: list[int], boxes: list[np.ndarray], crop_probs: list[np.ndarray], names: list[str]) -> pd.DataFrame:

@@ -46,9 +46,13 @@ def multiclass_view(cache: Cache, candidates: pd.DataFrame, regions: pd.DataFram
     frame = explore.rows_where(candidates, selected)
     with_regions = regions is not None and len(regions) > 0 and "region_a" in candidates
     if with_regions:
+        stats = cache.meta.get("regions") or {}
+        scorer = (f"a region head: a classifier fit on the crops of {stats.get('reference_images', 0):,} ordinary "
+                  "training images of every class, so it knows what a crop of each class looks like"
+                  if stats.get("scored_by") == "region head" else "the same head")
         st.caption("Crops of the images the model was least sure about (a grid of windows and the centre) were "
-                   "scored by the same backbone and head: a candidate is an image where two regions confidently "
-                   "predict two different classes that the model does not usually mix up.")
+                   f"scored by the same backbone and {scorer}. A candidate is an image where two regions "
+                   "confidently predict two different classes that the model does not usually mix up.")
     else:
         st.caption("Images whose two most probable classes are both high or nearly equal — possibly both present. "
                    "Rebuild the cache for region evidence (crops of each candidate scored separately).")
