@@ -110,6 +110,80 @@ def test_a_mislabelled_cluster_point_is_likely_mislabelled_and_a_hard_example_is
     assert table["is_issue"].sum() == 1
 
 
+def _crops(spec: dict[int, list[tuple[int, float]]]) -> pd.DataFrame:
+    """A region table from {row: [(top class, its probability) per crop]}."""
+    from indoor.analysis.multiclass import REGION_COLUMNS
+
+    records = [{"row": row, "region": f"crop {k}", "x0": 0.0, "y0": 0.0, "x1": 0.5, "y1": 0.5, "class_1": cls,
+                "p_1": p, "class_2": -1, "p_2": 0.0, "class_3": -1, "p_3": 0.0}
+               for row, crops in spec.items() for k, (cls, p) in enumerate(crops)]
+    return pd.DataFrame(records)[REGION_COLUMNS]
+
+
+def test_two_class_regions_needs_a_sure_crop_of_the_label_and_one_of_the_suggestion():
+    labels, suggested = np.array([0, 0, 0, 0, 1]), np.array([1, 1, 1, 1, 1])
+    regions = _crops({
+        0: [(0, 0.9), (1, 0.8), (2, 0.9)],  # both shown: a two-class scene
+        1: [(0, 0.4), (1, 0.9)],  # the label's crop is not sure
+        2: [(1, 0.9), (1, 0.95)],  # only the suggestion
+        4: [(1, 0.9), (0, 0.9)],  # suggested == label: not a suspect of another class
+    })
+    assert le.two_class_regions(regions, labels, suggested).tolist() == [True, False, False, False, False]
+    assert le.two_class_regions(regions, labels, suggested, min_region=0.85).tolist() == [False] * 5
+    assert not le.two_class_regions(None, labels, suggested).any()
+    assert not le.two_class_regions(regions.iloc[:0], labels, suggested).any()
+
+
+def test_region_suspects_are_the_rejected_labels_most_rejected_first():
+    labels = np.array([0, 1, 2, 0, 1])
+    probs = np.array([[0.05, 0.9, 0.05], [0.5, 0.02, 0.48], [0.3, 0.3, 0.4], [0.01, 0.01, 0.98], [0.9, 0.09, 0.01]])
+    assert le.region_suspects(labels, probs, np.array([], dtype=int), max_images=10).tolist() == [3, 1, 0, 4]
+    assert le.region_suspects(labels, probs, np.array([1]), max_images=2).tolist() == [3, 0]
+    assert le.region_suspects(labels, probs, np.array([1]), max_images=0).tolist() == []
+    with pytest.raises(ValueError):
+        le.region_suspects(labels[:2], probs, np.array([1]), max_images=2)
+
+
+def test_region_pair_names_the_surest_crop_of_each_class():
+    regions = _crops({4: [(0, 0.6), (0, 0.9), (1, 0.7), (2, 0.99)], 5: [(0, 0.9)]})
+    regions.loc[:, "region"] = ["a", "b", "c", "d", "e"]
+    assert le.region_pair(regions, 4, 0, 1) == ("b", pytest.approx(0.9), "c", pytest.approx(0.7))
+    assert le.region_pair(regions, 4, 1, 0) == ("c", pytest.approx(0.7), "b", pytest.approx(0.9))
+    assert le.region_pair(regions, 5, 0, 1) is None and le.region_pair(regions, 4, 0, 0) is None
+    assert le.region_pair(None, 4, 0, 1) is None and le.region_pair(regions, 4, 0, 1, min_region=0.8) is None
+
+
+def test_pair_confusion_counts_both_directions_over_both_classes():
+    labels = np.array([0, 0, 0, 0, 1, 1, 2, 2])
+    probs = np.eye(3)[[0, 0, 1, 2, 0, 1, 2, 2]]  # predictions: one 0 -> 1, one 0 -> 2, one 1 -> 0
+    confusion = le.pair_confusion(labels, probs, np.array([0, 1, 0, 1]), np.array([1, 0, 2, 2]))
+    assert confusion.tolist() == pytest.approx([2 / 6, 2 / 6, 1 / 6, 0.0])
+
+
+def test_a_suspect_whose_crops_show_both_classes_is_ambiguous_not_flagged():
+    embeddings, truth, splits, folds, centres = clustered(seed=1)
+    labels = truth.copy()
+    first, second = np.flatnonzero((truth == 0) & (splits == "train"))[[3, 20]]
+    labels[[first, second]] = 1  # two class-0 images labelled 1: both judges say 0
+    probs = probe_like(truth, len(centres), right=0.45)
+    probs[[first, second]] = [0.9, 0.05, 0.05]
+    plain, _ = le.label_issue_table(labels, probs, embeddings, splits, folds, k=10)
+    assert plain["is_issue"].iat[first] and plain["is_issue"].iat[second]
+    # the build cropped both: one of them shows a sure class-1 region (its label) beside a class-0 one
+    regions = _crops({int(first): [(1, 0.9), (0, 0.95)], int(second): [(0, 0.9), (0, 0.8)]})
+    table, _ = le.label_issue_table(labels, probs, embeddings, splits, folds, k=10, regions=regions)
+    assert table["kind"].iat[first] == "ambiguous" and not table["is_issue"].iat[first]
+    assert table["kind"].iat[second] == "likely mislabelled" and table["is_issue"].iat[second]
+    assert table["review_rank"].iat[second] < table["review_rank"].iat[first]
+    # between two classes the model often mixes up, crops that show the label are no evidence: still flagged
+    confused = probs.copy()
+    confused[np.flatnonzero((truth == 1) & (splits == "train"))[:6]] = [0.9, 0.05, 0.05]
+    table, _ = le.label_issue_table(labels, confused, embeddings, splits, folds, k=10, regions=regions)
+    assert le.pair_confusion(labels, confused, np.array([1]), np.array([0]))[0] > le.MAX_PAIR_CONFUSION
+    assert le.two_class_regions(regions, labels, table["suggested"].to_numpy())[first]
+    assert table["kind"].iat[first] == "likely mislabelled" and table["is_issue"].iat[first]
+
+
 def test_flagging_needs_both_judges_and_low_confidence_rank_stays_the_probe_baseline():
     embeddings, truth, splits, folds, centres = clustered(seed=2)
     probs = probe_like(truth, len(centres), right=0.8)
@@ -267,3 +341,31 @@ def test_label_issues_page_and_review_queue_show_kind_and_neighbours(monkeypatch
     at = _open(monkeypatch, shared_copy, REVIEW, source="issues")
     assert at.session_state["rv.sample"] == first["sample_id"]
     assert "Evidence: the probe gives" in "\n".join(c.value for c in at.caption)
+
+
+def test_the_evidence_says_when_the_crops_show_both_classes(monkeypatch, own_copy):
+    """A suspect whose stored crops show its label and the suggested class: the evidence names both crops."""
+    from indoor.analysis.multiclass import REGION_COLUMNS
+    from indoor.cache import load_cache
+    from indoor.cache.tables import cache_tables
+    from indoor.cache.writer import write_table
+
+    cache = load_cache(own_copy)
+    issues = cache_tables(cache)["label_issues"]
+    first = issues.sort_values("review_rank").iloc[0]
+    label, suggested, row = int(first["label"]), int(first["suggested"]), int(first["row"])
+    before = _open(monkeypatch, own_copy, LABEL_ISSUES)
+    assert "Its crops show both" not in "\n".join(c.value for c in before.caption)  # a flagged suspect: they don't
+    crops = _crops({row: [(label, 0.93), (suggested, 0.88)]})
+    crops["region"] = ["grid 1,1", "grid 2,2"]
+    regions = cache.table("regions")
+    write_table(own_copy, "regions", pd.concat([regions[regions["row"] != row], crops[REGION_COLUMNS]],
+                                                ignore_index=True))
+    import streamlit as st
+
+    st.cache_resource.clear()  # the tables the first visit read are shared per build; this test rewrote one
+    at = _open(monkeypatch, own_copy, LABEL_ISSUES)
+    text = "\n".join(c.value for c in at.caption)
+    classes = cache.classes
+    assert (f"Its crops show both classes: **{classes[label]}** 93% (grid 1,1) and **{classes[suggested]}** 88% "
+            "(grid 2,2)") in text

@@ -121,7 +121,7 @@ def test_region_evidence_scores_crops_with_the_real_backbone(demo_cache):
         backbone, samples["path"].tolist(), labels=samples["label"].to_numpy(), probs=probs,
         embeddings=np.asarray(demo_cache.embeddings), split=samples["split"].to_numpy(),
         fold=samples["fold"].to_numpy(), head=head, head_c=float(meta["head"]["C"]), max_crops=15,
-        max_confidence=1.01, workers=0)
+        suspect_crops=0, max_confidence=1.01, workers=0)
     assert list(table.columns) == REGION_COLUMNS
     assert stats["images"] == 3 and stats["crops"] == 15 and stats["skipped"] == 0
     assert table["row"].tolist() == np.repeat(region_pool(samples["label"], probs, max_confidence=1.01)[:3], 5).tolist()
@@ -152,7 +152,7 @@ def test_region_head_scores_crops_when_every_class_has_reference_images(demo_cac
     probs[np.flatnonzero(train), labels[train]] = 0.98
     common = dict(labels=labels, probs=probs, embeddings=np.asarray(demo_cache.embeddings), split=split,
                   fold=samples["fold"].to_numpy(), head=head, head_c=float(meta["head"]["C"]), max_crops=15,
-                  max_confidence=0.8, workers=0)
+                  suspect_crops=0, max_confidence=0.8, workers=0)
     table, stats = region_evidence(backbone, samples["path"].tolist(), reference_crops=5 * 3 * len(demo_cache.classes),
                                    **common)
     pool = region_pool(labels, probs, max_confidence=0.8)[:3]
@@ -256,3 +256,38 @@ def test_analyze_keeps_the_region_evidence(own_copy):
     cache = load_cache(own_copy)
     assert len(cache.table("regions")) == len(before)
     assert (cache.table("multiclass")["evidence"] == "regions").all()
+
+
+def test_a_rejected_label_that_a_crop_still_shows_is_a_two_class_candidate():
+    """Sure of the whole image (so region_candidates skips it), but one crop shows the given label and another
+    the class the model predicts: a candidate, scored and ordered like the region candidates."""
+    from indoor.analysis.label_evidence import two_class_suspects
+    from indoor.analysis.multiclass import CANDIDATE_COLUMNS, REGION_CANDIDATE_COLUMNS, two_class_candidates
+
+    labels, suggested = np.array([0, 0, 1, 2, 3, 3]), np.array([1, 1, 2, 2, 0, 0])
+    probs = _probs({0: [0.01, 0.97, 0.01, 0.01], 1: [0.02, 0.96, 0.01, 0.01], 2: [0.01, 0.02, 0.96, 0.01]})
+    regions = _regions({0: [(1, 0.9), (0, 0.7)], 1: [(1, 0.95), (1, 0.9)], 2: [(2, 0.8), (1, 0.99)]})
+    assert region_candidates(regions, labels, probs).empty  # the model is sure of every whole image
+    table = two_class_candidates(np.array([0, 1, 2]), labels, suggested, probs, regions)
+    assert list(table.columns) == CANDIDATE_COLUMNS + REGION_CANDIDATE_COLUMNS
+    assert table["row"].tolist() == [2, 0]  # row 1's crops never show its label 0
+    first = table.set_index("row").loc[2]
+    assert (first["class_a"], first["class_b"]) == (1, 2)  # the surer crop's class first
+    assert first["p_region_a"] == pytest.approx(0.99) and first["p_region_b"] == pytest.approx(0.8)
+    assert first["p_a"] == pytest.approx(0.02) and first["evidence"] == "regions"
+    assert table["score"].is_monotonic_decreasing
+    issues = pd.DataFrame({"label": labels, "suggested": suggested, "is_suspect": [True, True, True, True, False, True],
+                           "probe_self_confidence": [0.01, 0.01, 0.2, 0.01, 0.01, 0.01],
+                           "knn_self_confidence": [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]})
+    # row 2: the probe keeps 20 % on its label (not both judges reject it); rows 3-5 have no crops of both
+    # the pair's confusion is judged on the whole data set: 50 more correctly predicted images of each class
+    many_labels = np.concatenate([labels, np.repeat(np.arange(4), 50)])
+    many_probs = np.concatenate([probs, np.eye(4)[np.repeat(np.arange(4), 50)] * 0.9 + 0.025])
+    many_issues = pd.concat([issues, pd.DataFrame({"label": many_labels[6:], "suggested": many_labels[6:],
+                                                   "is_suspect": False, "probe_self_confidence": 0.9,
+                                                   "knn_self_confidence": 0.9})], ignore_index=True)
+    expected = [True] + [False] * (len(many_labels) - 1)
+    assert two_class_suspects(many_issues, regions, many_probs).tolist() == expected
+    assert not two_class_suspects(many_issues, None, many_probs).any()
+    # on the six images alone, classes 0 and 1 are mixed up for 2 of their 3 images: no two-class scene
+    assert not two_class_suspects(issues, regions, probs).any()

@@ -10,7 +10,11 @@ the probe's to name each suspect's kind:
   :data:`REJECT`): the image looks like another class to two different judges;
 - **hard example** — the neighbours' vote goes to the given label, but the probe rejects it: the label is
   probably right and the model is wrong;
-- **ambiguous** — anything else: the given label keeps some support, another class too.
+- **ambiguous** — anything else: the given label keeps some support, another class too. Also a suspect whose
+  crops (the build's region evidence) show both classes: one crop confidently shows the given label and another
+  the suggested one (:func:`two_class_regions`) — a scene with both in it, not a wrong label — provided the model
+  rarely confuses the two classes (:func:`pair_confusion` at most :data:`MAX_PAIR_CONFUSION`): between classes
+  it often mixes up (a street and its buildings), a crop that looks like the given label is no evidence.
 
 And when the model is too weak for any of this (:func:`weak_model_reason`): at 40 % accuracy most disagreements
 are the model's own errors, so suspects are ranked but not flagged.
@@ -31,6 +35,7 @@ FILTER_BY = "prune_by_class"  # cleanlab find_label_issues rule that names the s
 MIN_AGREEMENT = 0.65  # below this out-of-sample agreement with the given labels the model is too weak to judge
 MAX_FLAGGED_SHARE = 0.15  # ... or when more than this share of the images would be flagged as mislabelled
 
+MAX_PAIR_CONFUSION = 0.03  # two classes confused more often than this (either way) can't make a two-class scene
 SHOWN_NEIGHBOURS = 6  # neighbours stored per image as evidence (thumbnails on the pages)
 WEAK_MODEL = "The model is too weak to judge labels"  # how the weak-model warning starts (see weak_model_message)
 
@@ -142,6 +147,104 @@ def weak_model_reason(
     )
 
 
+def two_class_regions(regions: pd.DataFrame | None, labels: np.ndarray, suggested: np.ndarray, *,
+                      min_region: float = 0.5) -> np.ndarray:
+    """(N,) bool: the image's crops show both its given label and the suggested class — a crop whose most
+    probable class is the label and another crop whose most probable class is the suggestion, each with
+    probability >= ``min_region`` (the multi-class rule's "confidently", :data:`.multiclass.MIN_REGION`).
+
+    ``regions``: the build's region evidence (columns :data:`.multiclass.REGION_COLUMNS`, crops scored by a head
+    that never saw the image's label; None or empty: no image has any), ``labels`` / ``suggested`` (N,) ints."""
+    labels = np.asarray(labels, dtype=np.int64)
+    suggested = np.asarray(suggested, dtype=np.int64)
+    if regions is None or regions.empty:
+        return np.zeros(len(labels), dtype=bool)
+    row = regions["row"].to_numpy(np.int64)
+    top, p = regions["class_1"].to_numpy(np.int64), regions["p_1"].to_numpy(np.float64)
+    sure = p >= min_region
+    shows_label = np.zeros(len(labels), dtype=bool)
+    shows_suggested = np.zeros(len(labels), dtype=bool)
+    np.logical_or.at(shows_label, row[sure & (top == labels[row])], True)
+    np.logical_or.at(shows_suggested, row[sure & (top == suggested[row])], True)
+    return shows_label & shows_suggested & (labels != suggested)
+
+
+def pair_confusion(labels: np.ndarray, probs: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """(M,) how often the model confuses each class pair (``first`` [i], ``second`` [i]): the images of either
+    class predicted as the other, as a share of both classes' images (``labels`` (N,), out-of-sample ``probs``
+    (N, C); the prediction is the most probable class)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    probs = np.asarray(probs, dtype=np.float64)
+    n_classes = probs.shape[1]
+    counts = np.zeros((n_classes, n_classes))
+    if len(labels):
+        np.add.at(counts, (labels, probs.argmax(axis=1)), 1)
+    first, second = np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64)
+    size = counts.sum(axis=1)
+    mixed = counts[first, second] + counts[second, first]
+    return np.divide(mixed, size[first] + size[second], out=np.zeros(len(first)), where=(size[first] + size[second]) > 0)
+
+
+def two_class_scenes(regions: pd.DataFrame | None, labels: np.ndarray, probs: np.ndarray, suggested: np.ndarray, *,
+                     trusted: np.ndarray | None = None) -> np.ndarray:
+    """(N,) bool: :func:`two_class_regions` between two classes the model rarely confuses (:func:`pair_confusion`,
+    over the ``trusted`` rows' out-of-sample ``probs``, at most :data:`MAX_PAIR_CONFUSION`)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    both = two_class_regions(regions, labels, suggested)
+    if both.any():
+        trusted = np.ones(len(labels), dtype=bool) if trusted is None else np.asarray(trusted, dtype=bool)
+        both &= pair_confusion(labels[trusted], np.asarray(probs)[trusted], labels, suggested) <= MAX_PAIR_CONFUSION
+    return both
+
+
+def two_class_suspects(table: pd.DataFrame, regions: pd.DataFrame | None, probs: np.ndarray, *,
+                       trusted: np.ndarray | None = None) -> np.ndarray:
+    """(N,) bool: suspects of :func:`label_issue_table`'s ``table`` that both judges reject (each gives the label
+    less than :data:`REJECT`) but whose crops show the label beside the suggested class, two classes the model
+    rarely confuses (:func:`two_class_scenes`; ``probs`` and ``trusted`` as given to the table): two-class scenes,
+    left unflagged, and multi-class candidates even when the model is sure of the whole image."""
+    if "is_suspect" not in table or not len(table):
+        return np.zeros(len(table), dtype=bool)
+    rejected = ((table["probe_self_confidence"].to_numpy() < REJECT) & (table["knn_self_confidence"].to_numpy() < REJECT))
+    return (table["is_suspect"].to_numpy(bool) & rejected
+            & two_class_scenes(regions, table["label"].to_numpy(np.int64), probs,
+                               table["suggested"].to_numpy(np.int64), trusted=trusted))
+
+
+def region_pair(regions: pd.DataFrame | None, row: int, label: int, suggested: int, *,
+                min_region: float = 0.5) -> tuple[str, float, str, float] | None:
+    """The crops behind :func:`two_class_regions` for one image: (region of the label, its probability, region of
+    the suggested class, its probability), the surest of each; None when the crops do not show both."""
+    if regions is None or regions.empty or label == suggested:
+        return None
+    crops = regions[(regions["row"].to_numpy() == row) & (regions["p_1"].to_numpy() >= min_region)]
+    shown = []
+    for cls in (label, suggested):
+        mine = crops[crops["class_1"].to_numpy() == cls]
+        if mine.empty:
+            return None
+        best = mine.iloc[int(np.argmax(mine["p_1"].to_numpy()))]
+        shown += [str(best["region"]), float(best["p_1"])]
+    return shown[0], shown[1], shown[2], shown[3]
+
+
+def region_suspects(labels: np.ndarray, probs: np.ndarray, exclude: np.ndarray, *, max_images: int,
+                    reject: float = REJECT) -> np.ndarray:
+    """Rows worth cropping to see whether both classes are in the picture (:func:`two_class_regions`): the images
+    whose label the probe rejects (out-of-sample ``probs`` (N, C) give the given ``labels`` less than ``reject`` —
+    every image that can be flagged as mislabelled is one), none of ``exclude`` (already cropped), the most rejected
+    first, at most ``max_images``."""
+    labels = np.asarray(labels, dtype=np.int64)
+    probs = np.asarray(probs, dtype=np.float64)
+    if len(labels) != len(probs):
+        raise ValueError(f"{len(labels)} labels for {len(probs)} probability rows")
+    given = probs[np.arange(len(labels)), labels] if len(labels) else np.zeros(0)
+    candidates = np.flatnonzero(given < reject)
+    candidates = candidates[~np.isin(candidates, np.asarray(exclude, dtype=np.int64))]
+    order = candidates[np.argsort(given[candidates], kind="stable")]
+    return order[:max(0, int(max_images))].astype(np.int64)
+
+
 def label_issue_table(
     labels: np.ndarray,
     probs: np.ndarray,
@@ -150,6 +253,7 @@ def label_issue_table(
     folds: np.ndarray,
     *,
     trusted: np.ndarray | None = None,
+    regions: pd.DataFrame | None = None,
     k: int = NEIGHBOURS,
     reject: float = REJECT,
     filter_by: str = FILTER_BY,
@@ -168,7 +272,9 @@ def label_issue_table(
     confident learning (``find_label_issues`` with ``filter_by``, look-alike classes merged) on that average
     names the *suspects*, and cleanlab's label quality of the average is the score (``label_quality``;
     ``self_confidence`` = the average's probability of the given label; review order ascending). Each suspect gets a kind
-    (:func:`suspect_kinds`; a disagreement between look-alike classes is "ambiguous"); only likely mislabelled
+    (:func:`suspect_kinds`; a disagreement between look-alike classes is "ambiguous", and so is a suspect whose
+    ``regions`` — the build's crops, see :func:`two_class_regions` — show both its label and the suggested
+    class, two classes the model rarely confuses); only likely mislabelled
     suspects are flagged (``is_issue``), and none when :func:`weak_model_reason` says the model is too weak —
     then the suspects are still ranked. ``low_confidence_rank`` stays the plain baseline: the probe's own
     probability of the given label.
@@ -189,6 +295,8 @@ def label_issue_table(
     suspect = table["is_issue"].to_numpy(bool) | table["overlap_issue"].to_numpy(bool)
     kinds = suspect_kinds(labels, probs, knn, reject=reject)
     kinds[table["overlap_issue"].to_numpy(bool)] = KINDS[1]
+    kinds[suspect & two_class_scenes(regions, labels, probs, table["suggested"].to_numpy(np.int64),
+                                     trusted=trusted)] = KINDS[1]
     mislabelled = table["is_issue"].to_numpy(bool) & (kinds == KINDS[0])
     reason = None
     if trusted.any():

@@ -220,6 +220,13 @@ def region_candidates(
             found.append((row, labels[row], a, b, whole[a], whole[b], pra, prb, na, nb, min(pra, prb) * entropy))
     out = pd.DataFrame(found, columns=["row", "label", "class_a", "class_b", "p_a", "p_b", "p_region_a", "p_region_b",
                                        "region_a", "region_b", "score"])
+    return _as_candidates(out)
+
+
+def _as_candidates(out: pd.DataFrame) -> pd.DataFrame:
+    """Region candidates (row, label, classes, whole and region probabilities, regions, score) in the stored
+    column order, best first."""
+    out = out.copy()
     out["ratio"] = np.divide(out["p_b"], out["p_a"], out=np.zeros(len(out)), where=out["p_a"].to_numpy() > 0)
     out["pair_share"] = np.nan
     out["evidence"] = "regions"
@@ -227,6 +234,34 @@ def region_candidates(
                       "region_a": str, "region_b": str})
     out = out.sort_values(["score", "row"], ascending=[False, True], kind="stable")
     return out[CANDIDATE_COLUMNS + REGION_CANDIDATE_COLUMNS].reset_index(drop=True)
+
+
+def two_class_candidates(rows: np.ndarray, labels: np.ndarray, suggested: np.ndarray, probs: np.ndarray,
+                         regions: pd.DataFrame, *, min_region: float = MIN_REGION) -> pd.DataFrame:
+    """Multi-class candidates from label-issue suspects whose crops show their given label and the suggested class
+    (:func:`indoor.analysis.label_evidence.two_class_suspects` names the ``rows``): the model is sure of the whole
+    image, so :func:`region_candidates` skips it, but two crops confidently show two classes. Scored like
+    :func:`region_candidates` (the surer crop's class is A); ``labels`` / ``suggested`` (N,), ``probs`` (N, C)
+    out-of-sample. Columns :data:`CANDIDATE_COLUMNS` + :data:`REGION_CANDIDATE_COLUMNS`."""
+    from indoor.analysis.label_evidence import region_pair
+
+    probs = np.asarray(probs, dtype=np.float64)
+    n_classes = probs.shape[1]
+    found = []
+    for row in np.asarray(rows, dtype=np.int64):
+        label, other = int(labels[row]), int(suggested[row])
+        pair = region_pair(regions, int(row), label, other, min_region=min_region)
+        if pair is None:
+            continue
+        label_region, p_label, other_region, p_other = pair
+        a, b, pra, prb, na, nb = ((other, label, p_other, p_label, other_region, label_region) if p_other >= p_label
+                                  else (label, other, p_label, p_other, label_region, other_region))
+        whole = probs[row]
+        entropy = -(whole * np.log(np.clip(whole, 1e-12, 1.0))).sum() / np.log(max(n_classes, 2))
+        found.append((int(row), label, a, b, whole[a], whole[b], pra, prb, na, nb, min(pra, prb) * entropy))
+    out = pd.DataFrame(found, columns=["row", "label", "class_a", "class_b", "p_a", "p_b", "p_region_a", "p_region_b",
+                                       "region_a", "region_b", "score"])
+    return _as_candidates(out)
 
 
 def empty_regions() -> pd.DataFrame:

@@ -71,8 +71,9 @@ def build_tables(
     embedding similarity counts (see :mod:`.duplicates`). ``seed`` is accepted for reproducibility of any
     randomised step (all current steps are deterministic). ``regions``: the build's region evidence
     (:func:`indoor.model.regions.region_evidence`, columns :data:`.multiclass.REGION_COLUMNS`); with it the
-    multi-class candidates come from :func:`.multiclass.region_candidates`, without it (None) from the
-    probabilities alone, and the ``regions`` table is empty.
+    multi-class candidates come from :func:`.multiclass.region_candidates` and a suspect whose crops show both its
+    label and the suggested class is "ambiguous", not flagged (:func:`.label_evidence.two_class_regions`);
+    without it (None) the candidates come from the probabilities alone, and the ``regions`` table is empty.
     """
     del seed  # nothing random today
     samples = samples.reset_index(drop=True)
@@ -94,7 +95,7 @@ def build_tables(
 
     fold_column = samples["fold"].to_numpy(np.int64) if "fold" in samples else np.full(n, -1, dtype=np.int64)
     issues, weak_model = label_evidence.label_issue_table(  # probe + out-of-fold neighbours; kinds
-        labels, probs, embeddings, splits, fold_column, trusted=sound if sound.any() else None)
+        labels, probs, embeddings, splits, fold_column, trusted=sound if sound.any() else None, regions=regions)
     issues.insert(1, "sample_id", ids)
     issues.insert(2, "split", splits)
     tables["label_issues"] = issues
@@ -117,8 +118,15 @@ def build_tables(
                 f"({n_between} images) are not flagged as label errors. Consider merging them (Class merges page).")))
 
     if regions is not None:
-        candidates = multiclass.region_candidates(regions[sound[regions["row"].to_numpy()]] if sound.any() else regions,
-                                                  labels, probs, class_groups=groups)
+        usable = regions[sound[regions["row"].to_numpy()]] if sound.any() else regions
+        candidates = multiclass.region_candidates(usable, labels, probs, class_groups=groups)
+        both = np.flatnonzero(label_evidence.two_class_suspects(  # sure of the whole image, its crops show two
+            issues, usable, probs, trusted=sound if sound.any() else None))
+        both = both[~np.isin(both, candidates["row"].to_numpy())]
+        if len(both):
+            extra = multiclass.two_class_candidates(both, labels, issues["suggested"].to_numpy(np.int64), probs, usable)
+            candidates = pd.concat([candidates, extra], ignore_index=True).sort_values(
+                ["score", "row"], ascending=[False, True], kind="stable").reset_index(drop=True)
     else:
         candidates = multiclass.multiclass_candidates(labels_s, probs_s, class_groups=groups)
         candidates["row"] = sub[candidates["row"].to_numpy()].astype(np.int64)

@@ -1,9 +1,10 @@
 """Region evidence for multi-class scenes: crops of a few candidate images scored by the cache's own backbone, so
 that "the left half is a kitchen, the right half a dining room" is seen, not guessed from one probability vector.
 
-Budgeted: only the images :func:`indoor.analysis.multiclass.region_pool` picks (a share of the data set, capped),
-a fixed set of square crops each (:func:`region_boxes`: a ``grid`` x ``grid`` of overlapping windows and the
-centre).
+Budgeted: only the images :func:`indoor.analysis.multiclass.region_pool` picks (a share of the data set, capped)
+and the label-issue suspects it leaves out (:func:`indoor.analysis.label_evidence.region_suspects`: is the given
+label in the picture beside the suggested class?), a fixed set of square crops each (:func:`region_boxes`: a
+``grid`` x ``grid`` of overlapping windows and the centre).
 
 The crops are scored by a **region head**: a logistic regression fit on crops (and the whole images) of ordinary
 training images of every class (:func:`indoor.analysis.multiclass.reference_rows`: predicted as their label with
@@ -29,6 +30,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from indoor.analysis.label_evidence import region_suspects
 from indoor.analysis.multiclass import (MAX_CONFIDENCE, REGION_COLUMNS, REGION_TOP, empty_regions, reference_rows,
                                        region_pool)
 from indoor.data.images import load_rgb
@@ -39,6 +41,7 @@ GRID = 2
 WINDOW = 0.55
 MAX_CROPS = 6000  # about a minute of CPU forward passes at 160 px on 2 quiet cores
 REFERENCE_CROPS = 3000  # crops of reference images for the region head, on top of MAX_CROPS
+SUSPECT_CROPS = 5000  # crops of label-issue suspects (do both classes show?), on top of MAX_CROPS
 REFERENCE_PER_CLASS = 30
 MIN_REFERENCE = 3  # reference images every class with training images needs, else the whole-image heads score
 REGION_HEAD_C = (0.05, 0.2)  # candidates for the region head's C (grouped 2-fold cross-validated log loss picks)
@@ -144,6 +147,7 @@ def region_evidence(
     max_images: int | None = None,
     max_crops: int = MAX_CROPS,
     reference_crops: int = REFERENCE_CROPS,
+    suspect_crops: int = SUSPECT_CROPS,
     max_confidence: float = MAX_CONFIDENCE,
     grid: int = GRID,
     window: float = WINDOW,
@@ -159,21 +163,26 @@ def region_evidence(
     the module's docstring), ``embeddings`` (N, D) the whole images' (the region head's whole-image rows; the fold
     heads are refit from them unless ``fold_heads``, the build's, index = fold, are given), ``fold`` (N,) the train
     rows' cross-validation folds (-1 elsewhere), ``head`` the head that scored the other splits. At most
-    ``max_crops`` crops (``grid``² + 1 per image) and ``max_images`` images in the pool, plus at most
-    ``reference_crops`` crops of reference images (0: no region head, the whole-image heads score). ``forward``:
+    ``max_crops`` crops (``grid``² + 1 per image) and ``max_images`` images of the unsure, plus at most
+    ``suspect_crops`` crops of label-issue suspects the unsure leave out
+    (:func:`indoor.analysis.label_evidence.region_suspects`: the pool is both), and at most ``reference_crops``
+    crops of reference images (0: no region head, the whole-image heads score). ``forward``:
     the build's own (optimised) embedder, reused instead of tracing a new copy. Region table columns
     :data:`indoor.analysis.multiclass.REGION_COLUMNS`: one row per (pool image, crop) with the crop's box
-    (fractions of the image) and its top classes; stats (JSON-ready): images, crops, reference images and crops,
-    which head scored and its C, seconds, skipped.
+    (fractions of the image) and its top classes; stats (JSON-ready): images (the pool, suspects included),
+    crops, suspect images, reference images and crops, which head scored and its C, seconds, skipped.
     """
     started = time.perf_counter()
     n_regions = grid * grid + 1
     cap = max(0, max_crops // n_regions)
     wanted = region_pool(labels, probs, max_confidence=max_confidence)
-    pool = wanted[:cap if max_images is None else min(cap, max_images)]
-    stats = {"images": int(len(pool)), "unsure_images": int(len(wanted)), "crops_per_image": n_regions,
-             "grid": grid, "window": window, "max_crops": max_crops, "max_confidence": max_confidence,
-             "skipped": 0, "crops": 0, "reference_images": 0, "reference_crops": 0, "scored_by": "whole-image heads"}
+    unsure = wanted[:cap if max_images is None else min(cap, max_images)]
+    suspects = region_suspects(labels, probs, unsure, max_images=max(0, suspect_crops) // n_regions)
+    pool = np.concatenate([unsure, suspects])
+    stats = {"images": int(len(pool)), "unsure_images": int(len(wanted)), "suspect_images": int(len(suspects)),
+             "crops_per_image": n_regions, "grid": grid, "window": window, "max_crops": max_crops,
+             "max_confidence": max_confidence, "skipped": 0, "crops": 0, "reference_images": 0,
+             "reference_crops": 0, "scored_by": "whole-image heads"}
     if not len(pool):
         stats["seconds"] = time.perf_counter() - started
         return _table([], [], [], []), stats

@@ -9,14 +9,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from indoor.analysis.label_evidence import KINDS, weak_model_message
+from indoor.analysis.label_evidence import KINDS, region_pair, weak_model_message
 from indoor.app import loading
 from indoor.app.text import md
 from indoor.cache import Cache, CacheError
 
 KIND_STYLE = {  # kind -> (badge colour, icon, what it means)
     KINDS[0]: ("red", ":material/label_off:", "the probe and the nearest training images both reject the given label"),
-    KINDS[1]: ("orange", ":material/help:", "the given label and another class both have support"),
+    KINDS[1]: ("orange", ":material/help:", ("the given label and another class both have support (from the "
+                                             "two judges, or two crops of the image that show both classes)")),
     KINDS[2]: ("blue", ":material/school:", ("the nearest training images vote for the given label; the probe "
                                              "rejects it — probably a correct label the model gets wrong")),
 }
@@ -85,6 +86,14 @@ def evidence(cache: Cache, record: dict | None, *, key: str, only_suspects: bool
             f"them are labelled {md(given)}); suggested **{md(classes[int(record['suggested'])])}**. "
             "Nearest training images (none saw this image's label):"
         )
+        both = _both_in_crops(cache, record)
+        if both is not None:
+            label_region, p_label, other_region, p_other = both
+            st.caption(
+                f"Its crops show both classes: **{md(given)}** {p_label:.0%} ({md(label_region)}) and "
+                f"**{md(classes[int(record['suggested'])])}** {p_other:.0%} ({md(other_region)}): a scene with both in "
+                "it, so it is not flagged as mislabelled. The Multi-class candidates tab outlines such regions."
+            )
         neighbours = list(record["neighbours"])[:thumbs]
         if not neighbours:
             st.caption("No training image to compare with.")
@@ -92,6 +101,16 @@ def evidence(cache: Cache, record: dict | None, *, key: str, only_suspects: bool
         labels, sims = list(record["neighbour_labels"]), list(record["neighbour_similarity"])
         st.image([str(cache.thumb_path(int(r))) for r in neighbours], width=96,
                  caption=[md(f"{classes[int(labels[i])]} · {float(sims[i]):.2f}") for i in range(len(neighbours))])
+
+
+def _both_in_crops(cache: Cache, record: dict) -> tuple[str, float, str, float] | None:
+    """The two crops that show the given label and the suggested class (:func:`region_pair`), when the build
+    cropped this image; None otherwise (or for a cache without region evidence)."""
+    try:
+        regions = loading.analysis_tables(cache).get("regions")
+    except CacheError:
+        return None
+    return region_pair(regions, int(record["row"]), int(record["label"]), int(record["suggested"]))
 
 
 def kind_counts(issues: pd.DataFrame) -> dict[str, int]:

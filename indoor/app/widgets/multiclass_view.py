@@ -50,9 +50,10 @@ def multiclass_view(cache: Cache, candidates: pd.DataFrame, regions: pd.DataFram
         scorer = (f"a region head: a classifier fit on the crops of {stats.get('reference_images', 0):,} ordinary "
                   "training images of every class, so it knows what a crop of each class looks like"
                   if stats.get("scored_by") == "region head" else "the same head")
-        st.caption("Crops of the images the model was least sure about (a grid of windows and the centre) were "
-                   f"scored by the same backbone and {scorer}. A candidate is an image where two regions "
-                   "confidently predict two different classes that the model does not usually mix up.")
+        st.caption("Crops of the images the model was least sure about, and of those whose label it rejects (a "
+                   f"grid of windows and the centre), were scored by the same backbone and {scorer}. A candidate is "
+                   "an image where two regions confidently predict two different classes that the model does not "
+                   "usually mix up, or one whose label the model rejects while a region still shows it.")
     else:
         st.caption("Images whose two most probable classes are both high or nearly equal — possibly both present. "
                    "Rebuild the cache for region evidence (crops of each candidate scored separately).")
