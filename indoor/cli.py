@@ -58,7 +58,10 @@ def _add_build_options(parser: argparse.ArgumentParser, *, image_size: int) -> N
     group.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     group.add_argument("--region-crops", type=int, default=6000, metavar="N",
                        help="multi-class region evidence: score at most N crops (5 per image the model is unsure "
-                            "of; default 6000, 0 = none: candidates from the probabilities alone)")
+                            "of; default 6000, 0 = none: candidates from the probabilities alone). Besides them, up "
+                            "to 5,000 crops of images whose label the model rejects (do both classes show?) and "
+                            "3,000 of ordinary training images (they teach the region head what a crop of each "
+                            "class looks like)")
     group.add_argument("--quiet", action="store_true", help="no progress bars")
     group.add_argument("--force", action="store_true",
                        help="build into --out even when it is a non-empty folder that is not a cache (what is in "
