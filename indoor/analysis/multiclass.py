@@ -216,11 +216,16 @@ def region_candidates(
             if best is None:
                 continue
             a, b, pra, prb, na, nb = best
-            entropy = -(whole * np.log(np.clip(whole, 1e-12, 1.0))).sum() / np.log(max(n_classes, 2))
-            found.append((row, labels[row], a, b, whole[a], whole[b], pra, prb, na, nb, min(pra, prb) * entropy))
+            found.append((row, labels[row], a, b, whole[a], whole[b], pra, prb, na, nb,
+                          min(pra, prb) * _entropy(whole)))
     out = pd.DataFrame(found, columns=["row", "label", "class_a", "class_b", "p_a", "p_b", "p_region_a", "p_region_b",
                                        "region_a", "region_b", "score"])
     return _as_candidates(out)
+
+
+def _entropy(whole: np.ndarray) -> float:
+    """The normalised entropy of one image's class probabilities: 0 = sure of one class, 1 = uniform."""
+    return float(-(whole * np.log(np.clip(whole, 1e-12, 1.0))).sum() / np.log(max(len(whole), 2)))
 
 
 def _as_candidates(out: pd.DataFrame) -> pd.DataFrame:
@@ -246,7 +251,6 @@ def two_class_candidates(rows: np.ndarray, labels: np.ndarray, suggested: np.nda
     from indoor.analysis.label_evidence import region_pair
 
     probs = np.asarray(probs, dtype=np.float64)
-    n_classes = probs.shape[1]
     found = []
     for row in np.asarray(rows, dtype=np.int64):
         label, other = int(labels[row]), int(suggested[row])
@@ -257,8 +261,7 @@ def two_class_candidates(rows: np.ndarray, labels: np.ndarray, suggested: np.nda
         a, b, pra, prb, na, nb = ((other, label, p_other, p_label, other_region, label_region) if p_other >= p_label
                                   else (label, other, p_label, p_other, label_region, other_region))
         whole = probs[row]
-        entropy = -(whole * np.log(np.clip(whole, 1e-12, 1.0))).sum() / np.log(max(n_classes, 2))
-        found.append((int(row), label, a, b, whole[a], whole[b], pra, prb, na, nb, min(pra, prb) * entropy))
+        found.append((int(row), label, a, b, whole[a], whole[b], pra, prb, na, nb, min(pra, prb) * _entropy(whole)))
     out = pd.DataFrame(found, columns=["row", "label", "class_a", "class_b", "p_a", "p_b", "p_region_a", "p_region_b",
                                        "region_a", "region_b", "score"])
     return _as_candidates(out)

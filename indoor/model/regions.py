@@ -191,9 +191,13 @@ def region_evidence(
     train = split == "train"
     reference = reference_rows(labels, probs, split, pool, per_class=REFERENCE_PER_CLASS,
                                max_images=max(0, reference_crops) // n_regions, seed=seed)
-    counts = np.bincount(labels[reference], minlength=probs.shape[1])
     trained = np.unique(labels[train])
-    use_region_head = len(trained) >= 2 and bool((counts[trained] >= MIN_REFERENCE).all())
+
+    def enough(rows) -> bool:  # every trained class has MIN_REFERENCE reference images among ``rows``
+        counts = np.bincount(labels[np.asarray(rows, dtype=np.int64)], minlength=probs.shape[1])
+        return len(trained) >= 2 and bool((counts[trained] >= MIN_REFERENCE).all())
+
+    use_region_head = enough(reference)
     if not use_region_head:
         reference = reference[:0]
     rows_to_crop = np.concatenate([pool, reference])
@@ -219,13 +223,11 @@ def region_evidence(
                     ref_rows.append(int(rows_to_crop[i]))
                     ref_embs.append(e)
     region_head = None
-    if use_region_head and ref_rows:
-        ref_labels = labels[ref_rows]
-        if bool((np.bincount(ref_labels, minlength=probs.shape[1])[trained] >= MIN_REFERENCE).all()):
-            region_head, c = fit_region_head(np.stack(ref_embs), np.asarray(embeddings[ref_rows], dtype=np.float32),
-                                             ref_labels, n_classes=probs.shape[1], seed=seed)
-            stats.update(scored_by="region head", region_head_c=c, reference_images=len(ref_rows),
-                         reference_crops=len(ref_rows) * n_regions)
+    if use_region_head and enough(ref_rows):  # some reference images may be unreadable since the feature pass
+        region_head, c = fit_region_head(np.stack(ref_embs), np.asarray(embeddings[ref_rows], dtype=np.float32),
+                                         labels[ref_rows], n_classes=probs.shape[1], seed=seed)
+        stats.update(scored_by="region head", region_head_c=c, reference_images=len(ref_rows),
+                     reference_crops=len(ref_rows) * n_regions)
     if region_head is not None:
         crop_probs = [head_probs(region_head, e) for e in pool_embs]
     else:  # too few reference images (or unreadable since the feature pass): the whole-image heads
