@@ -39,8 +39,9 @@ urls.url_sync_in("label_issues", PARAMS)
 st.title("Label issues")
 st.caption(
     "Two out-of-sample judges — the probe and the image's nearest training images — averaged; cleanlab's confident "
-    "learning on the average names the suspects. A suspect is flagged (likely mislabelled) only when both judges "
-    "reject its label; ambiguous and hard examples are shown, not flagged. Most suspicious first."
+    "learning on the average names the suspects. The images the build cropped have a third judge, their crops. A "
+    "suspect is flagged (likely mislabelled) only when two judges reject its label; ambiguous and hard examples are "
+    "shown, not flagged. Most suspicious first (the judges' mean probability of the label)."
 )
 weak = label_evidence.weak_model_banner(tables["warnings"])
 for message in tables["warnings"].query("analysis == 'label_issues'")["message"]:
@@ -50,7 +51,7 @@ for message in tables["warnings"].query("analysis == 'label_issues'")["message"]
 n_flagged = int(issues["is_issue"].sum())
 kinds = label_evidence.kind_counts(issues)
 m1, m2, m3 = st.columns(3)
-m1.metric("Flagged labels", f"{n_flagged:,}", help="Likely mislabelled: both judges reject the given label",
+m1.metric("Flagged labels", f"{n_flagged:,}", help="Likely mislabelled: two judges reject the given label",
           delta=f"{percent(n_flagged / max(len(issues), 1))} of images", delta_color="off", delta_arrow="off")
 m2.metric("Ambiguous · hard examples", f"{kinds.get('ambiguous', 0):,} · {kinds.get('hard example', 0):,}"
           if kinds else "–", help="Suspects that are not flagged: two classes plausible, or a correct label the "

@@ -80,6 +80,79 @@ def test_kinds_from_two_judges():
     assert list(kinds) == ["likely mislabelled", "hard example", "ambiguous", "ambiguous"]
 
 
+def test_kinds_with_the_crops_as_a_third_judge():
+    labels = np.zeros(6, dtype=np.int64)
+    probe = np.array([[0.05, 0.95], [0.05, 0.95], [0.4, 0.6], [0.05, 0.95], [0.4, 0.6], [0.05, 0.95]])
+    knn = np.array([[0.3, 0.7], [0.3, 0.7], [0.05, 0.95], [0.6, 0.4], [0.3, 0.7], [0.05, 0.95]])
+    crops = np.array([0.02, 0.6, 0.05, 0.02, 0.02, np.nan])
+    kinds = le.suspect_kinds(labels, probe, knn, crop_support=crops)
+    assert list(kinds) == [
+        "likely mislabelled",  # the probe and the crops reject the label, the neighbours hesitate
+        "ambiguous",  # only the probe rejects it
+        "likely mislabelled",  # the neighbours and the crops
+        "hard example",  # the neighbours' vote goes to the label: the crops don't overrule that
+        "ambiguous",  # only the crops
+        "likely mislabelled",  # no crops: the two judges, as before
+    ]
+    # without crops the same rows need both judges
+    assert list(le.suspect_kinds(labels, probe, knn)) == ["ambiguous", "ambiguous", "ambiguous", "hard example",
+                                                          "ambiguous", "likely mislabelled"]
+
+
+def test_crop_label_support_is_the_crops_mean_probability_of_the_label():
+    from indoor.analysis.multiclass import REGION_COLUMNS
+
+    def crop(row, *top):  # top: (class, p) of the crop's most probable classes
+        record = {"row": row, "region": "grid", "x0": 0.0, "y0": 0.0, "x1": 0.5, "y1": 0.5}
+        for k, (cls, p) in enumerate(top, start=1):
+            record[f"class_{k}"], record[f"p_{k}"] = cls, p
+        return record
+
+    regions = pd.DataFrame([
+        crop(0, (1, 0.9), (0, 0.06), (2, 0.02)),  # the label (0) second
+        crop(0, (0, 0.5), (1, 0.3), (2, 0.1)),  # first
+        crop(2, (1, 0.7), (2, 0.2), (3, 0.06)),  # label 0 not among the top 3: its share of the 0.04 left
+    ])[REGION_COLUMNS]
+    support = le.crop_label_support(regions, np.array([0, 0, 0]), n_classes=6)
+    assert np.isclose(support[0], (0.06 + 0.5) / 2)
+    assert np.isnan(support[1])  # not cropped
+    assert np.isclose(support[2], 0.04 / 3)  # the rest spread over the 3 classes not stored, at most p_3
+    assert np.isnan(le.crop_label_support(None, np.array([0]), n_classes=6)).all()
+
+
+def test_the_crops_judge_flags_a_suspect_the_neighbours_hesitate_on_and_rank_it_first():
+    """A class-0 image labelled 1 whose neighbours hesitate (a third of them carry label 1) is only ambiguous on two
+    judges; its crops also reject label 1, so two of three judges do: likely mislabelled. Its label quality is the
+    judges' mean, so it leads the review order."""
+    embeddings, truth, splits, folds, centres = clustered(seed=1)
+    n_classes = len(centres)
+    labels = truth.copy()
+    train0 = np.flatnonzero((truth == 0) & (splits == "train"))
+    target = int(train0[3])
+    labels[target] = 1
+    helpers = [int(r) for r in train0[4:]]  # some of its own class labelled 1 too: the neighbours hesitate
+    order = np.argsort(-(embeddings[helpers] @ embeddings[target]))
+    for r in np.asarray(helpers)[order[:5]]:
+        labels[r] = 1
+    probs = probe_like(truth, n_classes, right=0.45)
+    probs[target] = [0.95, 0.03, 0.02]
+    without, _ = le.label_issue_table(labels, probs, embeddings, splits, folds, k=15)
+    assert without["is_suspect"].iat[target] and without["kind"].iat[target] == "ambiguous"
+    assert 0.1 <= without["knn_self_confidence"].iat[target] and not without["is_issue"].any()
+    assert np.isnan(without["crop_self_confidence"]).all()
+    regions = _crops({target: [(0, 0.9), (0, 0.8), (2, 0.7)]})  # no crop gives label 1 more than a sliver
+    table, _ = le.label_issue_table(labels, probs, embeddings, splits, folds, k=15, regions=regions)
+    record = table.iloc[target]
+    assert record["crop_self_confidence"] < 0.1
+    assert record["kind"] == "likely mislabelled" and record["is_issue"] and table["is_issue"].sum() == 1
+    assert int(record["review_rank"]) == 0
+    expected = (record["probe_self_confidence"] + record["knn_self_confidence"] + record["crop_self_confidence"]) / 3
+    assert np.isclose(record["label_quality"], expected)
+    assert record["label_quality"] < without["label_quality"].iat[target]
+    others = np.delete(np.arange(len(labels)), target)
+    assert np.allclose(table["label_quality"].to_numpy()[others], without["label_quality"].to_numpy()[others])
+
+
 def test_a_mislabelled_cluster_point_is_likely_mislabelled_and_a_hard_example_is_not():
     embeddings, truth, splits, folds, centres = clustered(seed=1)
     n_classes = len(centres)
@@ -153,10 +226,10 @@ def test_region_pair_names_the_surest_crop_of_each_class():
     assert le.region_pair(None, 4, 0, 1) is None and le.region_pair(regions, 4, 0, 1, min_region=0.8) is None
 
 
-def test_pair_confusion_counts_both_directions_over_both_classes():
+def test_pair_confusion_matrix_counts_both_directions_over_both_classes():
     labels = np.array([0, 0, 0, 0, 1, 1, 2, 2])
     probs = np.eye(3)[[0, 0, 1, 2, 0, 1, 2, 2]]  # predictions: one 0 -> 1, one 0 -> 2, one 1 -> 0
-    confusion = le.pair_confusion(labels, probs, np.array([0, 1, 0, 1]), np.array([1, 0, 2, 2]))
+    confusion = le.pair_confusion_matrix(labels, probs)[[0, 1, 0, 1], [1, 0, 2, 2]]
     assert confusion.tolist() == pytest.approx([2 / 6, 2 / 6, 1 / 6, 0.0])
 
 
@@ -179,7 +252,7 @@ def test_a_suspect_whose_crops_show_both_classes_is_ambiguous_not_flagged():
     confused = probs.copy()
     confused[np.flatnonzero((truth == 1) & (splits == "train"))[:6]] = [0.9, 0.05, 0.05]
     table, _ = le.label_issue_table(labels, confused, embeddings, splits, folds, k=10, regions=regions)
-    assert le.pair_confusion(labels, confused, np.array([1]), np.array([0]))[0] > le.MAX_PAIR_CONFUSION
+    assert le.confused_pairs(labels, confused)[1, 0]
     assert le.two_class_regions(regions, labels, table["suggested"].to_numpy())[first]
     assert table["kind"].iat[first] == "likely mislabelled" and table["is_issue"].iat[first]
 

@@ -54,6 +54,11 @@ def test_two_confident_regions_of_two_classes_make_a_candidate():
     assert first["score"] == pytest.approx(0.8 * entropy)
     # without class groups the look-alike pair is a candidate too
     assert 3 in region_candidates(regions, labels, probs, min_region=0.5)["row"].tolist()
+    # a pair the model often mixes up (confused_pairs) is no evidence either way round: kitchen / dining room here
+    confused = np.zeros((4, 4), dtype=bool)
+    confused[0, 1] = confused[1, 0] = True
+    assert region_candidates(regions, labels, probs, class_groups=groups, min_region=0.5,
+                             confused_pairs=confused)["row"].tolist() == [5]
     # an empty region table gives an empty candidate table with the same columns
     empty = region_candidates(multiclass.empty_regions(), labels, probs)
     assert empty.empty and list(empty.columns) == list(table.columns)

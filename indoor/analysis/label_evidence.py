@@ -7,13 +7,15 @@ opinion out-of-fold, turns it into class probabilities (a k-nearest-neighbour cl
 the probe's to name each suspect's kind:
 
 - **likely mislabelled** — the probe and the neighbours both reject the given label (both give it less than
-  :data:`REJECT`): the image looks like another class to two different judges;
+  :data:`REJECT`): the image looks like another class to two different judges. For an image the build cropped
+  (the region evidence), its crops are a third judge (their mean probability of the label,
+  :func:`crop_label_support`), and any two of the three rejecting it suffice;
 - **hard example** — the neighbours' vote goes to the given label, but the probe rejects it: the label is
   probably right and the model is wrong;
 - **ambiguous** — anything else: the given label keeps some support, another class too. Also a suspect whose
   crops (the build's region evidence) show both classes: one crop confidently shows the given label and another
   the suggested one (:func:`two_class_regions`) — a scene with both in it, not a wrong label — provided the model
-  rarely confuses the two classes (:func:`pair_confusion` at most :data:`MAX_PAIR_CONFUSION`): between classes
+  rarely confuses the two classes (:func:`pair_confusion_matrix` at most :data:`MAX_PAIR_CONFUSION`): between classes
   it often mixes up (a street and its buildings), a crop that looks like the given label is no evidence.
 
 And when the model is too weak for any of this (:func:`weak_model_reason`): at 40 % accuracy most disagreements
@@ -41,8 +43,8 @@ WEAK_MODEL = "The model is too weak to judge labels"  # how the weak-model warni
 
 KINDS = ("likely mislabelled", "ambiguous", "hard example")
 EVIDENCE_COLUMNS = [
-    "is_suspect", "kind", "probe_self_confidence", "knn_self_confidence", "knn_agreement", "neighbours",
-    "neighbour_labels", "neighbour_similarity",
+    "is_suspect", "kind", "probe_self_confidence", "knn_self_confidence", "crop_self_confidence", "knn_agreement",
+    "neighbours", "neighbour_labels", "neighbour_similarity",
 ]
 
 
@@ -93,20 +95,48 @@ def neighbour_probs(
 
 
 def suspect_kinds(
-    labels: np.ndarray, probe_probs: np.ndarray, knn_probs: np.ndarray, *, reject: float = REJECT
+    labels: np.ndarray, probe_probs: np.ndarray, knn_probs: np.ndarray, *, crop_support: np.ndarray | None = None,
+    reject: float = REJECT,
 ) -> np.ndarray:
-    """(N,) kind per image (one of :data:`KINDS`) from two independent out-of-sample opinions of its label:
-    likely mislabelled when both give the given label less than ``reject``; a hard example when the probe rejects
-    it but the neighbours' vote goes to it (their most voted class); ambiguous otherwise. Meaningful for the
-    suspects (images whose label is doubted); computed for every row."""
+    """(N,) kind per image (one of :data:`KINDS`) from independent out-of-sample opinions of its label: likely
+    mislabelled when both the probe and the neighbours give the given label less than ``reject`` — or, for an
+    image with crops (``crop_support`` (N,) from :func:`crop_label_support`, NaN: not cropped), when any two of the
+    three judges do; a hard example when the probe rejects it but the neighbours' vote goes to it (their most
+    voted class), whatever the crops say; ambiguous otherwise. Meaningful for the suspects (images whose label is
+    doubted); computed for every row."""
     rows = np.arange(len(labels))
     knn_probs = np.asarray(knn_probs)
     probe = np.asarray(probe_probs)[rows, labels]
     knn = knn_probs[rows, labels]
+    crops = np.full(len(rows), np.nan) if crop_support is None else np.asarray(crop_support, dtype=np.float64)
+    rejections = (probe < reject).astype(int) + (knn < reject) + (crops < reject)  # NaN < reject is False
+    hard = (knn_probs.argmax(axis=1) == labels) & (probe < reject)
     kinds = np.full(len(labels), KINDS[1], dtype=object)
-    kinds[(knn_probs.argmax(axis=1) == labels) & (probe < reject)] = KINDS[2]
-    kinds[(probe < reject) & (knn < reject)] = KINDS[0]
+    kinds[hard] = KINDS[2]
+    kinds[(rejections >= 2) & ~hard] = KINDS[0]
     return kinds
+
+
+def crop_label_support(regions: pd.DataFrame | None, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """(N,) the crops' opinion of each image's given label: the mean, over the image's crops, of the probability
+    the region head gives the label (the build's region evidence, columns :data:`.multiclass.REGION_COLUMNS`:
+    scored by a head that never saw the image's label). Only each crop's top classes are stored; a label outside
+    them gets its share of the rest, spread evenly over the other ``n_classes`` (at most the last stored
+    probability). NaN for an image without crops."""
+    labels = np.asarray(labels, dtype=np.int64)
+    n = len(labels)
+    if regions is None or regions.empty:
+        return np.full(n, np.nan)
+    row = regions["row"].to_numpy(np.int64)
+    ranks = sorted(int(c.split("_")[1]) for c in regions.columns if c.startswith("class_"))  # 1, 2, 3
+    top = np.column_stack([regions[f"class_{k}"].to_numpy(np.int64) for k in ranks])
+    p = np.column_stack([regions[f"p_{k}"].to_numpy(np.float64) for k in ranks])
+    hit = top == labels[row][:, None]
+    rest = np.clip(1.0 - p.sum(axis=1), 0.0, 1.0) / max(n_classes - len(ranks), 1)
+    per_crop = np.where(hit.any(axis=1), (p * hit).sum(axis=1), np.minimum(p[:, -1], rest))
+    crops = np.bincount(row, minlength=n)
+    total = np.bincount(row, weights=per_crop, minlength=n)
+    return np.where(crops > 0, total / np.maximum(crops, 1), np.nan)
 
 
 def weak_model_reason(
@@ -169,31 +199,38 @@ def two_class_regions(regions: pd.DataFrame | None, labels: np.ndarray, suggeste
     return shows_label & shows_suggested & (labels != suggested)
 
 
-def pair_confusion(labels: np.ndarray, probs: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """(M,) how often the model confuses each class pair (``first`` [i], ``second`` [i]): the images of either
-    class predicted as the other, as a share of both classes' images (``labels`` (N,), out-of-sample ``probs``
-    (N, C); the prediction is the most probable class)."""
+def pair_confusion_matrix(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """(C, C) symmetric: how often the model confuses each pair of classes — the images of either class predicted
+    as the other, as a share of both classes' images (``labels`` (N,), out-of-sample ``probs`` (N, C); the
+    prediction is the most probable class). 0 for a pair without images."""
     labels = np.asarray(labels, dtype=np.int64)
     probs = np.asarray(probs, dtype=np.float64)
     n_classes = probs.shape[1]
     counts = np.zeros((n_classes, n_classes))
     if len(labels):
         np.add.at(counts, (labels, probs.argmax(axis=1)), 1)
-    first, second = np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64)
     size = counts.sum(axis=1)
-    mixed = counts[first, second] + counts[second, first]
-    return np.divide(mixed, size[first] + size[second], out=np.zeros(len(first)), where=(size[first] + size[second]) > 0)
+    both = size[:, None] + size[None, :]
+    return np.divide(counts + counts.T, both, out=np.zeros_like(counts), where=both > 0)
+
+
+def confused_pairs(labels: np.ndarray, probs: np.ndarray, *, max_pair_confusion: float = MAX_PAIR_CONFUSION
+                   ) -> np.ndarray:
+    """(C, C) bools: the class pairs the model mixes up more often than ``max_pair_confusion``
+    (:func:`pair_confusion_matrix`), between which a crop that looks like one class is no evidence of a scene with
+    both (:func:`two_class_scenes`, :func:`indoor.analysis.multiclass.region_candidates`)."""
+    return pair_confusion_matrix(labels, probs) > max_pair_confusion
 
 
 def two_class_scenes(regions: pd.DataFrame | None, labels: np.ndarray, probs: np.ndarray, suggested: np.ndarray, *,
                      trusted: np.ndarray | None = None) -> np.ndarray:
-    """(N,) bool: :func:`two_class_regions` between two classes the model rarely confuses (:func:`pair_confusion`,
+    """(N,) bool: :func:`two_class_regions` between two classes the model rarely confuses (:func:`confused_pairs`,
     over the ``trusted`` rows' out-of-sample ``probs``, at most :data:`MAX_PAIR_CONFUSION`)."""
     labels = np.asarray(labels, dtype=np.int64)
     both = two_class_regions(regions, labels, suggested)
     if both.any():
         trusted = np.ones(len(labels), dtype=bool) if trusted is None else np.asarray(trusted, dtype=bool)
-        both &= pair_confusion(labels[trusted], np.asarray(probs)[trusted], labels, suggested) <= MAX_PAIR_CONFUSION
+        both &= ~confused_pairs(labels[trusted], np.asarray(probs)[trusted])[labels, np.asarray(suggested, dtype=np.int64)]
     return both
 
 
@@ -261,7 +298,7 @@ def label_issue_table(
     min_agreement: float = MIN_AGREEMENT,
     max_flagged_share: float = MAX_FLAGGED_SHARE,
 ) -> tuple[pd.DataFrame, str | None]:
-    """The label-issue table from two independent judges, and the weak-model reason (None: the model can judge).
+    """The label-issue table from independent judges, and the weak-model reason (None: the model can judge).
 
     ``probs`` (N, C) the probe's OUT-OF-SAMPLE probabilities (out-of-fold for train), ``embeddings`` (N, D),
     ``splits`` and ``folds`` the cache's columns (the neighbours are found out-of-fold with the same folds:
@@ -270,17 +307,20 @@ def label_issue_table(
 
     Steps: the neighbours' vote (:func:`neighbour_probs`) is averaged with the probe's probabilities; cleanlab's
     confident learning (``find_label_issues`` with ``filter_by``, look-alike classes merged) on that average
-    names the *suspects*, and cleanlab's label quality of the average is the score (``label_quality``;
-    ``self_confidence`` = the average's probability of the given label; review order ascending). Each suspect gets a kind
-    (:func:`suspect_kinds`; a disagreement between look-alike classes is "ambiguous", and so is a suspect whose
-    ``regions`` — the build's crops, see :func:`two_class_regions` — show both its label and the suggested
-    class, two classes the model rarely confuses); only likely mislabelled
+    names the *suspects*. The images the build cropped (``regions``) have a third judge, their crops
+    (:func:`crop_label_support`). The score is the judges' mean probability of the given label (``label_quality``:
+    cleanlab's self-confidence label quality of the average, averaged with the crops' where there are some; review
+    order ascending; ``self_confidence`` stays the two judges' average). Each suspect gets a kind
+    (:func:`suspect_kinds`, the crops included; a disagreement between look-alike classes is "ambiguous", and so is
+    a suspect whose crops show both its label and the suggested class, two classes the model rarely confuses:
+    :func:`two_class_scenes`); only likely mislabelled
     suspects are flagged (``is_issue``), and none when :func:`weak_model_reason` says the model is too weak —
     then the suspects are still ranked. ``low_confidence_rank`` stays the plain baseline: the probe's own
     probability of the given label.
 
     Columns: :data:`indoor.analysis.label_issues.ISSUE_COLUMNS` then :data:`EVIDENCE_COLUMNS` (``kind`` "" for
-    images that are not suspects; ``knn_agreement`` the share of the k neighbours labelled like the image;
+    images that are not suspects; ``crop_self_confidence`` the crops' mean probability of the label, NaN for an
+    image without crops; ``knn_agreement`` the share of the k neighbours labelled like the image;
     ``neighbours`` / ``neighbour_labels`` / ``neighbour_similarity`` the ``shown`` nearest, as lists)."""
     from indoor.analysis import label_issues
 
@@ -292,8 +332,12 @@ def label_issue_table(
     table = label_issues.find_label_issues_where(labels, (probs + knn) / 2, trusted=trusted if n else None,
                                                  filter_by=filter_by)
     rows = np.arange(n)
+    crops = crop_label_support(regions, labels, n_classes)
+    cropped = ~np.isnan(crops)
+    # the review order's score: the judges' mean probability of the given label (the crops too, where there are some)
+    table.loc[cropped, "label_quality"] = (2 * table["label_quality"].to_numpy()[cropped] + crops[cropped]) / 3
     suspect = table["is_issue"].to_numpy(bool) | table["overlap_issue"].to_numpy(bool)
-    kinds = suspect_kinds(labels, probs, knn, reject=reject)
+    kinds = suspect_kinds(labels, probs, knn, crop_support=crops, reject=reject)
     kinds[table["overlap_issue"].to_numpy(bool)] = KINDS[1]
     kinds[suspect & two_class_scenes(regions, labels, probs, table["suggested"].to_numpy(np.int64),
                                      trusted=trusted)] = KINDS[1]
@@ -313,6 +357,7 @@ def label_issue_table(
     table["kind"] = np.where(suspect, kinds, "").astype(str)
     table["probe_self_confidence"] = probs[rows, labels] if n else np.zeros(0)
     table["knn_self_confidence"] = knn[rows, labels] if n else np.zeros(0)
+    table["crop_self_confidence"] = crops
     same = (labels[np.maximum(neighbours, 0)] == labels[:, None]) & known
     table["knn_agreement"] = same.sum(axis=1) / np.maximum(known.sum(axis=1), 1)
     top = neighbours[:, :shown]

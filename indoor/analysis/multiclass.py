@@ -172,6 +172,7 @@ def region_candidates(
     max_confidence: float = MAX_CONFIDENCE,
     min_whole: float = MIN_WHOLE,
     class_groups: np.ndarray | None = None,
+    confused_pairs: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Multi-class candidates from region evidence, best first: images where two different crops confidently
     predict two different classes while the whole image leaves the model unsure.
@@ -181,7 +182,9 @@ def region_candidates(
     out-of-sample whole-image probabilities. A candidate has two crops whose most probable classes A != B both
     reach ``min_region`` (``p_region_a`` >= ``p_region_b``), a whole-image top probability below
     ``max_confidence``, and A, B not in one group of ``class_groups`` (look-alike classes disagree in every
-    crop: a merge question, see :mod:`indoor.analysis.merges`). ``score`` = min(p_region_a, p_region_b) x the
+    crop: a merge question, see :mod:`indoor.analysis.merges`) nor a pair of ``confused_pairs`` ((C, C) bools:
+    classes the model often mixes up, whose crops are no evidence of two classes; see
+    :func:`indoor.analysis.label_evidence.confused_pairs`). ``score`` = min(p_region_a, p_region_b) x the
     whole image's normalised entropy (0 = sure of one class, 1 = uniform). Of several qualifying pairs, one whose
     classes both get at least :data:`SUPPORTED` whole-image probability wins (a crop of a bare wall may "see" any
     class), then the surest; ``min_whole`` can require that support. Columns :data:`CANDIDATE_COLUMNS` +
@@ -191,6 +194,8 @@ def region_candidates(
     probs = np.asarray(probs, dtype=np.float64)
     n_classes = probs.shape[1]
     groups = np.asarray(class_groups) if class_groups is not None else np.arange(n_classes)
+    confused = (np.zeros((n_classes, n_classes), dtype=bool) if confused_pairs is None
+                else np.asarray(confused_pairs, dtype=bool))
     found = []
     if len(regions):
         frame = regions.sort_values(["row", "region"], kind="stable")
@@ -204,7 +209,8 @@ def region_candidates(
             for i in range(len(cls)):
                 for j in range(len(cls)):
                     a, b = int(cls[i]), int(cls[j])
-                    if i == j or a == b or groups[a] == groups[b] or conf[j] > conf[i] or conf[j] < min_region:
+                    if (i == j or a == b or groups[a] == groups[b] or confused[a, b] or conf[j] > conf[i]
+                            or conf[j] < min_region):
                         continue
                     support = min(whole[a], whole[b])
                     if support < min_whole:  # a crop's class the whole image gives no support

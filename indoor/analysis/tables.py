@@ -119,7 +119,8 @@ def build_tables(
 
     if regions is not None:
         usable = regions[sound[regions["row"].to_numpy()]] if sound.any() else regions
-        candidates = multiclass.region_candidates(usable, labels, probs, class_groups=groups)
+        candidates = multiclass.region_candidates(usable, labels, probs, class_groups=groups,
+                                                  confused_pairs=label_evidence.confused_pairs(labels_s, probs_s))
         both = np.flatnonzero(label_evidence.two_class_suspects(  # sure of the whole image, its crops show two
             issues, usable, probs, trusted=sound if sound.any() else None))
         both = both[~np.isin(both, candidates["row"].to_numpy())]

@@ -6,6 +6,7 @@ widgets show nothing."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -15,7 +16,8 @@ from indoor.app.text import md
 from indoor.cache import Cache, CacheError
 
 KIND_STYLE = {  # kind -> (badge colour, icon, what it means)
-    KINDS[0]: ("red", ":material/label_off:", "the probe and the nearest training images both reject the given label"),
+    KINDS[0]: ("red", ":material/label_off:", ("two judges reject the given label: the probe and the nearest "
+                                               "training images, or either of them and the image's crops")),
     KINDS[1]: ("orange", ":material/help:", ("the given label and another class both have support (from the "
                                              "two judges, or two crops of the image that show both classes)")),
     KINDS[2]: ("blue", ":material/school:", ("the nearest training images vote for the given label; the probe "
@@ -83,7 +85,8 @@ def evidence(cache: Cache, record: dict | None, *, key: str, only_suspects: bool
         st.caption(
             f"Evidence: the probe gives **{md(given)}** {float(record['probe_self_confidence']):.0%}, the nearest "
             f"training images {float(record['knn_self_confidence']):.0%} ({float(record['knn_agreement']):.0%} of "
-            f"them are labelled {md(given)}); suggested **{md(classes[int(record['suggested'])])}**. "
+            f"them are labelled {md(given)}){_crops_opinion(record)}; suggested "
+            f"**{md(classes[int(record['suggested'])])}**. "
             "Nearest training images (none saw this image's label):"
         )
         both = _both_in_crops(cache, record)
@@ -101,6 +104,14 @@ def evidence(cache: Cache, record: dict | None, *, key: str, only_suspects: bool
         labels, sims = list(record["neighbour_labels"]), list(record["neighbour_similarity"])
         st.image([str(cache.thumb_path(int(r))) for r in neighbours], width=96,
                  caption=[md(f"{classes[int(labels[i])]} · {float(sims[i]):.2f}") for i in range(len(neighbours))])
+
+
+def _crops_opinion(record: dict) -> str:
+    """", its crops 3 % on average" when the build cropped the image (a third judge), else ""."""
+    crops = record.get("crop_self_confidence")
+    if crops is None or not np.isfinite(float(crops)):
+        return ""
+    return f", its crops {float(crops):.0%} on average"
 
 
 def _both_in_crops(cache: Cache, record: dict) -> tuple[str, float, str, float] | None:
