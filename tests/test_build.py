@@ -369,3 +369,28 @@ def test_finetune_runs_on_cpu(tmp_path):
     assert cache.meta["probs_out_of_sample"]["train"] is False
     state = torch.load(cache.model_path, weights_only=True)
     assert any(key.endswith("conv_stem.weight") for key in state)
+
+
+def test_umap_kernels_are_kept_on_disk_and_the_map_is_unchanged():
+    """umap-learn's uncached numba kernels get numba's on-disk cache (about 10 s of compiling per build process
+    otherwise): in a fresh process they start uncached, umap_2d turns the cache on and the cache files exist
+    afterwards; the map is the one this process draws."""
+    from indoor.cache.projection import umap_2d
+
+    script = (
+        "import json, pathlib, numpy as np, umap.umap_ as u\n"
+        "from numba.core.caching import NullCache\n"
+        "assert isinstance(u.smooth_knn_dist._cache, NullCache)  # umap-learn leaves it uncached\n"
+        "from indoor.cache.projection import cache_umap_kernels, umap_2d\n"
+        "x = np.random.default_rng(0).normal(size=(60, 8)).astype('float32')\n"
+        "coords = umap_2d(x, seed=0)\n"
+        "assert cache_umap_kernels() == 0  # already on: umap_2d did it\n"
+        "for kernel in (u.smooth_knn_dist, u.compute_membership_strengths):\n"
+        "    folder = pathlib.Path(kernel._cache.cache_path)\n"
+        "    assert list(folder.glob(f'umap_.{kernel.__name__}-*.nbi')), folder\n"
+        "print(json.dumps(coords.tolist()))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    x = np.random.default_rng(0).normal(size=(60, 8)).astype("float32")
+    assert np.allclose(np.array(json.loads(done.stdout.strip().splitlines()[-1])), umap_2d(x, seed=0))

@@ -7,6 +7,37 @@ import warnings
 import numpy as np
 
 KNN_WORKING_MEMORY_MB = 64  # scikit-learn's block size for the exact neighbour search (see umap_2d)
+_UMAP_MODULES = ("umap.umap_", "umap.layouts", "umap.utils")  # where umap-learn keeps its numba kernels
+
+
+def cache_umap_kernels() -> int:
+    """Let numba keep umap-learn's compiled kernels on disk. umap-learn compiles a few of them (the fuzzy simplicial
+    set, the layout epochs) without numba's cache, so every build process spent about 10 s compiling them on 2
+    cores; with the cache only the first build on a machine does. This turns on, for those kernels, what
+    ``@numba.njit(cache=True)`` does (numba's ``Dispatcher.enable_caching``; numba writes the cache beside the
+    package, or in the user's cache folder when that is read-only). Returns how many kernels it turned on; 0 if
+    this numba or umap-learn lays things out differently (nothing else changes)."""
+    import importlib
+
+    turned_on = 0
+    try:
+        from numba.core.caching import NullCache
+        from numba.core.registry import CPUDispatcher
+    except ImportError:
+        return 0
+    for name in _UMAP_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        for kernel in vars(module).values():
+            if isinstance(kernel, CPUDispatcher) and isinstance(getattr(kernel, "_cache", None), NullCache):
+                try:
+                    kernel.enable_caching()
+                except Exception:  # noqa: BLE001 - an optimisation only
+                    continue
+                turned_on += 1
+    return turned_on
 
 
 def umap_2d(embeddings: np.ndarray, *, seed: int = 0, n_neighbors: int = 15, min_dist: float = 0.1) -> np.ndarray:
@@ -30,6 +61,7 @@ def umap_2d(embeddings: np.ndarray, *, seed: int = 0, n_neighbors: int = 15, min
         import umap
         from sklearn.neighbors import NearestNeighbors
 
+        cache_umap_kernels()
         k = min(n_neighbors, n - 1)
         # exact cosine neighbours by BLAS (seconds even at 15,600 points) handed to UMAP, instead of UMAP's own
         # search: below 4,096 points that calls a numba distance once per pair from Python, above it pynndescent
