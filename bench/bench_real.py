@@ -112,6 +112,13 @@ def _flag_figures(issues: pd.DataFrame, planted: np.ndarray) -> tuple[str, str, 
             f"{hit / max(flagged.sum(), 1):.3f} / {hit / max(n, 1):.3f}", f"{(top_n & planted).sum() / max(n, 1):.3f}")
 
 
+def _f1(precision_recall: str) -> str:
+    """F1 of a "precision / recall" figure (the flagged set's balance of the two, for comparing rules that trade one
+    for the other)."""
+    precision, recall = (float(v) for v in precision_recall.split(" / "))
+    return f"{2 * precision * recall / (precision + recall):.3f}" if precision + recall > 0 else "0.000"
+
+
 def score_label_issues(tables: dict[str, pd.DataFrame], truth: pd.DataFrame) -> dict[str, str]:
     """Flagged set vs planted flips: count, precision / recall; precision at n (the n most suspicious in review
     order, n = number of planted flips); the same for the code before issue 14 (cleanlab on the probe alone) and
@@ -121,7 +128,7 @@ def score_label_issues(tables: dict[str, pd.DataFrame], truth: pd.DataFrame) -> 
     n = int(planted.sum())
     flagged, pr, at_n = _flag_figures(issues, planted)
     out = {"planted flips (n)": f"{n} of {len(planted):,}", "flagged": flagged, "flagged precision / recall": pr,
-           "precision at n (review order)": at_n}
+           "flagged F1": _f1(pr), "precision at n (review order)": at_n}
     if "_probe_only_label_issues" in tables:
         flagged, pr, at_n = _flag_figures(tables["_probe_only_label_issues"], planted)
         out.update({"before: flagged": flagged, "before: flagged precision / recall": pr,

@@ -390,7 +390,7 @@ def test_umap_kernels_are_kept_on_disk_and_the_map_is_unchanged():
         "    assert list(folder.glob(f'umap_.{kernel.__name__}-*.nbi')), folder\n"
         "print(json.dumps(coords.tolist()))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     x = np.random.default_rng(0).normal(size=(60, 8)).astype("float32")
     assert np.allclose(np.array(json.loads(done.stdout.strip().splitlines()[-1])), umap_2d(x, seed=0))

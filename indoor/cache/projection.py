@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import numpy as np
@@ -32,11 +33,10 @@ def cache_umap_kernels() -> int:
             continue
         for kernel in vars(module).values():
             if isinstance(kernel, CPUDispatcher) and isinstance(getattr(kernel, "_cache", None), NullCache):
-                try:
+                # numba raises RuntimeError when it finds no folder to keep a cache in: then it compiles, as before
+                with contextlib.suppress(RuntimeError):
                     kernel.enable_caching()
-                except Exception:  # noqa: BLE001 - an optimisation only
-                    continue
-                turned_on += 1
+                    turned_on += 1
     return turned_on
 
 
