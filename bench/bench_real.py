@@ -201,11 +201,19 @@ def score_multiclass(tables: dict[str, pd.DataFrame], truth: pd.DataFrame) -> di
     if "_probs_only_multiclass" in tables:
         n, pr = figures(tables["_probs_only_multiclass"])
         out["before: candidates"], out["before: recall / precision"] = n, pr
-    regions = tables.get("regions")
-    if regions is not None and len(regions):
-        cropped = np.unique(regions["row"].to_numpy())
-        out["images cropped (crops)"] = f"{len(cropped):,} ({len(regions):,})"
+    from indoor.analysis import multiclass
+
+    crops, halves = multiclass.split_regions(tables.get("regions"))
+    if crops is not None and len(crops):
+        cropped = np.unique(crops["row"].to_numpy())
+        out["images cropped (crops)"] = f"{len(cropped):,} ({len(crops):,})"
         out["planted among the cropped"] = f"{planted[cropped].sum() / max(planted.sum(), 1):.3f}"
+        halved = np.unique(halves["row"].to_numpy())
+        found = candidates["region_a"].isin(multiclass.HALVES).to_numpy() if len(candidates) else np.zeros(0, bool)
+        out["images with halves only; candidates from halves (planted)"] = (
+            f"{len(halved):,}; {found.sum():,} ({planted[candidates['row'].to_numpy()[found]].sum():,})")
+        n, pr = figures(candidates[~found])  # the halves only add candidates: without them, the crops' alone
+        out["crops alone: candidates, recall / precision"] = f"{n}, {pr}"
     else:
         out["images cropped (crops)"] = "0 (cache built without region evidence)"
     return out

@@ -105,7 +105,8 @@ EXPLAINED_JS = """(n) => {
 # the README's screenshots (docs/screenshots/), by the cache they are taken on
 DEMO_FILES = {"overview.jpg", "confusion.jpg", "gallery_detail.jpg", "relabel.jpg", "label_issues.jpg",
               "class_merges.jpg", "shortcuts.jpg", "duplicates.jpg", "explain.jpg", "review.jpg", "compare.jpg",
-              "label_issues_multi.jpg", "shortcuts_issues.jpg", "class_merges_confused.jpg"}
+              "label_issues_multi.jpg", "label_issues_multi_halves.jpg", "shortcuts_issues.jpg",
+              "class_merges_confused.jpg"}
 DEMO67_FILES = {"confusion67.jpg", "embedding_map_15600_hover.jpg"}
 LARGE_FILES = {"confusion365.jpg"}  # with --cache365 (bench/make_large_cache.py 1000000 --classes 365)
 
@@ -287,10 +288,29 @@ def demo_shots(shooter: Shooter, cache_path: str) -> None:
     shooter.page("Relabel", "Relabel", "relabel.jpg", min_images=1)
     shooter.page("Label issues", "Label_issues", "label_issues.jpg")
     shooter.page("Class merges", "Class_merges", "class_merges.jpg")
-    shooter.page("Label issues: multi-class", "Label_issues", "label_issues_multi.jpg", {"tab": "multi"}, min_images=1)
-    shooter.page("Shortcuts: image issues", "Shortcuts", "shortcuts_issues.jpg", {"tab": "issues"})
     from indoor.cache.tables import cache_tables
 
+    shooter.page("Label issues: multi-class", "Label_issues", "label_issues_multi.jpg", {"tab": "multi"}, min_images=1)
+    import numpy as np
+
+    candidates = cache_tables(cache)["multiclass"]
+    labels, splits = cache.samples["label"].to_numpy(), cache.samples["split"].astype(str).to_numpy()
+    halves = []  # (position among its class and split's candidates, row) of the candidates from the halves
+    for row in candidates.loc[candidates["region_a"].str.endswith(" half"), "row"] if "region_a" in candidates else []:
+        same = candidates[(labels[candidates["row"]] == labels[row]) & (splits[candidates["row"]] == splits[row])]
+        halves.append((int(np.flatnonzero(same["row"].to_numpy() == row)[0]), int(row)))
+    if halves:
+        steps, row = min(halves)
+
+        def open_candidate(page) -> None:  # "Next" up to the candidate from the halves
+            for _ in range(steps):
+                page.get_by_role("button", name="Next").click()
+                ready(page, "Label issues: multi-class from halves", min_images=1)
+
+        shooter.page("Label issues: multi-class from halves", "Label_issues", "label_issues_multi_halves.jpg",
+                     {"tab": "multi", "class": cache.classes[int(labels[row])], "split": str(splits[row])},
+                     min_images=1, before=open_candidate)
+    shooter.page("Shortcuts: image issues", "Shortcuts", "shortcuts_issues.jpg", {"tab": "issues"})
     confused = cache_tables(cache)["merges"]
     confused = confused[confused["verdict"] == "often confused"] if "verdict" in confused else confused.iloc[:0]
     if len(confused):

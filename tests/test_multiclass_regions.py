@@ -230,8 +230,17 @@ def test_the_demo_build_stores_region_evidence(demo_cache):
     assert stats["scored_by"] == ("region head" if enough else "whole-image heads")
     assert stats["reference_crops"] == 5 * stats["reference_images"] == (5 * len(reference) if enough else 0)
     regions = demo_cache.table("regions")
-    assert list(regions.columns) == REGION_COLUMNS and len(regions) == stats["crops"]
+    crops, halves = multiclass.split_regions(regions)
+    assert list(regions.columns) == REGION_COLUMNS and len(crops) == stats["crops"]
     assert (demo_cache.table("multiclass")["evidence"] == "regions").all()
+    # every image the crops leave out has its four halves when the halves head had references, else none and why
+    halves_stats = stats["halves"]
+    if enough:
+        assert halves_stats["scored_by"] == "halves head" and len(halves) == 4 * halves_stats["images"]
+        assert set(halves["row"]) == set(range(len(samples))) - set(crops["row"])
+    else:
+        assert halves.empty and halves_stats["scored_by"] is None and "fewer than" in halves_stats["reason"]
+    assert not list(demo_cache.path.rglob("*.tmp.npy"))  # the halves' scratch file is gone
 
 
 def test_label_issues_page_outlines_the_regions(monkeypatch, shared_copy):
@@ -296,3 +305,199 @@ def test_a_rejected_label_that_a_crop_still_shows_is_a_two_class_candidate():
     assert not two_class_suspects(many_issues, None, many_probs).any()
     # on the six images alone, classes 0 and 1 are mixed up for 2 of their 3 images: no two-class scene
     assert not two_class_suspects(issues, regions, probs).any()
+
+
+# ------------------------------------------------------------------ halves of the feature map (every image)
+
+
+def test_halves_embedder_gives_the_embedding_and_the_halves_of_the_real_backbone(demo_cache):
+    """EfficientNet-Lite0's halves: its own embedding first (the same numbers as the plain embedder), then the mean
+    feature over the left, right, top and bottom of the last feature map; a picture made of two images' halves has
+    each half nearer to the image it came from."""
+    import torch
+    from PIL import Image
+
+    from indoor.model.backbones import create_backbone
+    from indoor.model.halves import halves_embedder
+
+    backbone = create_backbone("efficientnet_lite0", image_size=160)
+    paths = demo_cache.samples["path"].tolist()
+    left, right = Image.open(paths[0]).convert("RGB"), Image.open(paths[-1]).convert("RGB").resize((256, 256))
+    left = left.resize((256, 256))
+    both = left.copy()
+    both.paste(right.crop((128, 0, 256, 256)), (128, 0))
+    batch = torch.stack([backbone.preprocess(image) for image in (left, right, both)])
+    module = halves_embedder(backbone, batch)
+    assert module is not None
+    with torch.no_grad():
+        out, plain = module(batch), backbone.embedder(batch)
+    assert out.shape == (3, 5, backbone.embedding_dim)
+    assert torch.allclose(out[:, 0], plain, atol=1e-5)
+
+    def cos(a, b):
+        return float(torch.nn.functional.cosine_similarity(a, b, dim=0))
+
+    composite_left, composite_right = out[2, 1], out[2, 2]
+    assert cos(composite_left, out[0, 0]) > cos(composite_left, out[1, 0])
+    assert cos(composite_right, out[1, 0]) > cos(composite_right, out[0, 0])
+    # an embedder that is not a CNN's pooled feature map has no halves
+    from dataclasses import replace
+
+    flat = replace(backbone, embedder=torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(8)))
+    assert halves_embedder(flat, batch) is None
+
+
+def test_the_feature_pass_streams_the_halves_beside_unchanged_embeddings(demo_cache, tmp_path):
+    from indoor.model.backbones import create_backbone
+    from indoor.model.features import extract_features
+
+    backbone = create_backbone("efficientnet_lite0", image_size=96)
+    paths = demo_cache.samples["path"].tolist()[:12]
+    plain = extract_features(paths, backbone, workers=0, batch_size=5, extras=False, progress=False)
+    with_halves = extract_features(paths, backbone, workers=0, batch_size=5, extras=False, progress=False,
+                                   halves_to=tmp_path / "halves.tmp.npy", chunk_rows=4)
+    assert plain.halves is None
+    assert np.allclose(with_halves.embeddings, plain.embeddings, atol=1e-4)
+    halves = with_halves.halves
+    assert halves.shape == (12, 4 * backbone.embedding_dim) and halves.dtype == np.float16
+    assert np.isfinite(halves).all() and (tmp_path / "halves.tmp.npy").exists()
+    per_half = np.asarray(halves, dtype=np.float32).reshape(12, 4, -1)
+    assert not np.allclose(per_half[:, 0], per_half[:, 1], atol=1e-2)  # left and right differ
+    # the reused forward (crops, views, shortcut tests) still gives the plain (B, D) embedding
+    import torch
+
+    batch = torch.stack([backbone.preprocess(__import__("PIL.Image").Image.open(p).convert("RGB")) for p in paths[:2]])
+    assert tuple(with_halves.forward(batch).shape) == (2, backbone.embedding_dim)
+
+
+def test_half_boxes_cover_the_square_the_model_sees():
+    from indoor.model.halves import half_boxes
+
+    boxes = half_boxes(np.array([200.0, 100.0]), np.array([100.0, 100.0]))
+    # a 200 x 100 image: the model sees the centre 100 x 100 square, x from 50 to 150
+    assert boxes.shape == (2, 4, 4)
+    assert boxes[0, 0].tolist() == pytest.approx([0.25, 0.0, 0.45, 1.0])  # left 40 %
+    assert boxes[0, 1].tolist() == pytest.approx([0.55, 0.0, 0.75, 1.0])  # right
+    assert boxes[0, 2].tolist() == pytest.approx([0.25, 0.0, 0.75, 0.4])  # top
+    assert boxes[1, 3].tolist() == pytest.approx([0.0, 0.6, 1.0, 1.0])  # bottom of a square image
+    assert half_boxes(np.array([100.0]), np.array([100.0]), crop_pct=0.5)[0, 0].tolist() == pytest.approx(
+        [0.25, 0.25, 0.45, 0.75])
+
+
+def _half_world(seed: int = 0):
+    """Synthetic halves: 3 classes, 60 images each; every image's four halves and embedding near its class centre,
+    except row 5 (class 0), whose right half is a class 2 scene, and row 7, which the crops covered."""
+    rng = np.random.default_rng(seed)
+    dim, n_classes = 12, 3
+    centres = rng.normal(size=(n_classes, dim)) * 4
+    labels = np.repeat(np.arange(n_classes), 60)
+    halves = centres[labels][:, None, :] + rng.normal(size=(len(labels), 4, dim))
+    halves[5, 1] = centres[2] + rng.normal(size=dim)  # the right half shows class 2
+    embeddings = halves.mean(axis=1)
+    probs = np.full((len(labels), n_classes), 0.01)
+    probs[np.arange(len(labels)), labels] = 0.98  # sure of every image, row 5 included
+    split = np.where(np.arange(len(labels)) % 4 == 0, "test", "train")
+    return halves.reshape(len(labels), -1).astype(np.float16), labels, probs, embeddings.astype(np.float32), split
+
+
+def test_half_evidence_finds_a_two_class_scene_the_model_is_sure_of():
+    from indoor.analysis.multiclass import HALVES, half_candidates
+    from indoor.model.halves import half_evidence
+
+    halves, labels, probs, embeddings, split = _half_world()
+    sizes = np.tile([160.0, 120.0], (len(labels), 1))
+    table, stats = half_evidence(halves, labels=labels, probs=probs, embeddings=embeddings, split=split,
+                                 sizes=sizes, exclude=np.array([7]), reference_images=60, seed=0)
+    assert list(table.columns) == REGION_COLUMNS
+    assert stats["scored_by"] == "halves head" and stats["reference_images"] == 60
+    assert stats["images"] == len(labels) - 1 and 7 not in set(table["row"])  # the crops' rows are left out
+    assert all(tuple(names) == HALVES for names in table.groupby("row")["region"].apply(list))
+    five = table[table["row"] == 5].set_index("region")
+    assert five.loc["right half", "class_1"] == 2 and five.loc["left half", "class_1"] == 0
+    candidates = half_candidates(table, labels, probs, min_region=0.8)
+    assert candidates["row"].tolist() == [5]
+    first = candidates.iloc[0]
+    assert (first["class_a"], first["class_b"]) in ((0, 2), (2, 0))
+    assert "right half" in (first["region_a"], first["region_b"])
+    # a source map: the halves of row i are in row source_rows[i] (the feature pass kept unreadable rows)
+    shifted = np.concatenate([np.zeros((1, halves.shape[1]), np.float16), halves])
+    again, _ = half_evidence(shifted, labels=labels, probs=probs, embeddings=embeddings, split=split, sizes=sizes,
+                             exclude=np.array([7]), source_rows=np.arange(1, len(labels) + 1), reference_images=60)
+    assert np.allclose(again["p_1"], table["p_1"]) and again["class_1"].tolist() == table["class_1"].tolist()
+    # too few sure training images in a class: no head, no evidence, and why
+    unsure = probs.copy()
+    unsure[labels == 1] = [0.3, 0.4, 0.3]
+    empty, why = half_evidence(halves, labels=labels, probs=unsure, embeddings=embeddings, split=split, sizes=sizes,
+                               exclude=np.array([], dtype=int), reference_images=60)
+    assert empty.empty and why["scored_by"] is None and "fewer than" in why["reason"]
+    with pytest.raises(ValueError):
+        half_evidence(halves[:, :-1], labels=labels, probs=probs, embeddings=embeddings, split=split, sizes=sizes,
+                      exclude=np.array([], dtype=int))
+
+
+def test_half_evidence_scores_a_reference_image_with_a_head_that_never_saw_it():
+    """A reference image whose halves all say "class 1" while its label is 0 (a planted wrong label among the
+    sure ones): the head fit on it would echo its label; the head of the other half of the references does not."""
+    from indoor.analysis.multiclass import reference_rows
+    from indoor.model.halves import half_evidence
+    from indoor.model.regions import REFERENCE_PER_CLASS
+
+    halves, labels, probs, _, split = _half_world(seed=1)
+    reference = reference_rows(labels, probs, split, np.array([], dtype=int), per_class=REFERENCE_PER_CLASS,
+                               max_images=90, seed=0)
+    row = int(reference[labels[reference] == 0][0])
+    world = halves.astype(np.float32).reshape(len(labels), 4, -1)
+    # class 1 seen through something no other image has: only its own label (0) can teach a head what that means
+    unique = np.random.default_rng(2).normal(size=world.shape[2])
+    world[row] = world[labels == 1].mean(axis=0) + 2 * unique / np.linalg.norm(unique) * np.sqrt(world.shape[2])
+    table, _ = half_evidence(world.reshape(len(labels), -1).astype(np.float16), labels=labels, probs=probs,
+                             embeddings=world.mean(axis=1), split=split, sizes=np.tile([100.0, 100.0], (len(labels), 1)),
+                             exclude=np.array([], dtype=int), reference_images=90, seed=0)
+    assert (table[table["row"] == row]["class_1"] == 1).all()
+
+
+def test_build_tables_take_halves_as_multi_class_evidence_only(demo_cache):
+    """Half rows add candidates among images no crop covers; the label-issue judges only read crops."""
+    from indoor.analysis.multiclass import HALVES
+    from indoor.analysis.tables import build_tables
+
+    samples, probs = demo_cache.samples, np.asarray(demo_cache.probs, float)
+    labels = samples["label"].to_numpy()
+    sure = np.flatnonzero(probs.max(axis=1) >= 0.9)
+    row = int(sure[0])
+    other = (int(labels[row]) + 3) % len(demo_cache.classes)
+    halves = _regions({row: [(int(labels[row]), 0.95), (other, 0.9), (int(labels[row]), 0.9), (other, 0.6)]})
+    halves["region"] = list(HALVES)
+    tables = build_tables(samples, probs, np.asarray(demo_cache.embeddings), demo_cache.classes, regions=halves)
+    candidates = tables["multiclass"]
+    assert candidates["row"].tolist() == [row]
+    first = candidates.iloc[0]
+    assert (first["region_a"], first["region_b"]) == ("left half", "right half") and first["evidence"] == "regions"
+    assert len(tables["regions"]) == 4
+    assert tables["label_issues"]["crop_self_confidence"].isna().all()  # the halves are no judge of a label
+    weak = halves.assign(p_1=[0.95, 0.7, 0.9, 0.6])  # the other class's half under HALF_MIN_REGION
+    assert build_tables(samples, probs, np.asarray(demo_cache.embeddings), demo_cache.classes,
+                        regions=weak)["multiclass"].empty
+
+
+def test_real_halves_scored_by_the_halves_head_show_their_image_class(demo_cache, tmp_path):
+    """The build's path with the real backbone: the feature pass's halves of every demo image, a model sure of every
+    training image (so each class has references), the halves head fit on them: most halves of the test images
+    predict the image's own class (a half shows its scene)."""
+    from indoor.model.backbones import create_backbone
+    from indoor.model.features import extract_features
+    from indoor.model.halves import half_evidence
+
+    samples = demo_cache.samples
+    backbone = create_backbone("efficientnet_lite0", image_size=int(demo_cache.meta["image_size"]))
+    features = extract_features(samples["path"].tolist(), backbone, workers=0, extras=False, progress=False,
+                                halves_to=tmp_path / "halves.tmp.npy")
+    labels, split = samples["label"].to_numpy(), samples["split"].to_numpy()
+    probs = np.full((len(labels), len(demo_cache.classes)), 0.02 / (len(demo_cache.classes) - 1))
+    probs[np.arange(len(labels)), labels] = 0.98
+    table, stats = half_evidence(features.halves, labels=labels, probs=probs, embeddings=features.embeddings,
+                                 split=split, sizes=samples[["width", "height"]].to_numpy(float),
+                                 exclude=np.array([0, 1]), seed=0)
+    assert stats["scored_by"] == "halves head" and stats["images"] == len(labels) - 2
+    test = table[split[table["row"].to_numpy()] == "test"]
+    assert len(test) and (test["class_1"].to_numpy() == labels[test["row"].to_numpy()]).mean() > 0.6

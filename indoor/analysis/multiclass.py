@@ -21,6 +21,8 @@ MIN_WHOLE = 0.0  # each of the two classes needs at least this whole-image proba
 SUPPORTED = 0.01  # of several region pairs, one whose classes both have this whole-image probability is shown
 MAX_CONFIDENCE = 0.8  # whole images the model is surer of than this are neither cropped nor candidates
 REGION_TOP = 3
+HALVES = ("left half", "right half", "top half", "bottom half")  # region names of the feature map's halves
+HALF_MIN_REGION = 0.9  # two halves must each predict their class at least this surely (the whole image is sure)
 REGION_COLUMNS = ["row", "region", "x0", "y0", "x1", "y1"] + [f"{k}_{i}" for i in range(1, REGION_TOP + 1)
                                                              for k in ("class", "p")]
 
@@ -271,6 +273,28 @@ def two_class_candidates(rows: np.ndarray, labels: np.ndarray, suggested: np.nda
     out = pd.DataFrame(found, columns=["row", "label", "class_a", "class_b", "p_a", "p_b", "p_region_a", "p_region_b",
                                        "region_a", "region_b", "score"])
     return _as_candidates(out)
+
+
+def split_regions(regions: pd.DataFrame | None) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """(crops, halves): the rows of a region table (:data:`REGION_COLUMNS`) that are crops scored on their own
+    (:func:`indoor.model.regions.region_evidence`) and those that are halves of the backbone's feature map of a
+    whole image (:func:`indoor.model.halves.half_evidence`, regions named :data:`HALVES`). (None, None) for None."""
+    if regions is None:
+        return None, None
+    half = regions["region"].isin(HALVES).to_numpy()
+    return regions[~half], regions[half]
+
+
+def half_candidates(halves: pd.DataFrame, labels: np.ndarray, probs: np.ndarray, *,
+                    min_region: float = HALF_MIN_REGION, class_groups: np.ndarray | None = None,
+                    confused_pairs: np.ndarray | None = None) -> pd.DataFrame:
+    """Multi-class candidates among the images the crops leave out (mostly those the model is sure of): two halves
+    of the image (``halves``: the region rows named :data:`HALVES`) that predict two different classes, each with
+    probability >= ``min_region``, under the rules of :func:`region_candidates` (look-alike and often-confused
+    pairs are no evidence). Their score (min of the two halves' probabilities x the whole image's normalised
+    entropy) is low where the model is sure of the whole image, so they follow the crops' candidates."""
+    return region_candidates(halves, labels, probs, min_region=min_region, max_confidence=np.inf,
+                             class_groups=class_groups, confused_pairs=confused_pairs)
 
 
 def empty_regions() -> pd.DataFrame:

@@ -94,8 +94,9 @@ def build_tables(
     labels_s, probs_s = labels[sub], probs[sub]
 
     fold_column = samples["fold"].to_numpy(np.int64) if "fold" in samples else np.full(n, -1, dtype=np.int64)
-    issues, weak_model = label_evidence.label_issue_table(  # probe + out-of-fold neighbours; kinds
-        labels, probs, embeddings, splits, fold_column, trusted=sound if sound.any() else None, regions=regions)
+    crops, halves = multiclass.split_regions(regions)  # the halves are multi-class evidence only
+    issues, weak_model = label_evidence.label_issue_table(  # probe + out-of-fold neighbours (+ crops); kinds
+        labels, probs, embeddings, splits, fold_column, trusted=sound if sound.any() else None, regions=crops)
     issues.insert(1, "sample_id", ids)
     issues.insert(2, "split", splits)
     tables["label_issues"] = issues
@@ -118,15 +119,27 @@ def build_tables(
                 f"({n_between} images) are not flagged as label errors. Consider merging them (Class merges page).")))
 
     if regions is not None:
-        usable = regions[sound[regions["row"].to_numpy()]] if sound.any() else regions
-        candidates = multiclass.region_candidates(usable, labels, probs, class_groups=groups,
-                                                  confused_pairs=label_evidence.confused_pairs(labels_s, probs_s))
+        usable = crops[sound[crops["row"].to_numpy()]] if sound.any() else crops
+        confused = label_evidence.confused_pairs(labels_s, probs_s)
+        candidates = multiclass.region_candidates(usable, labels, probs, class_groups=groups, confused_pairs=confused)
         both = np.flatnonzero(label_evidence.two_class_suspects(  # sure of the whole image, its crops show two
             issues, usable, probs, trusted=sound if sound.any() else None))
         both = both[~np.isin(both, candidates["row"].to_numpy())]
+        found = [candidates]
         if len(both):
-            extra = multiclass.two_class_candidates(both, labels, issues["suggested"].to_numpy(np.int64), probs, usable)
-            candidates = pd.concat([candidates, extra], ignore_index=True).sort_values(
+            found.append(multiclass.two_class_candidates(both, labels, issues["suggested"].to_numpy(np.int64), probs,
+                                                         usable))
+        if len(halves):  # the images no crop covers: two halves of the feature map that show two classes
+            usable_halves = halves[sound[halves["row"].to_numpy()]] if sound.any() else halves
+            seen = np.concatenate([frame["row"].to_numpy() for frame in found])
+            by_halves = multiclass.half_candidates(usable_halves, labels, probs, class_groups=groups,
+                                                   confused_pairs=confused)
+            found.append(by_halves[~by_halves["row"].isin(seen)])
+        found = [frame for frame in found if len(frame)]
+        if len(found) == 1:
+            candidates = found[0].reset_index(drop=True)
+        elif found:
+            candidates = pd.concat(found, ignore_index=True).sort_values(
                 ["score", "row"], ascending=[False, True], kind="stable").reset_index(drop=True)
     else:
         candidates = multiclass.multiclass_candidates(labels_s, probs_s, class_groups=groups)

@@ -8,7 +8,6 @@ so a build that fails or is killed midway leaves the earlier cache as it was.
 
 from __future__ import annotations
 
-import platform
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,7 +18,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from indoor import __version__
 from indoor.analysis.tables import build_tables
 from indoor.model.backbones import DEFAULT_BACKBONE, create_backbone
 from indoor.cache import Cache, check_target, load_cache
@@ -33,8 +31,10 @@ from indoor.model.probe import (DEFAULT_HEAD_C, fit_linear_head, head_from_linea
 from indoor.model.checkpoint import CheckpointError, class_order
 from indoor.cache.format import EMBEDDINGS_FILE, PROBS_FILE, in_sample_remedy, thumb_name
 from indoor.cache.writer import DEFAULT_CHUNK_ROWS, StagedCache, stage_cache
-from indoor.cache.provenance import build_provenance
+from indoor.cache.provenance import build_provenance, package_versions
 from indoor.model.features import default_device, extract_features, seed_everything
+from indoor.model.halves import HALVES_SCRATCH, with_half_evidence
+from indoor.model.regions import region_evidence
 from indoor.model.finetune import finetune
 
 
@@ -130,6 +130,7 @@ def _build(index: DatasetIndex, staged: StagedCache, options: BuildOptions, log:
         embeddings_to=staged.staging / SCRATCH_FILE,
         thumbs_to=staged.thumbs,
         chunk_rows=options.chunk_rows,
+        halves_to=staged.staging / HALVES_SCRATCH if options.region_crops > 0 and options.finetune_epochs <= 0 else None,
     )
     timings["embed"] = features.seconds
     n_embedded = len(samples)
@@ -243,13 +244,16 @@ def _build(index: DatasetIndex, staged: StagedCache, options: BuildOptions, log:
         weights_independent=options.weights_independent)
     regions, region_stats = None, None
     if options.region_crops > 0:
-        from indoor.model.regions import region_evidence
-
         regions, region_stats = region_evidence(
             backbone, samples["path"].tolist(), labels=labels, probs=probs, embeddings=embeddings,
             split=samples["split"].to_numpy(), fold=fold, head=head, fold_heads=fold_heads, head_c=options.head_c,
             seed=options.seed, max_crops=options.region_crops, batch_size=options.batch_size,
             workers=options.workers, device=device, forward=features.forward if finetune_info is None else None)
+        regions, region_stats = with_half_evidence(  # the images no crop covers: the feature map's halves
+            regions, region_stats, features.halves if finetune_info is None else None, labels=labels, probs=probs,
+            embeddings=embeddings, split=samples["split"].to_numpy(), sizes=table[["width", "height"]].to_numpy(float),
+            source_rows=np.flatnonzero(keep), crop_pct=backbone.crop_pct, seed=options.seed)
+        features.halves = None  # the scratch file's map (removed before the swap)
         timings["regions"] = region_stats["seconds"]
     t0 = time.perf_counter()
     tables = build_tables(table, probs, embeddings, index.classes, seed=options.seed,
@@ -381,19 +385,3 @@ def sample_table(samples: pd.DataFrame, probs: np.ndarray, fold: np.ndarray, coo
     for column_index, column in enumerate(PROPERTY_COLUMNS):
         table[column] = properties[:, column_index].astype(np.float32)
     return table
-
-
-def package_versions() -> dict[str, str]:
-    """The versions a cache records of indoor, Python and the libraries its numbers depend on."""
-    import sklearn
-    import timm
-
-    versions = {"indoor": __version__, "python": platform.python_version(), "torch": torch.__version__, "timm": timm.__version__,
-                "numpy": np.__version__, "pandas": pd.__version__, "scikit-learn": sklearn.__version__}
-    try:
-        from importlib.metadata import version
-
-        versions["umap-learn"] = version("umap-learn")
-    except Exception:  # pragma: no cover
-        pass
-    return versions

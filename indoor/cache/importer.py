@@ -19,11 +19,11 @@ import pandas as pd
 
 from indoor.analysis.metrics import split_metrics
 from indoor.analysis.tables import build_tables
-from indoor.cache.build import BuildError, package_versions, sample_table
+from indoor.cache.build import BuildError, sample_table
 from indoor.cache.format import Cache, in_sample_remedy, load_cache
 from indoor.cache.predictions import read_predictions
 from indoor.cache.projection import umap_2d
-from indoor.cache.provenance import import_provenance
+from indoor.cache.provenance import import_provenance, package_versions
 from indoor.cache.writer import check_target, write_cache
 from indoor.model.backbones import DEFAULT_BACKBONE, create_backbone
 from indoor.model.checkpoint import file_sha256

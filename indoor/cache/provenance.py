@@ -5,6 +5,7 @@ analyses trust them) and ``head``. One function per kind, so the three say it th
 
 from __future__ import annotations
 
+import platform
 from typing import Any
 
 
@@ -53,3 +54,24 @@ def import_provenance(*, predictions: str, sha256: str, logits: bool, out_of_sam
         "probs_out_of_sample": {"train": bool(out_of_sample), "val": True, "test": True},
         "head": {"type": "none: predictions imported from another framework"},
     }
+
+
+def package_versions() -> dict[str, str]:
+    """The versions a cache records of indoor, Python and the libraries its numbers depend on."""
+    import numpy as np
+    import pandas as pd
+    import sklearn
+    import timm
+    import torch
+
+    from indoor import __version__
+
+    versions = {"indoor": __version__, "python": platform.python_version(), "torch": torch.__version__, "timm": timm.__version__,
+                "numpy": np.__version__, "pandas": pd.__version__, "scikit-learn": sklearn.__version__}
+    try:
+        from importlib.metadata import version
+
+        versions["umap-learn"] = version("umap-learn")
+    except Exception:  # pragma: no cover
+        pass
+    return versions

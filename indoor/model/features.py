@@ -7,6 +7,7 @@ import math
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Sequence
 
 import numpy as np
@@ -16,6 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 from indoor.cache.properties import ANALYSIS_SIDE, PROPERTY_COLUMNS, image_properties, make_thumbnail, pixel_hash, shrink
 from indoor.data.images import ImageLoadError, load_rgb
 from indoor.model.backbones import Backbone, fast_inference, preprocess_image
+from indoor.model.halves import halves_embedder
 
 
 def seed_everything(seed: int) -> None:
@@ -99,6 +101,7 @@ class Features:
     seconds: float = 0.0  # the whole pass, setup included
     setup_seconds: float = 0.0  # of which: building the optimised forward (once per pass, ~3 s on a CPU)
     forward: object = field(default=None, repr=False)  # the embedder as run (the optimised copy): reusable
+    halves: np.ndarray | None = None  # (N, 4 * D) float16, memory-mapped: each image's four halves (``halves_to``)
 
 
 def extract_features(
@@ -117,6 +120,7 @@ def extract_features(
     embeddings_to: str | Path | None = None,
     thumbs_to: str | Path | None = None,
     chunk_rows: int | None = None,
+    halves_to: str | Path | None = None,
 ) -> Features:
     """Embed every image with the frozen backbone; decoding runs in ``workers`` DataLoader processes.
 
@@ -130,7 +134,11 @@ def extract_features(
     receives the embeddings in chunks of ``chunk_rows`` rows (:class:`indoor.cache.writer.ChunkedArray`) instead of
     an (N, D) array in memory; ``thumbs_to`` (a folder) receives each thumbnail as it is made, as
     ``NNNNNN.jpg`` named by its row in ``paths`` (:func:`indoor.cache.format.thumb_name`'s numbering). The
-    values are the same as in memory. Properties and hashes stay in memory (N x 11 float32, N short strings)."""
+    values are the same as in memory. Properties and hashes stay in memory (N x 11 float32, N short strings).
+
+    ``halves_to`` (a ``.npy`` path): also stream each image's mean features over the left, right, top and bottom
+    of the backbone's last feature map ((N, 4 x D) float16, :func:`indoor.model.halves.halves_embedder`) from
+    the same forward pass; ``Features.halves`` is None when the backbone has no such map."""
     import time
 
     from indoor.cache.format import thumb_name
@@ -161,6 +169,7 @@ def extract_features(
     if backbone is not None:
         backbone.embedder.to(device).eval()
     forward = None  # built from the first batch: the optimised copy on the CPU (see fast_inference)
+    halves_stream = None
     setup_seconds = 0.0
     start = time.perf_counter()
     with torch.inference_mode(), tqdm(total=n, desc=desc, unit="img", disable=not progress) as bar:
@@ -170,9 +179,21 @@ def extract_features(
                 inputs = inputs.to(device)
                 if forward is None:
                     setup_started = time.perf_counter()
-                    forward = fast_inference(backbone.embedder, inputs) if optimise else backbone.embedder
+                    with_halves = halves_embedder(backbone, inputs) if halves_to is not None else None
+                    if with_halves is not None:
+                        with_halves = fast_inference(with_halves, inputs) if optimise else with_halves
+                        forward = _EmbeddingOf(with_halves)
+                        halves_stream = ChunkedArray(halves_to, (n, 4 * shape[1]), dtype=np.float16,
+                                                     chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS)
+                    else:
+                        forward = fast_inference(backbone.embedder, inputs) if optimise else backbone.embedder
                     setup_seconds = time.perf_counter() - setup_started
-                values = forward(inputs).float().cpu().numpy()
+                if halves_stream is not None:
+                    both = forward.with_halves(inputs).float().cpu().numpy()
+                    values = both[:, 0]
+                    halves_stream.write(rows, both[:, 1:].reshape(len(rows), -1))
+                else:
+                    values = forward(inputs).float().cpu().numpy()
                 if stream is None:
                     embeddings[rows] = values
                 else:
@@ -188,5 +209,17 @@ def extract_features(
             bar.update(len(rows) + len(failed))
     if stream is not None:
         embeddings = stream.close()
+    halves = halves_stream.close() if halves_stream is not None else None
     return Features(embeddings, properties, thumbnails, hashes, errors, time.perf_counter() - start, setup_seconds,
-                    forward)
+                    forward, halves)
+
+
+class _EmbeddingOf:
+    """The embedding (B, D) of a forward that returns (B, 5, D) (embedding, then four halves): what the callers of
+    ``Features.forward`` (crops, augmented views, shortcut tests) expect; ``with_halves`` runs the whole output."""
+
+    def __init__(self, with_halves: Callable[[torch.Tensor], torch.Tensor]):
+        self.with_halves = with_halves
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        return self.with_halves(images)[:, 0]

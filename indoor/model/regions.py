@@ -18,7 +18,8 @@ crops instead (a train image's crops by the head of its own cross-validation fol
 with the build's C and seed; other images by the head fit on all of train), and the stats say so.
 
 The scoring maths is pure and lives in :mod:`indoor.analysis.multiclass`; this module only decodes, crops and
-runs the model (torch).
+runs the model (torch). The images it leaves out get coarser evidence without a second forward pass: the halves of
+their feature map (:mod:`indoor.model.halves`).
 """
 from __future__ import annotations
 
@@ -185,17 +186,14 @@ def region_evidence(
              "reference_crops": 0, "scored_by": "whole-image heads"}
     if not len(pool):
         stats["seconds"] = time.perf_counter() - started
-        return _table([], [], [], []), stats
+        return region_table([], [], [], []), stats
     labels = np.asarray(labels, dtype=np.int64)
     split = np.asarray(split)
     train = split == "train"
     reference = reference_rows(labels, probs, split, pool, per_class=REFERENCE_PER_CLASS,
                                max_images=max(0, reference_crops) // n_regions, seed=seed)
-    trained = np.unique(labels[train])
-
-    def enough(rows) -> bool:  # every trained class has MIN_REFERENCE reference images among ``rows``
-        counts = np.bincount(labels[np.asarray(rows, dtype=np.int64)], minlength=probs.shape[1])
-        return len(trained) >= 2 and bool((counts[trained] >= MIN_REFERENCE).all())
+    def enough(rows) -> bool:
+        return enough_reference(labels, rows, train, probs.shape[1])
 
     use_region_head = enough(reference)
     if not use_region_head:
@@ -238,7 +236,15 @@ def region_evidence(
     stats["crops"] = len(pool_rows) * n_regions
     stats["seconds"] = time.perf_counter() - started
     _, names = region_boxes(1, 1, grid=grid, window=window)
-    return _table(pool_rows, boxes, crop_probs, names), stats
+    return region_table(pool_rows, boxes, crop_probs, names), stats
+
+
+def enough_reference(labels: np.ndarray, rows, train: np.ndarray, n_classes: int) -> bool:
+    """Every class with training images has :data:`MIN_REFERENCE` reference images among ``rows`` (and there are
+    two such classes at least): else a head fit on them would not know some class."""
+    trained = np.unique(labels[train])
+    counts = np.bincount(labels[np.asarray(rows, dtype=np.int64)], minlength=n_classes)
+    return len(trained) >= 2 and bool((counts[trained] >= MIN_REFERENCE).all())
 
 
 def _whole_image_heads(rows: np.ndarray, labels: np.ndarray, embeddings: np.ndarray, train: np.ndarray,
@@ -257,7 +263,10 @@ def _whole_image_heads(rows: np.ndarray, labels: np.ndarray, embeddings: np.ndar
     return heads
 
 
-def _table(rows: list[int], boxes: list[np.ndarray], crop_probs: list[np.ndarray], names: list[str]) -> pd.DataFrame:
+def region_table(rows: list[int], boxes: list[np.ndarray], crop_probs: list[np.ndarray],
+                 names: list[str]) -> pd.DataFrame:
+    """The region table (:data:`indoor.analysis.multiclass.REGION_COLUMNS`) of ``rows``' regions: their ``boxes``
+    ((R, 4) each), the top classes of their probabilities (``crop_probs``: (R, C) each), named ``names``."""
     if not rows:
         return empty_regions()
     n_regions = len(names)

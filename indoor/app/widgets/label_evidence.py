@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from indoor.analysis.label_evidence import KINDS, region_pair, weak_model_message
+from indoor.analysis.multiclass import split_regions
 from indoor.app import loading
 from indoor.app.text import md
 from indoor.cache import Cache, CacheError
@@ -121,7 +122,8 @@ def _both_in_crops(cache: Cache, record: dict) -> tuple[str, float, str, float] 
         regions = loading.analysis_tables(cache).get("regions")
     except CacheError:
         return None
-    return region_pair(regions, int(record["row"]), int(record["label"]), int(record["suggested"]))
+    crops, _ = split_regions(regions)  # the halves are multi-class evidence, not a judge of the label
+    return region_pair(crops, int(record["row"]), int(record["label"]), int(record["suggested"]))
 
 
 def kind_counts(issues: pd.DataFrame) -> dict[str, int]:

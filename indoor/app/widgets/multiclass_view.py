@@ -50,10 +50,15 @@ def multiclass_view(cache: Cache, candidates: pd.DataFrame, regions: pd.DataFram
         scorer = (f"a region head: a classifier fit on the crops of {stats.get('reference_images', 0):,} ordinary "
                   "training images of every class, so it knows what a crop of each class looks like"
                   if stats.get("scored_by") == "region head" else "the same head")
+        halves = stats.get("halves") or {}
+        every_other = (f" Every other image's halves (left, right, top and bottom of the backbone's last feature "
+                       f"map, from the same forward pass) were scored the same way; there two halves must reach "
+                       f"{multiclass.HALF_MIN_REGION:.0%}." if halves.get("scored_by") else "")
         st.caption("Crops of the images the model was least sure about, and of those whose label it rejects (a "
-                   f"grid of windows and the centre), were scored by the same backbone and {scorer}. A candidate is "
-                   "an image where two regions confidently predict two different classes that the model does not "
-                   "usually mix up, or one whose label the model rejects while a region still shows it.")
+                   f"grid of windows and the centre), were scored by the same backbone and {scorer}.{every_other} "
+                   "A candidate is an image where two regions confidently predict two different classes that the "
+                   "model does not usually mix up, or one whose label the model rejects while a region still shows "
+                   "it.")
     else:
         st.caption("Images whose two most probable classes are both high or nearly equal — possibly both present. "
                    "Rebuild the cache for region evidence (crops of each candidate scored separately).")
