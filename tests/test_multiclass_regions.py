@@ -233,11 +233,11 @@ def test_the_demo_build_stores_region_evidence(demo_cache):
     crops, halves = multiclass.split_regions(regions)
     assert list(regions.columns) == REGION_COLUMNS and len(crops) == stats["crops"]
     assert (demo_cache.table("multiclass")["evidence"] == "regions").all()
-    # every image the crops leave out has its four halves when the halves head had references, else none and why
+    # every image has its four halves when the halves head had references, else none and why
     halves_stats = stats["halves"]
     if enough:
         assert halves_stats["scored_by"] == "halves head" and len(halves) == 4 * halves_stats["images"]
-        assert set(halves["row"]) == set(range(len(samples))) - set(crops["row"])
+        assert set(halves["row"]) == set(range(len(samples)))  # every image, the cropped ones too
     else:
         assert halves.empty and halves_stats["scored_by"] is None and "fewer than" in halves_stats["reason"]
     assert not list(demo_cache.path.rglob("*.tmp.npy"))  # the halves' scratch file is gone
@@ -407,10 +407,13 @@ def test_half_evidence_finds_a_two_class_scene_the_model_is_sure_of():
     halves, labels, probs, embeddings, split = _half_world()
     sizes = np.tile([160.0, 120.0], (len(labels), 1))
     table, stats = half_evidence(halves, labels=labels, probs=probs, embeddings=embeddings, split=split,
-                                 sizes=sizes, exclude=np.array([7]), reference_images=60, seed=0)
+                                 sizes=sizes, pool=np.array([7]), reference_images=60, seed=0)
     assert list(table.columns) == REGION_COLUMNS
     assert stats["scored_by"] == "halves head" and stats["reference_images"] == 60
-    assert stats["images"] == len(labels) - 1 and 7 not in set(table["row"])  # the crops' rows are left out
+    assert stats["images"] == len(labels) and set(table["row"]) == set(range(len(labels)))  # every image
+    _, pool_stats = half_evidence(halves, labels=labels, probs=probs, embeddings=embeddings, split=split,
+                                  sizes=sizes, pool=np.flatnonzero(labels == 0)[:50], reference_images=180)
+    assert pool_stats["reference_images"] == 8 + 30 + 30  # class 0: its 8 training images outside the pool
     assert all(tuple(names) == HALVES for names in table.groupby("row")["region"].apply(list))
     five = table[table["row"] == 5].set_index("region")
     assert five.loc["right half", "class_1"] == 2 and five.loc["left half", "class_1"] == 0
@@ -422,17 +425,17 @@ def test_half_evidence_finds_a_two_class_scene_the_model_is_sure_of():
     # a source map: the halves of row i are in row source_rows[i] (the feature pass kept unreadable rows)
     shifted = np.concatenate([np.zeros((1, halves.shape[1]), np.float16), halves])
     again, _ = half_evidence(shifted, labels=labels, probs=probs, embeddings=embeddings, split=split, sizes=sizes,
-                             exclude=np.array([7]), source_rows=np.arange(1, len(labels) + 1), reference_images=60)
+                             pool=np.array([7]), source_rows=np.arange(1, len(labels) + 1), reference_images=60)
     assert np.allclose(again["p_1"], table["p_1"]) and again["class_1"].tolist() == table["class_1"].tolist()
     # too few sure training images in a class: no head, no evidence, and why
     unsure = probs.copy()
     unsure[labels == 1] = [0.3, 0.4, 0.3]
     empty, why = half_evidence(halves, labels=labels, probs=unsure, embeddings=embeddings, split=split, sizes=sizes,
-                               exclude=np.array([], dtype=int), reference_images=60)
+                               pool=np.array([], dtype=int), reference_images=60)
     assert empty.empty and why["scored_by"] is None and "fewer than" in why["reason"]
     with pytest.raises(ValueError):
         half_evidence(halves[:, :-1], labels=labels, probs=probs, embeddings=embeddings, split=split, sizes=sizes,
-                      exclude=np.array([], dtype=int))
+                      pool=np.array([], dtype=int))
 
 
 def test_half_evidence_scores_a_reference_image_with_a_head_that_never_saw_it():
@@ -452,7 +455,7 @@ def test_half_evidence_scores_a_reference_image_with_a_head_that_never_saw_it():
     world[row] = world[labels == 1].mean(axis=0) + 2 * unique / np.linalg.norm(unique) * np.sqrt(world.shape[2])
     table, _ = half_evidence(world.reshape(len(labels), -1).astype(np.float16), labels=labels, probs=probs,
                              embeddings=world.mean(axis=1), split=split, sizes=np.tile([100.0, 100.0], (len(labels), 1)),
-                             exclude=np.array([], dtype=int), reference_images=90, seed=0)
+                             pool=np.array([], dtype=int), reference_images=90, seed=0)
     assert (table[table["row"] == row]["class_1"] == 1).all()
 
 
@@ -497,7 +500,33 @@ def test_real_halves_scored_by_the_halves_head_show_their_image_class(demo_cache
     probs[np.arange(len(labels)), labels] = 0.98
     table, stats = half_evidence(features.halves, labels=labels, probs=probs, embeddings=features.embeddings,
                                  split=split, sizes=samples[["width", "height"]].to_numpy(float),
-                                 exclude=np.array([0, 1]), seed=0)
-    assert stats["scored_by"] == "halves head" and stats["images"] == len(labels) - 2
+                                 pool=np.array([0, 1]), seed=0)
+    assert stats["scored_by"] == "halves head" and stats["images"] == len(labels)
     test = table[split[table["row"].to_numpy()] == "test"]
     assert len(test) and (test["class_1"].to_numpy() == labels[test["row"].to_numpy()]).mean() > 0.6
+
+
+def test_candidates_rank_higher_when_the_halves_show_both_classes():
+    """A second view: of two crop candidates with the same score, the one whose halves also show both classes
+    comes first; a class outside a half's stored top 3 counts its share of the rest; no halves, no change."""
+    regions = _regions({0: [(0, 0.9), (1, 0.8)], 1: [(0, 0.9), (1, 0.8)]})
+    probs = _probs({0: [0.45, 0.45, 0.05, 0.05], 1: [0.45, 0.45, 0.05, 0.05]}, n=2)
+    candidates = multiclass.region_candidates(regions, np.array([0, 0]), probs, min_region=0.5)
+    assert candidates["row"].tolist() == [0, 1]  # a tie: by row
+    halves = _regions({0: [(0, 0.9), (2, 0.9), (0, 0.8), (3, 0.7)],  # row 0's halves never show class 1
+                       1: [(0, 0.6), (1, 0.64), (0, 0.9), (0, 0.9)]})  # row 1's right half shows class 1
+    halves["region"] = list(multiclass.HALVES) * 2
+    support = multiclass.half_support(halves, candidates, n_classes=4)
+    assert support[1] == pytest.approx(0.64)
+    # row 0: class 1 is never a half's top class; _regions stores it second, (1 - p) / 2, under class 0: at most 0.1
+    assert support[0] == pytest.approx(0.1)
+    ranked = multiclass.rank_with_halves(candidates, halves, n_classes=4)
+    assert ranked["row"].tolist() == [1, 0]
+    assert ranked.set_index("row").loc[1, "score"] == pytest.approx(candidates.set_index("row").loc[1, "score"] * 0.8)
+    assert multiclass.rank_with_halves(candidates, halves.iloc[:0], n_classes=4).equals(candidates)
+    # a class outside the stored top 3: its even share of the rest, at most the last stored probability
+    row = halves.iloc[[0]]
+    from indoor.analysis.label_evidence import region_class_probability
+
+    assert region_class_probability(row, np.array([3]), n_classes=5)[0] == pytest.approx(
+        min(row["p_3"].iloc[0], (1 - row[["p_1", "p_2", "p_3"]].sum(axis=1).iloc[0]) / 2))

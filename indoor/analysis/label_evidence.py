@@ -117,6 +117,18 @@ def suspect_kinds(
     return kinds
 
 
+def region_class_probability(regions: pd.DataFrame, classes: np.ndarray, n_classes: int) -> np.ndarray:
+    """(len(regions),) each region row's probability of its class in ``classes`` (one per row): the stored one when
+    the class is among the row's top classes (:data:`.multiclass.REGION_COLUMNS`), else its even share of the rest over the
+    other ``n_classes`` (at most the last stored probability)."""
+    ranks = sorted(int(c.split("_")[1]) for c in regions.columns if c.startswith("class_"))  # 1, 2, 3
+    top = np.column_stack([regions[f"class_{k}"].to_numpy(np.int64) for k in ranks])
+    p = np.column_stack([regions[f"p_{k}"].to_numpy(np.float64) for k in ranks])
+    hit = top == np.asarray(classes, dtype=np.int64)[:, None]
+    rest = np.clip(1.0 - p.sum(axis=1), 0.0, 1.0) / max(n_classes - len(ranks), 1)
+    return np.where(hit.any(axis=1), (p * hit).sum(axis=1), np.minimum(p[:, -1], rest))
+
+
 def crop_label_support(regions: pd.DataFrame | None, labels: np.ndarray, n_classes: int) -> np.ndarray:
     """(N,) the crops' opinion of each image's given label: the mean, over the image's crops, of the probability
     the region head gives the label (the build's region evidence, columns :data:`.multiclass.REGION_COLUMNS`:
@@ -128,12 +140,7 @@ def crop_label_support(regions: pd.DataFrame | None, labels: np.ndarray, n_class
     if regions is None or regions.empty:
         return np.full(n, np.nan)
     row = regions["row"].to_numpy(np.int64)
-    ranks = sorted(int(c.split("_")[1]) for c in regions.columns if c.startswith("class_"))  # 1, 2, 3
-    top = np.column_stack([regions[f"class_{k}"].to_numpy(np.int64) for k in ranks])
-    p = np.column_stack([regions[f"p_{k}"].to_numpy(np.float64) for k in ranks])
-    hit = top == labels[row][:, None]
-    rest = np.clip(1.0 - p.sum(axis=1), 0.0, 1.0) / max(n_classes - len(ranks), 1)
-    per_crop = np.where(hit.any(axis=1), (p * hit).sum(axis=1), np.minimum(p[:, -1], rest))
+    per_crop = region_class_probability(regions, labels[row], n_classes)
     crops = np.bincount(row, minlength=n)
     total = np.bincount(row, weights=per_crop, minlength=n)
     return np.where(crops > 0, total / np.maximum(crops, 1), np.nan)

@@ -23,6 +23,7 @@ MAX_CONFIDENCE = 0.8  # whole images the model is surer of than this are neither
 REGION_TOP = 3
 HALVES = ("left half", "right half", "top half", "bottom half")  # region names of the feature map's halves
 HALF_MIN_REGION = 0.9  # two halves must each predict their class at least this surely (the whole image is sure)
+HALF_SUPPORT_POWER = 0.5  # a candidate's score is multiplied by its halves' support (both classes) to this power
 REGION_COLUMNS = ["row", "region", "x0", "y0", "x1", "y1"] + [f"{k}_{i}" for i in range(1, REGION_TOP + 1)
                                                              for k in ("class", "p")]
 
@@ -295,6 +296,42 @@ def half_candidates(halves: pd.DataFrame, labels: np.ndarray, probs: np.ndarray,
     entropy) is low where the model is sure of the whole image, so they follow the crops' candidates."""
     return region_candidates(halves, labels, probs, min_region=min_region, max_confidence=np.inf,
                              class_groups=class_groups, confused_pairs=confused_pairs)
+
+
+def half_support(halves: pd.DataFrame | None, candidates: pd.DataFrame, n_classes: int) -> np.ndarray:
+    """(len(candidates),) how surely the image's halves (region rows named :data:`HALVES`) show both of a
+    candidate's classes: min over A and B of the surest half's probability of that class. NaN for a candidate
+    whose image has no halves."""
+    from indoor.analysis.label_evidence import region_class_probability
+
+    out = np.full(len(candidates), np.nan)
+    if halves is None or halves.empty or candidates.empty:
+        return out
+    rows = candidates["row"].to_numpy(np.int64)
+    order = np.argsort(rows, kind="stable")
+    found = halves[halves["row"].isin(rows)]
+    at = order[np.searchsorted(rows[order], found["row"].to_numpy(np.int64))]  # the candidate of each half row
+    best = []
+    for column in ("class_a", "class_b"):
+        p = region_class_probability(found, candidates[column].to_numpy(np.int64)[at], n_classes)
+        surest = np.full(len(candidates), -np.inf)
+        np.maximum.at(surest, at, p)
+        best.append(surest)
+    both = np.minimum(*best)
+    return np.where(np.isfinite(both), both, out)
+
+
+def rank_with_halves(candidates: pd.DataFrame, halves: pd.DataFrame | None, n_classes: int, *,
+                     power: float = HALF_SUPPORT_POWER) -> pd.DataFrame:
+    """Multi-class candidates re-ranked by a second view of the image: ``score`` x :func:`half_support` **
+    ``power`` (the halves of the whole image's feature map agree that both classes are in the picture; a crop of a
+    bare wall that "sees" a class has no such support). Candidates without halves keep their score. Best first."""
+    support = half_support(halves, candidates, n_classes)
+    if not np.isfinite(support).any():
+        return candidates
+    factor = np.where(np.isfinite(support), np.clip(support, 0.0, 1.0) ** power, 1.0)
+    out = candidates.assign(score=candidates["score"].to_numpy(np.float64) * factor)
+    return out.sort_values(["score", "row"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
 def empty_regions() -> pd.DataFrame:

@@ -129,11 +129,11 @@ def build_tables(
         if len(both):
             found.append(multiclass.two_class_candidates(both, labels, issues["suggested"].to_numpy(np.int64), probs,
                                                          usable))
-        if len(halves):  # the images no crop covers: two halves of the feature map that show two classes
-            usable_halves = halves[sound[halves["row"].to_numpy()]] if sound.any() else halves
+        usable_halves = halves[sound[halves["row"].to_numpy()]] if sound.any() else halves
+        if len(usable_halves):  # the images no crop covers: two halves of the feature map that show two classes
             seen = np.concatenate([frame["row"].to_numpy() for frame in found])
-            by_halves = multiclass.half_candidates(usable_halves, labels, probs, class_groups=groups,
-                                                   confused_pairs=confused)
+            by_halves = multiclass.half_candidates(usable_halves[~usable_halves["row"].isin(crops["row"])], labels,
+                                                   probs, class_groups=groups, confused_pairs=confused)
             found.append(by_halves[~by_halves["row"].isin(seen)])
         found = [frame for frame in found if len(frame)]
         if len(found) == 1:
@@ -141,6 +141,7 @@ def build_tables(
         elif found:
             candidates = pd.concat(found, ignore_index=True).sort_values(
                 ["score", "row"], ascending=[False, True], kind="stable").reset_index(drop=True)
+        candidates = multiclass.rank_with_halves(candidates, usable_halves, len(classes))  # a second view
     else:
         candidates = multiclass.multiclass_candidates(labels_s, probs_s, class_groups=groups)
         candidates["row"] = sub[candidates["row"].to_numpy()].astype(np.int64)

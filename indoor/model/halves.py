@@ -3,9 +3,10 @@ right, top and bottom of the backbone's last feature map (:func:`halves_embedder
 :func:`indoor.model.features.extract_features` ``halves_to``), scored by a *halves head* fit the region head's way
 (:func:`indoor.model.regions.fit_region_head`) on the halves of the same reference images
 (:func:`half_evidence`). The crops of :mod:`indoor.model.regions` see a few images at full resolution; the halves
-cover every image the crops leave out, mostly those the model is sure of (a scene with a second class in one half),
-at no decoding and no forward pass. Multi-class evidence only (:func:`indoor.analysis.multiclass.half_candidates`),
-never a judge of a label.
+cover every image, at no decoding and no forward pass: among the images the crops leave out (mostly those the model
+is sure of) they find scenes with a second class in one half (:func:`indoor.analysis.multiclass.half_candidates`),
+and they are a second view of every candidate (:func:`indoor.analysis.multiclass.rank_with_halves`). Multi-class
+evidence only, never a judge of a label.
 """
 from __future__ import annotations
 
@@ -99,21 +100,21 @@ def half_evidence(
     embeddings: np.ndarray,
     split: np.ndarray,
     sizes: np.ndarray,
-    exclude: np.ndarray,
+    pool: np.ndarray,
     source_rows: np.ndarray | None = None,
     crop_pct: float = 1.0,
     seed: int = 0,
     reference_images: int = REFERENCE_CROPS // (GRID * GRID + 1),
     chunk_rows: int = 4096,
 ) -> tuple[pd.DataFrame, dict]:
-    """Region evidence for every image the crops leave out (``exclude``: the rows :func:`region_evidence`
-    cropped), from the halves of the backbone's last feature map that the feature pass kept (``halves``: (M, 4 x D)
+    """Region evidence for every image, from the halves of the backbone's last feature map that the feature pass kept (``halves``: (M, 4 x D)
     float16, :func:`indoor.model.features.extract_features` ``halves_to``; row ``source_rows[i]`` is image i's,
     ``source_rows`` None: row i). No image is decoded again.
 
     The halves are scored by their own region head: :func:`fit_region_head` on the halves and whole embeddings of
-    the reference images :func:`region_evidence` uses (:func:`indoor.analysis.multiclass.reference_rows`, the
-    same ``seed`` and budget), each half labelled with its image's label. A reference image is itself scored by a
+    the reference images :func:`indoor.model.regions.region_evidence` uses
+    (:func:`indoor.analysis.multiclass.reference_rows`: the same ``seed`` and budget, none of ``pool``, the rows the
+    crops cover), each half labelled with its image's label. A reference image is itself scored by a
     head fit on the other half of the reference images, so no image's own label is in its evidence.
     ``labels`` (N,), ``probs`` (N, C) out-of-sample, ``embeddings`` (N, D), ``split`` (N,), ``sizes`` (N, 2) the
     images' width and height (for the boxes, :func:`half_boxes`). Returns (region table, columns
@@ -129,13 +130,13 @@ def half_evidence(
         raise ValueError(f"halves have {halves.shape[1]} columns, expected {len(HALVES)} x {dim}")
     source = np.arange(n) if source_rows is None else np.asarray(source_rows, dtype=np.int64)
     split = np.asarray(split)
-    exclude = np.asarray(exclude, dtype=np.int64)
+    pool = np.asarray(pool, dtype=np.int64)
     stats = {"images": 0, "reference_images": 0, "share": HALF_SHARE, "scored_by": None}
 
     def read(rows: np.ndarray) -> np.ndarray:  # (len(rows), 4, D) float32
         return np.asarray(halves[source[rows]], dtype=np.float32).reshape(len(rows), len(HALVES), dim)
 
-    reference = reference_rows(labels, probs, split, exclude, per_class=REFERENCE_PER_CLASS,
+    reference = reference_rows(labels, probs, split, pool, per_class=REFERENCE_PER_CLASS,
                                max_images=reference_images, seed=seed)
     train = split == "train"
     if not enough_reference(labels, reference, train, n_classes):
@@ -151,7 +152,7 @@ def half_evidence(
         members = rng.permutation(np.flatnonzero(labels[reference] == k))
         side[members[::2]] = True
     heads = {-1: head}
-    targets = np.setdiff1d(np.arange(n), exclude)
+    targets = np.arange(n)
     scored_by = np.full(n, -1, dtype=np.int64)
     for part, own, other in ((0, side, ~side), (1, ~side, side)):
         scored_by[reference[own]] = part  # scored by the head fit on the other side
@@ -180,12 +181,12 @@ def half_evidence(
 
 def with_half_evidence(regions: pd.DataFrame, stats: dict, halves: np.ndarray | None, **kwargs) -> tuple[pd.DataFrame, dict]:
     """The build's region evidence (``regions``, ``stats`` from :func:`indoor.model.regions.region_evidence`) with
-    the halves of every image its crops leave out appended (:func:`half_evidence` with ``kwargs``, the cropped rows
-    excluded) and their stats under ``stats["halves"]``; unchanged when ``halves`` is None (a backbone without a
+    the halves of every image appended (:func:`half_evidence` with ``kwargs``; the cropped rows are no reference
+    images) and their stats under ``stats["halves"]``; unchanged when ``halves`` is None (a backbone without a
     feature map, or one fine-tuned since the feature pass)."""
     if halves is None:
         return regions, stats
-    found, stats["halves"] = half_evidence(halves, exclude=regions["row"].unique(), **kwargs)
+    found, stats["halves"] = half_evidence(halves, pool=regions["row"].unique(), **kwargs)
     stats["seconds"] += stats["halves"]["seconds"]
     if len(found):
         regions = found if regions.empty else pd.concat([regions, found], ignore_index=True)

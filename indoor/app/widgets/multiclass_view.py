@@ -51,9 +51,10 @@ def multiclass_view(cache: Cache, candidates: pd.DataFrame, regions: pd.DataFram
                   "training images of every class, so it knows what a crop of each class looks like"
                   if stats.get("scored_by") == "region head" else "the same head")
         halves = stats.get("halves") or {}
-        every_other = (f" Every other image's halves (left, right, top and bottom of the backbone's last feature "
-                       f"map, from the same forward pass) were scored the same way; there two halves must reach "
-                       f"{multiclass.HALF_MIN_REGION:.0%}." if halves.get("scored_by") else "")
+        every_other = (" Every image's halves (left, right, top and bottom of the backbone's last feature map, from "
+                       "the same forward pass) were scored the same way: where no crop was taken, two halves of two "
+                       f"classes at {multiclass.HALF_MIN_REGION:.0%} or more make a candidate, and a candidate ranks "
+                       "higher when its halves also show both classes." if halves.get("scored_by") else "")
         st.caption("Crops of the images the model was least sure about, and of those whose label it rejects (a "
                    f"grid of windows and the centre), were scored by the same backbone and {scorer}.{every_other} "
                    "A candidate is an image where two regions confidently predict two different classes that the "
@@ -81,7 +82,8 @@ def multiclass_view(cache: Cache, candidates: pd.DataFrame, regions: pd.DataFram
             image = Image.open(cache.image_path(row))
             caption = f"{sample_id} · given {label} · whole image: {a} {item['p_a']:.0%}, {b} {item['p_b']:.0%}"
             if with_regions and isinstance(item.get("region_a"), str) and item["region_a"]:
-                crops = regions[regions["row"] == row]
+                crops = regions[regions["row"] == row]  # outlined: the crops, or the halves, that found it
+                crops = crops[crops["region"].isin(multiclass.HALVES) == (item["region_a"] in multiclass.HALVES)]
                 order = [r for r in crops.itertuples(index=False) if r.region not in (item["region_a"], item["region_b"])]
                 order += [r for name in (item["region_b"], item["region_a"]) for r in crops.itertuples(index=False)
                           if r.region == name]
