@@ -119,8 +119,8 @@ def suspect_kinds(
 
 def region_class_probability(regions: pd.DataFrame, classes: np.ndarray, n_classes: int) -> np.ndarray:
     """(len(regions),) each region row's probability of its class in ``classes`` (one per row): the stored one when
-    the class is among the row's top classes (:data:`.multiclass.REGION_COLUMNS`), else its even share of the rest over the
-    other ``n_classes`` (at most the last stored probability)."""
+    the class is among the row's top classes (:data:`.multiclass.REGION_COLUMNS`), else its even share of the rest
+    over the other ``n_classes`` (at most the last stored probability)."""
     ranks = sorted(int(c.split("_")[1]) for c in regions.columns if c.startswith("class_"))  # 1, 2, 3
     top = np.column_stack([regions[f"class_{k}"].to_numpy(np.int64) for k in ranks])
     p = np.column_stack([regions[f"p_{k}"].to_numpy(np.float64) for k in ranks])

@@ -130,7 +130,8 @@ def _build(index: DatasetIndex, staged: StagedCache, options: BuildOptions, log:
         embeddings_to=staged.staging / SCRATCH_FILE,
         thumbs_to=staged.thumbs,
         chunk_rows=options.chunk_rows,
-        halves_to=staged.staging / HALVES_SCRATCH if options.region_crops > 0 and options.finetune_epochs <= 0 else None,
+        halves_to=(staged.staging / HALVES_SCRATCH  # region evidence of every image (a fine-tune changes the map)
+                   if options.region_crops > 0 and options.finetune_epochs <= 0 else None),
     )
     timings["embed"] = features.seconds
     n_embedded = len(samples)
@@ -249,7 +250,7 @@ def _build(index: DatasetIndex, staged: StagedCache, options: BuildOptions, log:
             split=samples["split"].to_numpy(), fold=fold, head=head, fold_heads=fold_heads, head_c=options.head_c,
             seed=options.seed, max_crops=options.region_crops, batch_size=options.batch_size,
             workers=options.workers, device=device, forward=features.forward if finetune_info is None else None)
-        regions, region_stats = with_half_evidence(  # the images no crop covers: the feature map's halves
+        regions, region_stats = with_half_evidence(  # every image: the halves of its feature map
             regions, region_stats, features.halves if finetune_info is None else None, labels=labels, probs=probs,
             embeddings=embeddings, split=samples["split"].to_numpy(), sizes=table[["width", "height"]].to_numpy(float),
             source_rows=np.flatnonzero(keep), crop_pct=backbone.crop_pct, seed=options.seed)

@@ -107,9 +107,9 @@ def half_evidence(
     reference_images: int = REFERENCE_CROPS // (GRID * GRID + 1),
     chunk_rows: int = 4096,
 ) -> tuple[pd.DataFrame, dict]:
-    """Region evidence for every image, from the halves of the backbone's last feature map that the feature pass kept (``halves``: (M, 4 x D)
-    float16, :func:`indoor.model.features.extract_features` ``halves_to``; row ``source_rows[i]`` is image i's,
-    ``source_rows`` None: row i). No image is decoded again.
+    """Region evidence for every image, from the halves of the backbone's last feature map that the feature pass
+    kept (``halves``: (M, 4 x D) float16, :func:`indoor.model.features.extract_features` ``halves_to``; row
+    ``source_rows[i]`` is image i's, ``source_rows`` None: row i). No image is decoded again.
 
     The halves are scored by their own region head: :func:`fit_region_head` on the halves and whole embeddings of
     the reference images :func:`indoor.model.regions.region_evidence` uses
@@ -179,7 +179,8 @@ def half_evidence(
     return table, stats
 
 
-def with_half_evidence(regions: pd.DataFrame, stats: dict, halves: np.ndarray | None, **kwargs) -> tuple[pd.DataFrame, dict]:
+def with_half_evidence(regions: pd.DataFrame, stats: dict, halves: np.ndarray | None,
+                       **kwargs) -> tuple[pd.DataFrame, dict]:
     """The build's region evidence (``regions``, ``stats`` from :func:`indoor.model.regions.region_evidence`) with
     the halves of every image appended (:func:`half_evidence` with ``kwargs``; the cropped rows are no reference
     images) and their stats under ``stats["halves"]``; unchanged when ``halves`` is None (a backbone without a

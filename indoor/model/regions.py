@@ -192,10 +192,7 @@ def region_evidence(
     train = split == "train"
     reference = reference_rows(labels, probs, split, pool, per_class=REFERENCE_PER_CLASS,
                                max_images=max(0, reference_crops) // n_regions, seed=seed)
-    def enough(rows) -> bool:
-        return enough_reference(labels, rows, train, probs.shape[1])
-
-    use_region_head = enough(reference)
+    use_region_head = enough_reference(labels, reference, train, probs.shape[1])
     if not use_region_head:
         reference = reference[:0]
     rows_to_crop = np.concatenate([pool, reference])
@@ -221,7 +218,8 @@ def region_evidence(
                     ref_rows.append(int(rows_to_crop[i]))
                     ref_embs.append(e)
     region_head = None
-    if use_region_head and enough(ref_rows):  # some reference images may be unreadable since the feature pass
+    # some reference images may be unreadable since the feature pass
+    if use_region_head and enough_reference(labels, ref_rows, train, probs.shape[1]):
         region_head, c = fit_region_head(np.stack(ref_embs), np.asarray(embeddings[ref_rows], dtype=np.float32),
                                          labels[ref_rows], n_classes=probs.shape[1], seed=seed)
         stats.update(scored_by="region head", region_head_c=c, reference_images=len(ref_rows),
