@@ -3,6 +3,7 @@ first render, websocket bytes, server memory, and whether torch / umap get impor
 
     python bench/bench_dashboard.py                       # runs/demo67 if it exists, else runs/demo
     python bench/bench_dashboard.py --cache runs/demo67 --reruns 5 --visits 2
+    python bench/bench_dashboard.py --cache runs/demo67 --skip-scripts --rounds 4   # (a) against the floor, alternating
 
 Needs Debian Chromium at /usr/bin/chromium and the playwright python package (no `playwright install`).
 
@@ -15,7 +16,10 @@ What is measured (one `streamlit run app.py` server on a free port, one headless
     with the browser's HTTP cache empty (a first visit ever) and, with --restarts, after restarting the server on
     the same port (the browser has the app's static files cached, as a returning user's has). Also: the click
     itself, from mouse click to the pair's gallery shown and idle.
-    The floor for comparison: the same measurement for a one-line Streamlit page (BASELINE_APP).
+    The floor for comparison: the same measurement for a one-line Streamlit page (BASELINE_APP). With --rounds N,
+    both are measured again in N alternating rounds (floor, ours, floor, ...; each round an empty cache and
+    --restarts restarts), so that a machine whose speed drifts weighs on both alike; the goal is ours <= floor +
+    1.0 s for the medians of both the empty-cache and the restart times.
 (b) script warm: each page in a fresh subprocess via streamlit's AppTest; after one cold run, the median
     wall time of `at.run()` over --reruns reruns (the page's script, no browser).
 (c) browser first render: for each page, a new navigation to its URL (new session; the browser's HTTP cache is
@@ -49,7 +53,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from browser_util import CELL_JS, PAGES, IDLE_JS, chromium, free_port, running_server, wait_idle  # noqa: E402
 
-GOALS = {"clickable_s": 3.5, "script_warm_s": 1.0, "first_render_s": 3.0, "ws_map_bytes": 1_000_000,
+GOALS = {"clickable_s": 3.5, "over_floor_s": 1.0, "script_warm_s": 1.0, "first_render_s": 3.0, "ws_map_bytes": 1_000_000,
          "map_after_render_s": 1.0}
 
 CLICKABLE_JS = """(n) => {  // n: the number of non-empty cells of the test split's matrix
@@ -219,21 +223,45 @@ BASELINE_APP = 'import streamlit as st\n\nst.title("Hello")\nst.write("A one-lin
 def baseline_run(restarts: int) -> list[float]:
     """The floor: `streamlit run` of a one-line Streamlit page -> that page shown and idle in the browser, the same
     way as (a): first with an empty browser cache, then after each of ``restarts`` restarts on the same port."""
+    return startup_run(None, 0, restarts)
+
+
+def startup_run(cache: Path | None, n_cells: int, restarts: int) -> list[float]:
+    """`streamlit run` -> usable in a fresh headless Chromium (empty HTTP cache), then after each of ``restarts``
+    restarts on the same port (static files cached): for ``cache`` None the floor (:data:`BASELINE_APP` shown and
+    idle), else our app on that cache (/Confusion clickable: ``n_cells`` clickable cells, idle). Seconds each."""
     import tempfile
 
     times = []
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="baseline-app-") as folder, chromium() as context:
-        (Path(folder) / "app.py").write_text(BASELINE_APP)
+        if cache is None:
+            (Path(folder) / "app.py").write_text(BASELINE_APP)
         for _ in range(1 + restarts):
             tab = context.new_page()
             tab.goto("about:blank")
-            with running_server(Path(folder), port=port, app_dir=Path(folder)) as server:
-                tab.goto(server.url, wait_until="commit")
-                tab.wait_for_function(IDLE_JS, timeout=120_000, polling=50)
+            served = (Path(folder), Path(folder)) if cache is None else (cache, ROOT)
+            with running_server(served[0], port=port, app_dir=served[1]) as server:
+                if cache is None:
+                    tab.goto(server.url, wait_until="commit")
+                    tab.wait_for_function(IDLE_JS, timeout=120_000, polling=50)
+                else:
+                    tab.goto(f"{server.url}/Confusion", wait_until="commit")
+                    tab.wait_for_function(CLICKABLE_JS, arg=n_cells, timeout=600_000, polling=50)
                 times.append(time.perf_counter() - server.started_at)
             tab.close()
     return times
+
+
+def alternating_rounds(cache: Path, n_cells: int, rounds: int, restarts: int) -> dict[str, list[list[float]]]:
+    """(a) against the floor in ``rounds`` alternating rounds (floor, ours, floor, ours, ...), so that a machine
+    whose speed drifts during the bench weighs on both alike. Per side, one list of startup times per round."""
+    out: dict[str, list[list[float]]] = {"floor": [], "ours": []}
+    for index in range(rounds):
+        print(f"  (a) alternating round {index + 1} of {rounds} …", flush=True)
+        out["floor"].append(startup_run(None, 0, restarts))
+        out["ours"].append(startup_run(cache, n_cells, restarts))
+    return out
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -289,6 +317,17 @@ def report(cache: Path, n_classes: int, n_images: int, browser: dict | None, scr
             first, *again = browser["baseline_s"]
             print(f"    the floor: a one-line Streamlit page, streamlit run -> shown: {first:.2f} s first"
                   + (f", after a restart median {statistics.median(again):.2f} s" if again else ""))
+        if browser.get("rounds"):
+            rounds = browser["rounds"]
+            medians = {side: (statistics.median(r[0] for r in runs),
+                              statistics.median(t for r in runs for t in r[1:]) if any(len(r) > 1 for r in runs)
+                              else float("nan")) for side, runs in rounds.items()}
+            (floor_empty, floor_restart), (ours_empty, ours_restart) = medians["floor"], medians["ours"]
+            print(f"    {len(rounds['ours'])} alternating rounds (floor, ours, ...), medians: empty browser cache ours "
+                  f"{ours_empty:.2f} s, floor {floor_empty:.2f} s: {ours_empty - floor_empty:+.2f} s; after a restart "
+                  f"ours {ours_restart:.2f} s, floor {floor_restart:.2f} s: {ours_restart - floor_restart:+.2f} s   "
+                  f"goal floor + {GOALS['over_floor_s']:.1f} s  "
+                  f"{ok(max(ours_empty - floor_empty, ours_restart - floor_restart), GOALS['over_floor_s'])}")
         if "click_to_gallery_s" in browser:
             print(f"    click on a cell -> that pair's gallery shown (images loaded, idle): "
                   f"{browser['click_to_gallery_s']:.2f} s")
@@ -367,6 +406,9 @@ def main() -> None:
     parser.add_argument("--visits", type=int, default=2, help="browser visits per page")
     parser.add_argument("--restarts", type=int, default=3,
                         help="(a) again after this many server restarts on the same port (browser cache warm)")
+    parser.add_argument("--rounds", type=int, default=0,
+                        help="(a) again, alternating with the floor in this many rounds (each: empty cache, then "
+                             "--restarts restarts), medians of both and ours minus the floor")
     parser.add_argument("--skip-scripts", action="store_true", help="skip (b)/(f) AppTest timings")
     parser.add_argument("--skip-browser", action="store_true", help="skip the browser measurements")
     parser.add_argument("--json", type=Path, help="also write the raw numbers here")
@@ -396,6 +438,8 @@ def main() -> None:
     browser = None if args.skip_browser else browser_run(cache, n_cells, args.visits, args.restarts)
     if browser is not None:
         browser["baseline_s"] = baseline
+        if args.rounds > 0:
+            browser["rounds"] = alternating_rounds(cache, n_cells, args.rounds, args.restarts)
     scripts = None if args.skip_scripts else script_times(cache, args.reruns)
     report(cache, n_classes, n_images, browser, scripts, time.perf_counter() - began, load_before)
     if args.json:
