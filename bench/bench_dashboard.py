@@ -226,10 +226,21 @@ def baseline_run(restarts: int) -> list[float]:
     return startup_run(None, 0, restarts)
 
 
-def startup_run(cache: Path | None, n_cells: int, restarts: int) -> list[float]:
+PHASES_JS = {  # what the browser shows, in order, from the moment it asks for the page
+    "frontend": "() => !!document.querySelector('[data-testid=\"stApp\"]')",  # Streamlit's frontend booted
+    "title": "() => !!document.querySelector('[data-testid=\"stMain\"] h1')",  # the page's first element drawn
+    "matrix": "() => !!document.querySelector('[data-testid=\"indoor-heatmap\"][data-drawn]')",  # ours only
+}
+
+
+def startup_run(cache: Path | None, n_cells: int, restarts: int, phases: list[dict[str, float]] | None = None
+                ) -> list[float]:
     """`streamlit run` -> usable in a fresh headless Chromium (empty HTTP cache), then after each of ``restarts``
     restarts on the same port (static files cached): for ``cache`` None the floor (:data:`BASELINE_APP` shown and
-    idle), else our app on that cache (/Confusion clickable: ``n_cells`` clickable cells, idle). Seconds each."""
+    idle), else our app on that cache (/Confusion clickable: ``n_cells`` clickable cells, idle). Seconds each.
+    ``phases``: a list that gets, per start, the seconds from ``streamlit run`` to the server's health check and to
+    each of :data:`PHASES_JS` (polled every 20 ms: "matrix" for ours only), then to usable, and whether it was a
+    restart."""
     import tempfile
 
     times = []
@@ -237,30 +248,38 @@ def startup_run(cache: Path | None, n_cells: int, restarts: int) -> list[float]:
     with tempfile.TemporaryDirectory(prefix="baseline-app-") as folder, chromium() as context:
         if cache is None:
             (Path(folder) / "app.py").write_text(BASELINE_APP)
-        for _ in range(1 + restarts):
+        for start in range(1 + restarts):
             tab = context.new_page()
             tab.goto("about:blank")
             served = (Path(folder), Path(folder)) if cache is None else (cache, ROOT)
             with running_server(served[0], port=port, app_dir=served[1]) as server:
+                marks = {"health": time.perf_counter() - server.started_at}
+                tab.goto(server.url if cache is None else f"{server.url}/Confusion", wait_until="commit")
+                if phases is not None:
+                    for name, js in PHASES_JS.items():
+                        if name != "matrix" or cache is not None:
+                            tab.wait_for_function(js, timeout=600_000, polling=20)
+                            marks[name] = time.perf_counter() - server.started_at
                 if cache is None:
-                    tab.goto(server.url, wait_until="commit")
                     tab.wait_for_function(IDLE_JS, timeout=120_000, polling=50)
                 else:
-                    tab.goto(f"{server.url}/Confusion", wait_until="commit")
                     tab.wait_for_function(CLICKABLE_JS, arg=n_cells, timeout=600_000, polling=50)
                 times.append(time.perf_counter() - server.started_at)
+                if phases is not None:
+                    phases.append({**marks, "usable": times[-1], "restart": start > 0})
             tab.close()
     return times
 
 
-def alternating_rounds(cache: Path, n_cells: int, rounds: int, restarts: int) -> dict[str, list[list[float]]]:
+def alternating_rounds(cache: Path, n_cells: int, rounds: int, restarts: int) -> dict[str, list]:
     """(a) against the floor in ``rounds`` alternating rounds (floor, ours, floor, ours, ...), so that a machine
-    whose speed drifts during the bench weighs on both alike. Per side, one list of startup times per round."""
-    out: dict[str, list[list[float]]] = {"floor": [], "ours": []}
+    whose speed drifts during the bench weighs on both alike. Per side, one list of startup times per round, and
+    (under "<side> phases") every start's phases (:func:`startup_run`)."""
+    out: dict[str, list] = {"floor": [], "ours": [], "floor phases": [], "ours phases": []}
     for index in range(rounds):
         print(f"  (a) alternating round {index + 1} of {rounds} …", flush=True)
-        out["floor"].append(startup_run(None, 0, restarts))
-        out["ours"].append(startup_run(cache, n_cells, restarts))
+        out["floor"].append(startup_run(None, 0, restarts, out["floor phases"]))
+        out["ours"].append(startup_run(cache, n_cells, restarts, out["ours phases"]))
     return out
 
 
@@ -319,15 +338,20 @@ def report(cache: Path, n_classes: int, n_images: int, browser: dict | None, scr
                   + (f", after a restart median {statistics.median(again):.2f} s" if again else ""))
         if browser.get("rounds"):
             rounds = browser["rounds"]
-            medians = {side: (statistics.median(r[0] for r in runs),
-                              statistics.median(t for r in runs for t in r[1:]) if any(len(r) > 1 for r in runs)
-                              else float("nan")) for side, runs in rounds.items()}
+            medians = {side: (statistics.median(r[0] for r in rounds[side]),
+                              statistics.median(t for r in rounds[side] for t in r[1:])
+                              if any(len(r) > 1 for r in rounds[side]) else float("nan")) for side in ("floor", "ours")}
             (floor_empty, floor_restart), (ours_empty, ours_restart) = medians["floor"], medians["ours"]
             print(f"    {len(rounds['ours'])} alternating rounds (floor, ours, ...), medians: empty browser cache ours "
                   f"{ours_empty:.2f} s, floor {floor_empty:.2f} s: {ours_empty - floor_empty:+.2f} s; after a restart "
                   f"ours {ours_restart:.2f} s, floor {floor_restart:.2f} s: {ours_restart - floor_restart:+.2f} s   "
                   f"goal floor + {GOALS['over_floor_s']:.1f} s  "
                   f"{ok(max(ours_empty - floor_empty, ours_restart - floor_restart), GOALS['over_floor_s'])}")
+            for side in ("floor", "ours"):
+                starts = [p for p in rounds[f"{side} phases"] if p["restart"]]
+                names = [name for name in ("health", *PHASES_JS, "usable") if starts and all(name in p for p in starts)]
+                print(f"      {side} after a restart, seconds from `streamlit run` (median of {len(starts)}): " + ", ".join(
+                    f"{name} {statistics.median(p[name] for p in starts):.2f}" for name in names))
         if "click_to_gallery_s" in browser:
             print(f"    click on a cell -> that pair's gallery shown (images loaded, idle): "
                   f"{browser['click_to_gallery_s']:.2f} s")
