@@ -53,8 +53,15 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from browser_util import CELL_JS, PAGES, IDLE_JS, chromium, free_port, running_server, wait_idle  # noqa: E402
 
-GOALS = {"clickable_s": 3.5, "over_floor_s": 1.0, "script_warm_s": 1.0, "first_render_s": 3.0, "ws_map_bytes": 1_000_000,
-         "map_after_render_s": 1.0}
+GOALS = {"clickable_s": 3.5, "over_floor_s": 1.0, "script_warm_s": 1.0, "first_render_s": 3.0,
+         "ws_map_bytes": 1_000_000, "map_after_render_s": 1.0}
+
+PHASES_JS = {  # what the browser shows, in order, from the moment it asks for the page
+    "frontend": "() => !!document.querySelector('[data-testid=\"stApp\"]')",  # Streamlit's frontend booted
+    "title": "() => !!document.querySelector('[data-testid=\"stMain\"] h1')",  # the page's first element drawn
+    "matrix": "() => !!document.querySelector('[data-testid=\"indoor-heatmap\"][data-drawn]')",  # ours only
+}
+
 
 CLICKABLE_JS = """(n) => {  // n: the number of non-empty cells of the test split's matrix
   const root = document.querySelector('[data-testid="indoor-heatmap"][data-drawn]');
@@ -140,6 +147,21 @@ def script_times(cache: Path, reruns: int) -> dict[str, dict]:
 # ===================================================================================================== browser
 
 
+def _until_clickable(tab, server, n_cells: int, *, phases: dict[str, float] | None = None) -> None:
+    """Open /Confusion in ``tab`` and wait until its matrix is clickable (``n_cells`` cells) and the app idle;
+    with ``phases``, also note when each of :data:`PHASES_JS` is first seen (seconds from ``streamlit run``)."""
+    tab.goto(f"{server.url}/Confusion", wait_until="commit")
+    if phases is not None:
+        _note_phases(tab, server, phases, PHASES_JS)
+    tab.wait_for_function(CLICKABLE_JS, arg=n_cells, timeout=600_000, polling=50)
+
+
+def _note_phases(tab, server, phases: dict[str, float], checks: dict[str, str]) -> None:
+    for name, js in checks.items():
+        tab.wait_for_function(js, timeout=600_000, polling=20)
+        phases[name] = time.perf_counter() - server.started_at
+
+
 def browser_run(cache: Path, n_cells: int, visits: int, restarts: int = 0) -> dict:
     out: dict = {"pages": {}}
     port = free_port()
@@ -149,8 +171,7 @@ def browser_run(cache: Path, n_cells: int, visits: int, restarts: int = 0) -> di
         with running_server(cache, port=port) as server:
             started = server.started_at
             out["healthy_s"] = time.perf_counter() - started
-            tab.goto(f"{server.url}/Confusion", wait_until="commit")
-            tab.wait_for_function(CLICKABLE_JS, arg=n_cells, timeout=600_000, polling=50)
+            _until_clickable(tab, server, n_cells)
             out["clickable_s"] = time.perf_counter() - started
             out["exceptions_confusion"] = tab.locator('[data-testid="stException"]').count()
 
@@ -210,8 +231,7 @@ def browser_run(cache: Path, n_cells: int, visits: int, restarts: int = 0) -> di
             tab.goto("about:blank")
             with running_server(cache, port=port) as server:
                 out["restart_healthy_s"].append(time.perf_counter() - server.started_at)
-                tab.goto(f"{server.url}/Confusion", wait_until="commit")
-                tab.wait_for_function(CLICKABLE_JS, arg=n_cells, timeout=600_000, polling=50)
+                _until_clickable(tab, server, n_cells)
                 out["restart_clickable_s"].append(time.perf_counter() - server.started_at)
             tab.close()
     return out
@@ -225,12 +245,6 @@ def baseline_run(restarts: int) -> list[float]:
     way as (a): first with an empty browser cache, then after each of ``restarts`` restarts on the same port."""
     return startup_run(None, 0, restarts)
 
-
-PHASES_JS = {  # what the browser shows, in order, from the moment it asks for the page
-    "frontend": "() => !!document.querySelector('[data-testid=\"stApp\"]')",  # Streamlit's frontend booted
-    "title": "() => !!document.querySelector('[data-testid=\"stMain\"] h1')",  # the page's first element drawn
-    "matrix": "() => !!document.querySelector('[data-testid=\"indoor-heatmap\"][data-drawn]')",  # ours only
-}
 
 
 def startup_run(cache: Path | None, n_cells: int, restarts: int, phases: list[dict[str, float]] | None = None
@@ -251,19 +265,17 @@ def startup_run(cache: Path | None, n_cells: int, restarts: int, phases: list[di
         for start in range(1 + restarts):
             tab = context.new_page()
             tab.goto("about:blank")
-            served = (Path(folder), Path(folder)) if cache is None else (cache, ROOT)
-            with running_server(served[0], port=port, app_dir=served[1]) as server:
+            served, app_dir = (Path(folder), Path(folder)) if cache is None else (cache, ROOT)
+            with running_server(served, port=port, app_dir=app_dir) as server:
                 marks = {"health": time.perf_counter() - server.started_at}
-                tab.goto(server.url if cache is None else f"{server.url}/Confusion", wait_until="commit")
-                if phases is not None:
-                    for name, js in PHASES_JS.items():
-                        if name != "matrix" or cache is not None:
-                            tab.wait_for_function(js, timeout=600_000, polling=20)
-                            marks[name] = time.perf_counter() - server.started_at
+                noted = marks if phases is not None else None
                 if cache is None:
+                    tab.goto(server.url, wait_until="commit")
+                    if noted is not None:
+                        _note_phases(tab, server, noted, {k: v for k, v in PHASES_JS.items() if k != "matrix"})
                     tab.wait_for_function(IDLE_JS, timeout=120_000, polling=50)
                 else:
-                    tab.wait_for_function(CLICKABLE_JS, arg=n_cells, timeout=600_000, polling=50)
+                    _until_clickable(tab, server, n_cells, phases=noted)
                 times.append(time.perf_counter() - server.started_at)
                 if phases is not None:
                     phases.append({**marks, "usable": times[-1], "restart": start > 0})
@@ -349,9 +361,10 @@ def report(cache: Path, n_classes: int, n_images: int, browser: dict | None, scr
                   f"{ok(max(ours_empty - floor_empty, ours_restart - floor_restart), GOALS['over_floor_s'])}")
             for side in ("floor", "ours"):
                 starts = [p for p in rounds[f"{side} phases"] if p["restart"]]
-                names = [name for name in ("health", *PHASES_JS, "usable") if starts and all(name in p for p in starts)]
-                print(f"      {side} after a restart, seconds from `streamlit run` (median of {len(starts)}): " + ", ".join(
-                    f"{name} {statistics.median(p[name] for p in starts):.2f}" for name in names))
+                names = [name for name in ("health", *PHASES_JS, "usable")
+                         if starts and all(name in p for p in starts)]
+                print(f"      {side} after a restart, seconds from `streamlit run` (median of {len(starts)}): "
+                      + ", ".join(f"{name} {statistics.median(p[name] for p in starts):.2f}" for name in names))
         if "click_to_gallery_s" in browser:
             print(f"    click on a cell -> that pair's gallery shown (images loaded, idle): "
                   f"{browser['click_to_gallery_s']:.2f} s")
