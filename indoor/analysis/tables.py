@@ -119,7 +119,7 @@ def build_tables(
                 f"({n_between} images) are not flagged as label errors. Consider merging them (Class merges page).")))
 
     if regions is not None:
-        usable = crops[sound[crops["row"].to_numpy()]] if sound.any() else crops
+        usable = _sound_region_rows(crops, sound)
         confused = label_evidence.confused_pairs(labels_s, probs_s)
         candidates = multiclass.region_candidates(usable, labels, probs, class_groups=groups, confused_pairs=confused)
         both = np.flatnonzero(label_evidence.two_class_suspects(  # sure of the whole image, its crops show two
@@ -129,16 +129,14 @@ def build_tables(
         if len(both):
             found.append(multiclass.two_class_candidates(both, labels, issues["suggested"].to_numpy(np.int64), probs,
                                                          usable))
-        usable_halves = halves[sound[halves["row"].to_numpy()]] if sound.any() else halves
+        usable_halves = _sound_region_rows(halves, sound)
         if len(usable_halves):  # the images no crop covers: two halves of the feature map that show two classes
             seen = np.concatenate([frame["row"].to_numpy() for frame in found])
             by_halves = multiclass.half_candidates(usable_halves[~usable_halves["row"].isin(crops["row"])], labels,
                                                    probs, class_groups=groups, confused_pairs=confused)
             found.append(by_halves[~by_halves["row"].isin(seen)])
         found = [frame for frame in found if len(frame)]
-        if len(found) == 1:
-            candidates = found[0].reset_index(drop=True)
-        elif found:
+        if found:  # one list, best first
             candidates = pd.concat(found, ignore_index=True).sort_values(
                 ["score", "row"], ascending=[False, True], kind="stable").reset_index(drop=True)
         candidates = multiclass.rank_with_halves(candidates, usable_halves, len(classes))  # a second view
@@ -212,3 +210,8 @@ def class_order_table(labels: np.ndarray, preds: np.ndarray, n_classes: int) -> 
 
     matrix = confusion_matrix(np.asarray(labels), np.asarray(preds), n_classes)
     return pd.DataFrame({"similarity": confusion_similarity_order(matrix).astype(np.int64)})
+
+
+def _sound_region_rows(regions: pd.DataFrame, sound: np.ndarray) -> pd.DataFrame:
+    """The region rows of the images whose probabilities the analyses may use (all of them when none may)."""
+    return regions[sound[regions["row"].to_numpy()]] if sound.any() else regions
