@@ -5,8 +5,9 @@ Start the dashboard with ``streamlit run app.py`` (``-- --cache PATH`` or ``INDO
 This file has two roles. ``streamlit run app.py`` first imports it as a module (``__name__ == "app"``) and finds
 ``app``, an ``st.App`` whose start-up hook warms the server in a background thread (imports, the cache, the
 confusion matrices; see :func:`loading.warm_up`) while the browser is still loading, so the first page opened after
-start-up doesn't pay for them. Streamlit then runs this file as the Overview page (``__name__ == "__main__"``)
-on every rerun: :func:`main`. Nothing heavy is imported at module level, so the server starts as fast as before.
+start-up doesn't pay for them, and routes that answer the pages' URLs with the server's address in their HTML (see
+:mod:`indoor.app.page_urls`), so a page opened by its URL connects on the first try. Streamlit then runs this file
+as the Overview page (``__name__ == "__main__"``) on every rerun: :func:`main`. Nothing heavy is imported at module level, so the server starts as fast as before.
 """
 
 from __future__ import annotations
@@ -29,7 +30,12 @@ async def _warm_up_on_start(_app):
 
 
 if __name__ != "__main__":  # imported by `streamlit run app.py` to be served
-    app = st.App(__file__, lifespan=_warm_up_on_start)
+    from pathlib import Path
+
+    from indoor.app.page_urls import page_routes
+
+    # the pages' URLs answer with the server's address in their HTML: no failed first ping (see page_urls)
+    app = st.App(__file__, lifespan=_warm_up_on_start, routes=page_routes(Path(__file__).with_name("pages")))
 
 
 def main() -> None:

@@ -801,20 +801,26 @@ def other_pages(browser, server):
             tab = browser.new_page()
             errors: list[str] = []
             tab.on("pageerror", lambda error, errors=errors: errors.append(str(error)))
+            requested: list[str] = []
+            tab.on("request", lambda request, requested=requested: requested.append(request.url))
             tab.goto(f"{server.url}/{path}", wait_until="commit", timeout=TIMEOUT_S * 1000)
-            tabs[path] = (tab, errors)
+            tabs[path] = (tab, errors, requested)
         yield tabs
     finally:
-        for tab, _ in tabs.values():
+        for tab, *_ in tabs.values():
             tab.close()
 
 
 @pytest.mark.parametrize("path", OTHER_PAGES)
 def test_every_other_page_opens_by_url(other_pages, screenshot_dir, path):
-    tab, errors = other_pages[path]
+    tab, errors, requested = other_pages[path]
     check_page(tab, path)
     photograph(tab, screenshot_dir, path)
     assert not errors, f"JavaScript errors: {errors}"
+    # the page's HTML tells the frontend where the server is (indoor.app.page_urls): its first ping is the right one,
+    # not /<page>/_stcore/health (a 404, then 100 ms of back-off)
+    pings = [urlparse(url).path for url in requested if url.endswith("/_stcore/health")]
+    assert pings and pings[0] == "/_stcore/health", pings
 
 
 # =================================================================================================== helpers

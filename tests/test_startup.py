@@ -86,3 +86,31 @@ def test_a_damaged_or_missing_stored_order_is_recomputed(monkeypatch, own_copy):
     monkeypatch.setattr(cache_tables_module, "build_tables", lambda *a, **k: pytest.fail("every table recomputed"))
     tables = cache_tables_module.cache_tables(load_cache(own_copy))
     assert set(tables) == set(TABLES) and tables["class_order"]["similarity"].tolist() == computed
+
+
+def test_every_page_url_answers_with_the_servers_address(monkeypatch):
+    """app.py's routes serve each page's URL (the one Streamlit derives from the file name) with Streamlit's own
+    index.html plus the script that names the server's address, before Streamlit's module script."""
+    import asyncio
+
+    from streamlit.source_util import page_icon_and_name
+
+    from indoor.app import page_urls
+
+    spec = importlib.util.spec_from_file_location("app_routes_for_test", ROOT / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    routes = {route.path: route for route in module.app._user_routes}
+    page_files = sorted((ROOT / "pages").glob("*.py"))
+    assert set(routes) == {f"/{page_icon_and_name(p)[1]}" for p in page_files} and len(routes) == len(page_files)
+    response = asyncio.run(routes["/Confusion"].endpoint(None))
+    html = response.body.decode()
+    assert response.status_code == 200 and response.headers["cache-control"] == "no-cache"
+    assert html.index(page_urls.BASE_URL_SCRIPT) < html.index('<script type="module"')
+    assert html.replace(page_urls.BASE_URL_SCRIPT, "") == (
+        Path(page_urls.file_util.get_static_dir()) / "index.html").read_text(encoding="utf-8")
+
+    monkeypatch.setattr(st, "get_option", lambda name: "/tools/indoor/" if name == "server.baseUrlPath" else None)
+    assert {route.path for route in page_urls.page_routes(ROOT / "pages")} == {f"/tools/indoor{p}" for p in routes}
+    assert page_urls.with_base_url("<p>no head</p>") == "<p>no head</p>"
+    assert page_urls.page_url_path(Path("12 - My  page.py")) == "My_page"
