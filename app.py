@@ -7,7 +7,8 @@ This file has two roles. ``streamlit run app.py`` first imports it as a module (
 confusion matrices; see :func:`loading.warm_up`) while the browser is still loading, so the first page opened after
 start-up doesn't pay for them, and routes that answer the pages' URLs with the server's address in their HTML (see
 :mod:`indoor.app.page_urls`), so a page opened by its URL connects on the first try. Streamlit then runs this file
-as the Overview page (``__name__ == "__main__"``) on every rerun: :func:`main`. Nothing heavy is imported at module level, so the server starts as fast as before.
+as the Overview page (``__name__ == "__main__"``) on every rerun: :func:`main`. Nothing heavy is imported at module
+level, so the server starts as fast as before.
 """
 
 from __future__ import annotations

@@ -16,9 +16,7 @@ from pathlib import Path
 
 import streamlit as st
 from streamlit import file_util
-
-# Streamlit's rule (streamlit.source_util): "3_Embedding_map.py" -> "Embedding_map"
-_PAGE_FILE = re.compile(r"([0-9]*)[_ -]*(.*)\.py")
+from streamlit.source_util import page_icon_and_name
 
 # Runs before Streamlit's module script (a classic inline script runs first; modules are deferred). An address
 # set by an embedding host is kept.
@@ -29,11 +27,9 @@ BASE_URL_SCRIPT = (
 
 
 def page_url_path(script: Path) -> str:
-    """The URL path Streamlit gives a page file of ``pages/`` (no leading slash)."""
-    match = _PAGE_FILE.fullmatch(script.name)
-    if match is None:
-        return ""
-    return re.sub(r"[_ ]+", "_", match.group(2)).strip() or match.group(1)
+    """The URL path Streamlit gives a page file of ``pages/`` (no leading slash): Streamlit's own rule, e.g.
+    "3_Embedding_map.py" -> "Embedding_map" (a leading emoji is the page's icon, not part of its URL)."""
+    return page_icon_and_name(script)[1]
 
 
 def with_base_url(index_html: str) -> str:
