@@ -45,6 +45,9 @@ from indoor.cache.format import is_cache  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 REAL_SETS = ("intel6", "places40")
+# photos of the real sets whose own label a person judged wrong (set, path, label, shows, verdict): planted truth
+# counts them as false positives; the label-issue figures are also given with them counted as label errors
+NATURAL_ERRORS = Path(__file__).with_name("natural_label_errors.csv")
 IMAGE_SIZE = 160
 
 
@@ -133,6 +136,17 @@ def score_label_issues(tables: dict[str, pd.DataFrame], truth: pd.DataFrame) -> 
         flagged, pr, at_n = _flag_figures(tables["_probe_only_label_issues"], planted)
         out.update({"before: flagged": flagged, "before: flagged precision / recall": pr,
                     "before: precision at n": at_n})
+    natural = truth["natural_error"].to_numpy(dtype=bool) & ~planted if "natural_error" in truth else None
+    if natural is not None and natural.any():  # the set's own label errors, confirmed by a person, count as found
+        wrong = planted | natural
+        flagged_mask = issues["is_issue"].to_numpy(dtype=bool)
+        top_n = issues["review_rank"].to_numpy() < n
+        out["natural label errors (listed, not planted)"] = f"{int(natural.sum())}"
+        out["  ... in the first n; flagged"] = f"{int((top_n & natural).sum())}; {int((flagged_mask & natural).sum())}"
+        out["precision at n, natural errors counted"] = f"{(top_n & wrong).sum() / max(n, 1):.3f}"
+        out["flagged precision, natural errors counted"] = (
+            f"{(flagged_mask & wrong).sum() / max(flagged_mask.sum(), 1):.3f}")
+        out["precision at n of a perfect detector (errors in random order)"] = f"{n / (n + natural.sum()):.3f}"
     base_n = issues["low_confidence_rank"].to_numpy() < n
     out["precision at n (low self-conf.)"] = f"{(base_n & planted).sum() / max(n, 1):.3f}"
     if "knn_agreement" in issues:  # "hard": the probe rejects the label, most neighbours carry it
@@ -384,9 +398,20 @@ def _seconds(*values: float | None) -> str:
     return " / ".join("–" if v is None else f"{v:.2f}" for v in values)
 
 
+def natural_errors(cache, set_name: str | None) -> np.ndarray:
+    """(N,) bool: the cache's photos listed in :data:`NATURAL_ERRORS` for ``set_name`` (a real photo set whose own
+    label a person judged wrong: *mislabelled* or *likely mislabelled*); all False for the demo (None)."""
+    ids = cache.samples["sample_id"].astype(str)
+    if set_name is None or not NATURAL_ERRORS.is_file():
+        return np.zeros(len(ids), dtype=bool)
+    listed = pd.read_csv(NATURAL_ERRORS, keep_default_na=False)
+    return ids.isin(listed.loc[listed["set"] == set_name, "path"].astype(str)).to_numpy()
+
+
 def measure(name: str, cache_path: Path, truth_path: Path, sections: list[Section], *, demo: bool,
-            repeats: int) -> dict[tuple[str, str], str]:
-    """Every figure of ``sections`` on one cache, keyed by (section, figure)."""
+            repeats: int, set_name: str | None = None) -> dict[tuple[str, str], str]:
+    """Every figure of ``sections`` on one cache, keyed by (section, figure); ``set_name`` (a real set) adds its
+    :func:`natural_errors` to the truth as the column ``natural_error``."""
     cache = load_cache(cache_path)
     tables, times = analyse(cache, repeats=repeats)
     top1 = cache.meta["metrics"].get("test", {}).get("top1", float("nan"))
@@ -399,7 +424,7 @@ def measure(name: str, cache_path: Path, truth_path: Path, sections: list[Sectio
         reader = section.demo_truth if demo else section.real_truth
         if reader is None:
             continue
-        truth = reader(cache, truth_frame)
+        truth = reader(cache, truth_frame).assign(natural_error=natural_errors(cache, None if demo else set_name))
         extra = section.baseline(cache) if section.baseline is not None else {}
         for figure, value in section.score({**tables, **extra}, truth).items():
             figures[(section.name, figure)] = value
@@ -471,7 +496,8 @@ def main(argv: list[str] | None = None) -> int:
             column = f"{set_name} {spec[0]}"
             try:
                 results.setdefault(column, {}).update(
-                    measure(column, cache_path, data / "truth.csv", group, demo=False, repeats=args.repeats))
+                    measure(column, cache_path, data / "truth.csv", group, demo=False, repeats=args.repeats,
+                            set_name=set_name))
             except CacheError as exc:
                 notes.append(f"{column}: {exc}")
 
