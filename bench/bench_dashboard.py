@@ -5,7 +5,9 @@ first render, websocket bytes, server memory, and whether torch / umap get impor
     python bench/bench_dashboard.py --cache runs/demo67 --reruns 5 --visits 2
     python bench/bench_dashboard.py --cache runs/demo67 --skip-scripts --rounds 4   # (a) against the floor, alternating
 
-Needs Debian Chromium at /usr/bin/chromium and the playwright python package (no `playwright install`).
+Needs Debian Chromium at /usr/bin/chromium and the playwright python package (no `playwright install`). Before
+measuring, the bench writes the package's bytecode caches (:func:`write_bytecode`), as every start after the first
+has them.
 
 What is measured (one `streamlit run app.py` server on a free port, one headless Chromium, both started here):
 
@@ -26,7 +28,9 @@ What is measured (one `streamlit run app.py` server on a free port, one headless
     warm, the server too) until the content is shown and the app idle (as in (a)); the embedding map also until
     the map is drawn (its points on screen: data-points on the map's root), and the map's own timings
     (data-load-ms: its WebGL library ready; data-draw-ms: decode + first draw). First visit and median of --visits.
-    Goal for the map: points drawn <= 1.0 s after the page's first render.
+    Goal for the map: points drawn <= 1.0 s after the page's first render. Also how long the tab's main thread
+    was busy until the page was idle (Chromium's TaskDuration over DevTools; with --rounds, per start of (a) too,
+    for the floor and ours): CPU, so less noisy than the wall times for comparing two versions of a page.
 (d) websocket bytes: payload bytes the browser received over Streamlit's websocket during (c), per page (goal for
     the embedding map: <= 1 MB; its thumbnails come over HTTP on hover, its 225 KB WebGL library once from
     /app/static/).
@@ -189,9 +193,11 @@ def browser_run(cache: Path, n_cells: int, visits: int, restarts: int = 0) -> di
             for path in PAGES:
                 name = path or "Overview"
                 print(f"  (c,d) browser {name} …", flush=True)
-                renders, maps, ws_bytes, exceptions, done, cpu, map_ms = [], [], [], [], [], [], []
+                renders, maps, ws_bytes, exceptions, done, cpu, map_ms, tab_cpu = [], [], [], [], [], [], [], []
                 for _ in range(visits):
                     page = context.new_page()
+                    devtools = context.new_cdp_session(page)
+                    devtools.send("Performance.enable")  # the tab's main-thread time (TaskDuration)
                     frames = {"in": 0, "out": 0}
 
                     def on_ws(ws, frames=frames):
@@ -205,6 +211,7 @@ def browser_run(cache: Path, n_cells: int, visits: int, restarts: int = 0) -> di
                     done.append(page.evaluate("() => performance.now()") / 1000)
                     wait_idle(page, 600)
                     renders.append(page.evaluate("() => performance.now()") / 1000)
+                    tab_cpu.append(_main_thread_seconds(devtools))
                     if path == "Embedding_map":
                         page.wait_for_selector('[data-testid="indoor-map"][data-points]', timeout=600_000)
                         maps.append(page.evaluate("() => performance.now()") / 1000)
@@ -218,7 +225,8 @@ def browser_run(cache: Path, n_cells: int, visits: int, restarts: int = 0) -> di
                                    page.locator('[data-testid="stException"]').all_inner_texts()]
                     page.close()
                 out["pages"][name] = {"render_s": renders, "map_drawn_s": maps, "map_ms": map_ms, "ws_in": ws_bytes,
-                                      "exceptions": exceptions, "script_done_s": done, "server_cpu_s": cpu}
+                                      "exceptions": exceptions, "script_done_s": done, "server_cpu_s": cpu,
+                                      "browser_cpu_s": tab_cpu}
 
             out["peak_rss_kib"] = server.peak_rss_kib()
             out["server_imports"] = _mapped_imports(server.process.pid)
@@ -253,8 +261,8 @@ def startup_run(cache: Path | None, n_cells: int, restarts: int, phases: list[di
     restarts on the same port (static files cached): for ``cache`` None the floor (:data:`BASELINE_APP` shown and
     idle), else our app on that cache (/Confusion clickable: ``n_cells`` clickable cells, idle). Seconds each.
     ``phases``: a list that gets, per start, the seconds from ``streamlit run`` to the server's health check and to
-    each of :data:`PHASES_JS` (polled every 20 ms: "matrix" for ours only), then to usable, and whether it was a
-    restart."""
+    each of :data:`PHASES_JS` (polled every 20 ms: "matrix" for ours only), then to usable, whether it was a
+    restart, and the seconds the tab's main thread was busy until usable."""
     import tempfile
 
     times = []
@@ -265,6 +273,9 @@ def startup_run(cache: Path | None, n_cells: int, restarts: int, phases: list[di
         for start in range(1 + restarts):
             tab = context.new_page()
             tab.goto("about:blank")
+            devtools = context.new_cdp_session(tab) if phases is not None else None
+            if devtools is not None:
+                devtools.send("Performance.enable")
             served, app_dir = (Path(folder), Path(folder)) if cache is None else (cache, ROOT)
             with running_server(served, port=port, app_dir=app_dir) as server:
                 marks = {"health": time.perf_counter() - server.started_at}
@@ -278,7 +289,8 @@ def startup_run(cache: Path | None, n_cells: int, restarts: int, phases: list[di
                     _until_clickable(tab, server, n_cells, phases=noted)
                 times.append(time.perf_counter() - server.started_at)
                 if phases is not None:
-                    phases.append({**marks, "usable": times[-1], "restart": start > 0})
+                    phases.append({**marks, "usable": times[-1], "restart": start > 0,
+                                   "browser_cpu": _main_thread_seconds(devtools)})
             tab.close()
     return times
 
@@ -293,6 +305,13 @@ def alternating_rounds(cache: Path, n_cells: int, rounds: int, restarts: int) ->
         out["floor"].append(startup_run(None, 0, restarts, out["floor phases"]))
         out["ours"].append(startup_run(cache, n_cells, restarts, out["ours phases"]))
     return out
+
+
+def _main_thread_seconds(devtools) -> float:
+    """Seconds the tab's main thread has been busy (Chromium's TaskDuration: scripts, style, layout, paint) since
+    ``Performance.enable`` on the tab's DevTools session: less noisy than wall times for comparing pages."""
+    metrics = devtools.send("Performance.getMetrics")["metrics"]
+    return next(m["value"] for m in metrics if m["name"] == "TaskDuration")
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -317,8 +336,18 @@ def _mapped_imports(pid: int) -> dict[str, bool]:
 # ======================================================================================================= report
 
 
+def write_bytecode() -> str:
+    """Python's bytecode caches for the package and app.py, as every start after an app's first has them: without
+    them (e.g. with PYTHONDONTWRITEBYTECODE set, so that none is ever written) each start compiles the package's
+    modules again, about 0.06 s of CPU that the floor, a one-line page, does not pay. Returns a line for the report."""
+    import compileall
+
+    written = compileall.compile_dir(ROOT / "indoor", quiet=1) and compileall.compile_file(ROOT / "app.py", quiet=1)
+    return "bytecode caches written first (as after a first start)" if written else "bytecode caches: NOT written"
+
+
 def report(cache: Path, n_classes: int, n_images: int, browser: dict | None, scripts: dict | None,
-           wall: float, load_before: tuple[float, float, float]) -> None:
+           wall: float, load_before: tuple[float, float, float], bytecode: str = "") -> None:
     def ok(value: float | None, goal: float) -> str:
         return "" if value is None else ("ok" if value <= goal else "OVER")
 
@@ -327,7 +356,7 @@ def report(cache: Path, n_classes: int, n_images: int, browser: dict | None, scr
     print(f"Dashboard bench · cache {cache} · {n_classes} classes · {n_images:,} images")
     print(f"machine: {os.cpu_count()} CPUs · load average (1/5/15 min) before {load_before[0]:.1f} / "
           f"{load_before[1]:.1f} / {load_before[2]:.1f}, after {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} · "
-          f"python {platform.python_version()} · bench wall {wall:.0f} s")
+          f"python {platform.python_version()} · bench wall {wall:.0f} s" + (f" · {bytecode}" if bytecode else ""))
     if browser:
         print()
         print(f"(a) streamlit run -> /_stcore/health ok: {browser['healthy_s']:.2f} s")
@@ -364,13 +393,15 @@ def report(cache: Path, n_classes: int, n_images: int, browser: dict | None, scr
                 names = [name for name in ("health", *PHASES_JS, "usable")
                          if starts and all(name in p for p in starts)]
                 print(f"      {side} after a restart, seconds from `streamlit run` (median of {len(starts)}): "
-                      + ", ".join(f"{name} {statistics.median(p[name] for p in starts):.2f}" for name in names))
+                      + ", ".join(f"{name} {statistics.median(p[name] for p in starts):.2f}" for name in names)
+                      + (f"; the tab's main thread busy {statistics.median(p['browser_cpu'] for p in starts):.2f} s"
+                         if starts and all("browser_cpu" in p for p in starts) else ""))
         if "click_to_gallery_s" in browser:
             print(f"    click on a cell -> that pair's gallery shown (images loaded, idle): "
                   f"{browser['click_to_gallery_s']:.2f} s")
     print()
     header = (f"{'page':<15} {'script cold':>11} {'script warm':>11} {'':>4} {'srv done':>8} {'srv cpu':>7} "
-              f"{'render 1st':>10} {'render med':>10} {'':>4} {'ws bytes':>10} {'torch':>5} {'umap':>5}  notes")
+              f"{'brw cpu':>7} {'render 1st':>10} {'render med':>10} {'':>4} {'ws bytes':>10} {'torch':>5} {'umap':>5}  notes")
     print(header)
     print("-" * len(header))
     for path in PAGES:
@@ -399,8 +430,9 @@ def report(cache: Path, n_classes: int, n_images: int, browser: dict | None, scr
         ws_text = f"{statistics.median(ws):>10,.0f}" if ws else f"{'':>10}"
         done = statistics.median(b["script_done_s"]) if b.get("script_done_s") else None
         cpu = statistics.median(b["server_cpu_s"]) if b.get("server_cpu_s") else None
+        tab_cpu = statistics.median(b["browser_cpu_s"]) if b.get("browser_cpu_s") else None
         print(f"{name:<15} {_num(s.get('cold_s')):>11} {_num(warm):>11} {ok(warm, GOALS['script_warm_s']):>4} "
-              f"{_num(done):>8} {_num(cpu):>7} {_num(first):>10} {_num(median):>10} "
+              f"{_num(done):>8} {_num(cpu):>7} {_num(tab_cpu):>7} {_num(first):>10} {_num(median):>10} "
               f"{ok(median, GOALS['first_render_s']):>4} {ws_text} "
               f"{_yes(s.get('torch')):>5} {_yes(s.get('umap')):>5}  {'; '.join(notes)}")
     print()
@@ -422,7 +454,8 @@ def report(cache: Path, n_classes: int, n_images: int, browser: dict | None, scr
     print("Times in seconds. script = AppTest wall time of one run of the page (cold: first run in a fresh process "
           "after the Overview; warm: median of reruns). render = navigation start -> content shown and app idle (a "
           "new session per visit; browser HTTP cache warm); srv done = navigation start -> the server's script run "
-          "over (median); srv cpu = CPU seconds the server process used per visit (median). ws bytes = median "
+          "over (median); srv cpu = CPU seconds the server process used per visit (median); brw cpu = seconds the "
+          "tab's main thread was busy until the page was idle (median). ws bytes = median "
           "payload bytes received over the websocket per visit. Goals: clickable <= 3.5 s, script warm <= 1 s, "
           "first render <= 3 s, embedding map websocket <= 1 MB, its points drawn <= 1 s after the render.")
 
@@ -469,6 +502,7 @@ def main() -> None:
     n_cells = _clickable_cells(test, n_classes)  # the confusion matrix's non-empty (clickable) cells, as shown
     del loaded
 
+    bytecode = write_bytecode()
     load_before = os.getloadavg()
     began = time.perf_counter()
     baseline = None if args.skip_browser else baseline_run(args.restarts)
@@ -478,7 +512,7 @@ def main() -> None:
         if args.rounds > 0:
             browser["rounds"] = alternating_rounds(cache, n_cells, args.rounds, args.restarts)
     scripts = None if args.skip_scripts else script_times(cache, args.reruns)
-    report(cache, n_classes, n_images, browser, scripts, time.perf_counter() - began, load_before)
+    report(cache, n_classes, n_images, browser, scripts, time.perf_counter() - began, load_before, bytecode)
     if args.json:
         args.json.write_text(json.dumps({"cache": str(cache), "browser": browser, "scripts": scripts}, indent=1))
 
