@@ -333,9 +333,6 @@ def _mapped_imports(pid: int) -> dict[str, bool]:
     return {"torch": "libtorch" in maps or "/torch/_C" in maps, "umap/numba": "llvmlite" in maps}
 
 
-# ======================================================================================================= report
-
-
 def write_bytecode() -> str:
     """Python's bytecode caches for the package and app.py, as every start after an app's first has them: without
     them (e.g. with PYTHONDONTWRITEBYTECODE set, so that none is ever written) each start compiles the package's
@@ -344,6 +341,9 @@ def write_bytecode() -> str:
 
     written = compileall.compile_dir(ROOT / "indoor", quiet=1) and compileall.compile_file(ROOT / "app.py", quiet=1)
     return "bytecode caches written first (as after a first start)" if written else "bytecode caches: NOT written"
+
+
+# ======================================================================================================= report
 
 
 def report(cache: Path, n_classes: int, n_images: int, browser: dict | None, scripts: dict | None,
@@ -401,7 +401,8 @@ def report(cache: Path, n_classes: int, n_images: int, browser: dict | None, scr
                   f"{browser['click_to_gallery_s']:.2f} s")
     print()
     header = (f"{'page':<15} {'script cold':>11} {'script warm':>11} {'':>4} {'srv done':>8} {'srv cpu':>7} "
-              f"{'brw cpu':>7} {'render 1st':>10} {'render med':>10} {'':>4} {'ws bytes':>10} {'torch':>5} {'umap':>5}  notes")
+              f"{'brw cpu':>7} {'render 1st':>10} {'render med':>10} {'':>4} {'ws bytes':>10} {'torch':>5} "
+              f"{'umap':>5}  notes")
     print(header)
     print("-" * len(header))
     for path in PAGES:
